@@ -1,0 +1,118 @@
+# l4d - top-level Makefile.
+# Only syntax that both BSD make and GNU make (4.0 and later) accept.
+
+PREFIX ?=	/usr/local
+SBINDIR ?=	${PREFIX}/sbin
+MANDIR ?=	${PREFIX}/share/man
+SYSCONFDIR ?=	/etc
+DESTDIR ?=
+
+CC ?=		cc
+PKG_CONFIG ?=	pkg-config
+PKGS =		libevent yaml-0.1
+PKG_CFLAGS !=	${PKG_CONFIG} --cflags ${PKGS} 2>/dev/null; \
+		${PKG_CONFIG} --cflags libbsd-overlay 2>/dev/null || true
+PKG_LIBS !=	${PKG_CONFIG} --libs ${PKGS} 2>/dev/null; \
+		${PKG_CONFIG} --libs libbsd-overlay 2>/dev/null || true
+
+OPTFLAGS ?=	-O2 -g
+WARNFLAGS ?=	-Wall -Wextra -Werror -Wno-unused-parameter \
+		-Wmissing-prototypes -Wstrict-prototypes -Wshadow \
+		-Wpointer-arith -Wformat=2
+SANFLAGS ?=
+CFLAGS +=	-std=c11 -D_GNU_SOURCE -D_DEFAULT_SOURCE ${OPTFLAGS} \
+		${WARNFLAGS} ${SANFLAGS} -Icompat -Iusr.sbin/l4d ${PKG_CFLAGS}
+LDLIBS +=	${PKG_LIBS}
+LDFLAGS +=	${SANFLAGS}
+
+L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
+		usr.sbin/l4d/parse.o usr.sbin/l4d/config.o \
+		usr.sbin/l4d/control.o usr.sbin/l4d/relay.o \
+		usr.sbin/l4d/balance.o usr.sbin/l4d/log.o \
+		compat/setproctitle.o
+L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
+HDRS =		usr.sbin/l4d/l4d.h compat/compat.h
+
+L4D =		usr.sbin/l4d/l4d
+L4CTL =		usr.sbin/l4ctl/l4ctl
+
+REGRESS =	regress/usr.sbin/l4d
+UNIT_TESTS =	${REGRESS}/t_imsg ${REGRESS}/t_parse ${REGRESS}/t_balance
+ATF_C_FLAGS !=	${PKG_CONFIG} --cflags atf-c 2>/dev/null || true
+ATF_C_LIBS !=	${PKG_CONFIG} --libs atf-c 2>/dev/null || echo -latf-c
+ATF_SH !=	command -v atf-sh 2>/dev/null || echo /usr/libexec/atf-sh
+SH_TESTS_SRC !=	ls ${REGRESS}/t_*.sh 2>/dev/null || true
+SH_TESTS =	${SH_TESTS_SRC:.sh=}
+
+all: ${L4D} ${L4CTL}
+
+.SUFFIXES: .c .o
+.c.o:
+	${CC} ${CFLAGS} -c $< -o $@
+
+${L4D_OBJS} ${L4CTL_OBJS}: ${HDRS}
+
+${L4D}: ${L4D_OBJS}
+	${CC} ${LDFLAGS} -o $@ ${L4D_OBJS} ${LDLIBS}
+
+${L4CTL}: ${L4CTL_OBJS}
+	${CC} ${LDFLAGS} -o $@ ${L4CTL_OBJS} ${LDLIBS}
+
+# Unit tests link the module under test with the helpers it needs.
+TEST_LIB_OBJS = usr.sbin/l4d/log.o compat/setproctitle.o
+
+${REGRESS}/t_imsg: ${REGRESS}/t_imsg.c usr.sbin/l4d/imsg.o ${TEST_LIB_OBJS} ${HDRS}
+	${CC} ${CFLAGS} ${ATF_C_FLAGS} -o $@ ${REGRESS}/t_imsg.c \
+	    usr.sbin/l4d/imsg.o ${TEST_LIB_OBJS} ${LDFLAGS} ${ATF_C_LIBS} ${LDLIBS}
+
+${REGRESS}/t_parse: ${REGRESS}/t_parse.c usr.sbin/l4d/parse.o ${TEST_LIB_OBJS} ${HDRS}
+	${CC} ${CFLAGS} ${ATF_C_FLAGS} -o $@ ${REGRESS}/t_parse.c \
+	    usr.sbin/l4d/parse.o ${TEST_LIB_OBJS} ${LDFLAGS} ${ATF_C_LIBS} ${LDLIBS}
+
+${REGRESS}/t_balance: ${REGRESS}/t_balance.c usr.sbin/l4d/balance.o ${TEST_LIB_OBJS} ${HDRS}
+	${CC} ${CFLAGS} ${ATF_C_FLAGS} -o $@ ${REGRESS}/t_balance.c \
+	    usr.sbin/l4d/balance.o ${TEST_LIB_OBJS} ${LDFLAGS} ${ATF_C_LIBS} ${LDLIBS}
+
+# atf-sh lives in /usr/bin on Debian and /usr/libexec on FreeBSD.
+sh-tests:
+	for t in ${SH_TESTS}; do \
+		{ echo "#! ${ATF_SH}"; cat $$t.sh; } > $$t && chmod 755 $$t; \
+	done
+
+regress: all ${UNIT_TESTS} sh-tests
+
+deps:
+	sh regress/deps.sh
+
+check: deps
+	${MAKE} regress
+	cd regress && { kyua test || { kyua report --verbose; exit 1; }; }
+
+# Tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
+check-sanitize: clean
+	${MAKE} SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" regress
+	cd regress && { kyua test || { kyua report --verbose; exit 1; }; }
+
+run: all
+	sh regress/run-demo.sh
+
+bench: all
+	sh regress/bench/bench.sh
+
+fuzz:
+	${MAKE} -C regress/fuzz
+
+install: all
+	sh regress/install.sh "${DESTDIR}" "${SBINDIR}" "${MANDIR}" \
+	    "${SYSCONFDIR}"
+
+lint:
+	mandoc -Tlint -W warning share/man/man5/l4d.conf.5 \
+	    share/man/man8/l4d.8 share/man/man8/l4ctl.8
+
+clean:
+	rm -f ${L4D} ${L4CTL} ${L4D_OBJS} ${L4CTL_OBJS} ${UNIT_TESTS} \
+	    ${SH_TESTS}
+
+.PHONY: all deps check check-sanitize run bench fuzz install lint clean \
+	regress sh-tests

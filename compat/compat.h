@@ -1,0 +1,42 @@
+/*
+ * The one portability header: what differs between Linux (glibc +
+ * libbsd-overlay), OpenBSD and FreeBSD is settled here, so that daemon
+ * code never needs an #ifdef of its own.
+ */
+
+#ifndef L4D_COMPAT_H
+#define L4D_COMPAT_H
+
+#include <sys/cdefs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef __dead
+#define __dead		__attribute__((__noreturn__))
+#endif
+
+#ifndef nitems
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+#ifdef __linux__
+#define HAVE_SPLICE		1
+#define HAVE_ACCEPT4		1
+#define HAVE_SO_REUSEPORT_LB	1	/* reuseport spreads accepts */
+#else
+#define HAVE_SPLICE		0
+#define HAVE_ACCEPT4		0
+#define HAVE_SO_REUSEPORT_LB	0
+#endif
+
+#ifndef SOCK_NONBLOCK
+#define SOCK_NONBLOCK	0
+#endif
+#ifndef SOCK_CLOEXEC
+#define SOCK_CLOEXEC	0
+#endif
+
+void	compat_setproctitle_init(int, char **, char **);
+
+#endif /* L4D_COMPAT_H */

@@ -1,0 +1,367 @@
+/*
+ * l4d - privilege-separated layer-4 proxy daemon.
+ * Private header shared by every l4d source file.
+ */
+
+#ifndef L4D_H
+#define L4D_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
+
+#include <netinet/in.h>
+
+#include <event.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "compat.h"
+
+#define L4D_CONF		"/etc/l4d.conf"
+#define L4D_SOCKET		"/var/run/l4d.sock"
+#define L4D_USER		"_l4d"
+#define L4D_CHROOT		"/var/empty"
+
+#define L4D_NAME_MAX		64	/* listener and backend names */
+#define L4D_ADDR_MAX		256	/* "host:port" as written */
+#define L4D_MAX_RELAYS		64
+#define L4D_MAX_SERVERS		1024	/* per backend */
+#define L4D_WEIGHT_MAX		256
+#define L4D_RETRIES_MAX		16
+#define L4D_ERRMSG_MAX		512
+
+#define TIMEOUT_INFINITE	(-1LL)	/* milliseconds */
+
+#define DEFAULT_CONNECT_MS	(5 * 1000LL)
+#define DEFAULT_IDLE_MS		(3600 * 1000LL)
+#define DEFAULT_HALF_CLOSED_MS	(60 * 1000LL)
+#define DEFAULT_HANDSHAKE_MS	(10 * 1000LL)
+#define DEFAULT_DRAIN_MS	TIMEOUT_INFINITE
+
+/*
+ * Configuration, as parse.c builds it and config.c ships it to children.
+ */
+
+enum log_level {
+	LOG_LEVEL_ERROR = 0,
+	LOG_LEVEL_WARNING,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG
+};
+
+enum balance_algo {
+	BALANCE_ROUNDROBIN = 0,
+	BALANCE_LEASTCONN,
+	BALANCE_SOURCE_HASH,
+	BALANCE_RANDOM
+};
+
+/* All durations in milliseconds; TIMEOUT_INFINITE where allowed. */
+struct timeouts {
+	long long	 connect;
+	long long	 idle;
+	long long	 half_closed;
+	long long	 handshake;
+	long long	 drain;
+};
+
+struct server {
+	TAILQ_ENTRY(server)	 entry;
+	uint32_t		 id;		/* index within its backend */
+	char			 address[L4D_ADDR_MAX];	/* as written */
+	struct sockaddr_storage	 ss;		/* resolved by the parent */
+	socklen_t		 sslen;
+	int			 weight;	/* 1..L4D_WEIGHT_MAX */
+	int			 backup;
+
+	/* relay runtime state, never shipped */
+	int			 current_weight;	/* smooth wrr */
+	uint32_t		 active;		/* live sessions here */
+	uint64_t		 sessions;		/* total sessions */
+	int			 up;
+};
+TAILQ_HEAD(serverlist, server);
+
+struct backend {
+	TAILQ_ENTRY(backend)	 entry;
+	uint32_t		 id;
+	char			 name[L4D_NAME_MAX];
+	enum balance_algo	 balance;
+	int			 retries;
+	struct serverlist	 servers;
+	uint32_t		 nservers;
+	struct server		**server_index;	/* id -> server, built on load */
+};
+TAILQ_HEAD(backendlist, backend);
+
+struct listener {
+	TAILQ_ENTRY(listener)	 entry;
+	uint32_t		 id;
+	char			 name[L4D_NAME_MAX];
+	char			 listen[L4D_ADDR_MAX];	/* as written */
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 backend_name[L4D_NAME_MAX];
+	struct backend		*backend;	/* resolved reference */
+	struct timeouts		 timeouts;	/* defaults merged in */
+	uint32_t		 max_sessions;	/* 0: no limit but the fd cap */
+
+	/* relay runtime state, never shipped */
+	int			 fd;		/* this relay's listening socket */
+	struct event		 ev;
+	int			 ev_added;
+	uint32_t		 active;
+};
+TAILQ_HEAD(listenerlist, listener);
+
+struct l4d_config {
+	char			 path[PATH_MAX];
+	char			 user[L4D_NAME_MAX];
+	char			 chroot[PATH_MAX];
+	int			 relays;	/* 0 = auto */
+	int			 relay_mode;	/* RELAY_MODE_* */
+	char			 control[PATH_MAX];
+	enum log_level		 log_level;
+	int			 log_access;
+	struct timeouts		 timeouts;	/* global defaults */
+	struct listenerlist	 listeners;
+	struct backendlist	 backends;
+	uint32_t		 nlisteners;
+	uint32_t		 nbackends;
+	uint32_t		 generation;
+};
+
+#define RELAY_MODE_AUTO		0	/* zero-copy where the OS offers it */
+#define RELAY_MODE_COPY		1	/* always a user-space copy */
+
+/*
+ * Parse errors: every error is kept, with position and code, so that
+ * l4d -n and l4ctl reload can print all of them.
+ */
+struct conf_error {
+	TAILQ_ENTRY(conf_error)	 entry;
+	char			 msg[L4D_ERRMSG_MAX];
+};
+TAILQ_HEAD(conf_errors, conf_error);
+
+/*
+ * Frames (imsg.c): a fixed header, then the payload; at most one file
+ * descriptor travels beside a frame.
+ */
+struct imsg_hdr {
+	uint32_t	 type;
+	uint32_t	 len;		/* header + payload */
+	uint16_t	 flags;
+	uint16_t	 reserved;	/* zero on the wire */
+	uint32_t	 peerid;
+	uint32_t	 pid;
+};
+#define IMSG_HDR_SIZE		sizeof(struct imsg_hdr)
+#define IMSG_MAX_SIZE		(64 * 1024)	/* header included */
+#define IMSG_FLAG_FD		0x0001		/* an fd came with the frame */
+#define IMSG_MAX_QUEUED_FDS	64
+
+struct imsg {
+	struct imsg_hdr	 hdr;
+	int		 fd;		/* -1 when none */
+	void		*data;		/* payload, NUL-padded by one byte */
+	size_t		 datalen;
+};
+
+struct ibuf {
+	TAILQ_ENTRY(ibuf)	 entry;
+	uint8_t			*buf;
+	size_t			 len;
+	size_t			 off;	/* bytes already written */
+	int			 fd;	/* sent with the first byte, then closed */
+};
+TAILQ_HEAD(ibufq, ibuf);
+
+struct imsgbuf {
+	int		 fd;
+	uint8_t		*rbuf;		/* IMSG_MAX_SIZE bytes */
+	size_t		 rlen;
+	int		 rfds[IMSG_MAX_QUEUED_FDS];
+	int		 nrfds;
+	struct ibufq	 wq;
+	size_t		 wqlen;		/* frames queued */
+	pid_t		 pid;
+};
+
+/* An imsgbuf hooked into the event loop. */
+struct imsgev {
+	struct imsgbuf	 ibuf;
+	struct event	 ev;
+	short		 events;
+	void		(*handler)(int, short, void *);
+	void		*data;
+	int		 proc_id;	/* PROC_* of the peer */
+	int		 instance;
+};
+
+/* Processes. */
+enum l4d_proc {
+	PROC_PARENT = 0,
+	PROC_RELAY,
+	PROC_MAX
+};
+
+/* Frame types. */
+enum imsg_type {
+	IMSG_NONE = 0,
+	/* parent -> child: configuration */
+	IMSG_CONF_START,	/* struct l4d_config (lists empty) */
+	IMSG_CONF_BACKEND,	/* struct backend (lists empty) */
+	IMSG_CONF_SERVER,	/* struct conf_server */
+	IMSG_CONF_LISTENER,	/* struct listener, fd: listening socket */
+	IMSG_CONF_END,
+	/* parent <-> child: control */
+	IMSG_CTL_SUMMARY,	/* request; reply: struct ctl_counts frames */
+	IMSG_CTL_COUNTS,	/* struct ctl_counts */
+	IMSG_CTL_END,		/* end of a relay's reply */
+	IMSG_CTL_LOG_VERBOSE,	/* int level */
+	/* l4ctl <-> parent */
+	IMSG_CTL_REQUEST,	/* struct ctl_request */
+	IMSG_CTL_DATA,		/* text or JSON chunk */
+	IMSG_CTL_DONE,		/* int status (0 ok, 1 failed) */
+	IMSG_TYPE_MAX
+};
+
+struct conf_server {
+	uint32_t	 backend_id;
+	struct server	 server;
+};
+
+/* Counters a relay reports for one object. */
+#define CTL_OBJ_LISTENER	1
+#define CTL_OBJ_SERVER		2
+struct ctl_counts {
+	uint32_t	 obj;
+	uint32_t	 id;		/* listener id, or backend id */
+	uint32_t	 server_id;
+	uint32_t	 active;
+	uint64_t	 total;
+};
+
+#define CTL_CMD_SHOW_SUMMARY	1
+#define CTL_FLAG_JSON		0x01
+struct ctl_request {
+	uint32_t	 cmd;
+	uint32_t	 flags;
+	char		 arg[PATH_MAX];
+};
+
+/*
+ * Session end causes (DESIGN.md); logged and counted.
+ */
+enum end_cause {
+	CAUSE_NONE = 0,
+	CAUSE_CLIENT_CLOSED,
+	CAUSE_SERVER_CLOSED,
+	CAUSE_IDLE_TIMEOUT,
+	CAUSE_HALF_CLOSED_TIMEOUT,
+	CAUSE_CONNECT_TIMEOUT,
+	CAUSE_CONNECT_REFUSED,
+	CAUSE_NO_SERVER,
+	CAUSE_NO_ROUTE,
+	CAUSE_DENIED,
+	CAUSE_RATE_LIMITED,
+	CAUSE_OVER_LIMIT,
+	CAUSE_HANDSHAKE_TIMEOUT,
+	CAUSE_BAD_HELLO,
+	CAUSE_BAD_PROXY_HEADER,
+	CAUSE_TLS_ERROR,
+	CAUSE_DRAINED,
+	CAUSE_KILLED,
+	CAUSE_SHUTDOWN,
+	CAUSE_MAX
+};
+
+/* balance.c */
+struct server	*balance_pick(struct backend *, const struct sockaddr *,
+		    const uint64_t *tried, int use_backup);
+int		 balance_usable(struct backend *, const uint64_t *tried,
+		    int backup);
+uint32_t	 balance_hash_addr(const struct sockaddr *);
+
+/* config.c */
+int		 config_send(struct imsgev *, struct l4d_config *, int *fds);
+int		 config_receive(struct l4d_config **, struct imsg *);
+
+/* parse.c: the configuration model, built from YAML */
+struct l4d_config *config_new_empty(void);
+void		 config_free(struct l4d_config *);
+struct backend	*config_find_backend(struct l4d_config *, const char *);
+int		 config_link(struct l4d_config *);
+struct l4d_config *parse_config(const char *path, struct conf_errors *);
+struct l4d_config *parse_config_buffer(const char *name, const char *buf,
+		    size_t len, int resolve, struct conf_errors *);
+void		 conf_errors_clear(struct conf_errors *);
+int		 parse_duration(const char *, long long *ms, int infinite_ok);
+int		 parse_address(const char *, struct sockaddr_storage *,
+		    socklen_t *, int resolve, char *err, size_t errlen);
+
+/* imsg.c */
+void		 imsgbuf_init(struct imsgbuf *, int fd);
+void		 imsgbuf_clear(struct imsgbuf *);
+ssize_t		 imsgbuf_read(struct imsgbuf *);
+int		 imsgbuf_write(struct imsgbuf *);
+int		 imsgbuf_flush(struct imsgbuf *);
+ssize_t		 imsg_get(struct imsgbuf *, struct imsg *);
+int		 imsg_compose(struct imsgbuf *, uint32_t type, uint32_t peerid,
+		    pid_t pid, int fd, const void *data, size_t datalen);
+void		 imsg_free(struct imsg *);
+int		 imsg_hdr_valid(const struct imsg_hdr *, size_t avail);
+
+/* log.c */
+void		 log_init(int foreground, int level, const char *ident);
+void		 log_setlevel(int level);
+int		 log_getlevel(void);
+void		 log_procname(const char *);
+void		 log_warn(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+void		 log_warnx(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+void		 log_info(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+void		 log_debug(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+void		 log_access(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+__dead void	 fatal(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+__dead void	 fatalx(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+const char	*log_sockaddr(const struct sockaddr *, char *, size_t);
+
+/* proc.c */
+void		 imsgev_init(struct imsgev *, int fd, int proc_id, int instance,
+		    void (*)(int, short, void *), void *);
+void		 imsgev_add(struct imsgev *);
+int		 imsgev_compose(struct imsgev *, uint32_t type, uint32_t peerid,
+		    int fd, const void *, size_t);
+void		 imsgev_clear(struct imsgev *);
+void		 proc_drop_privileges(const char *user, const char *chroot);
+const char	*proc_name(int);
+
+/* relay.c */
+__dead void	 relay_main(int fd, int instance, struct l4d_config *,
+		    int debug, int verbose);
+const char	*cause_name(enum end_cause);
+
+/* control.c */
+int		 control_init(const char *path);
+void		 control_listen(void);
+void		 control_cleanup(const char *path);
+void		 control_relay_reply(struct imsg *, int instance);
+
+/* l4d.c */
+extern struct l4d_config *l4d_conf;
+void		 parent_send_relays(uint32_t type, uint32_t peerid,
+		    const void *, size_t);
+int		 parent_nrelays(void);
+
+#endif /* L4D_H */
