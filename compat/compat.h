@@ -37,6 +37,10 @@
 #define SOCK_CLOEXEC	0
 #endif
 
+#ifndef MSG_CMSG_CLOEXEC
+#define MSG_CMSG_CLOEXEC	0
+#endif
+
 void	compat_setproctitle_init(int, char **, char **);
 
 #endif /* L4D_COMPAT_H */

@@ -109,11 +109,16 @@ struct listener {
 	struct timeouts		 timeouts;	/* defaults merged in */
 	uint32_t		 max_sessions;	/* 0: no limit but the fd cap */
 
+	/* parent runtime state, never shipped */
+	int			*relay_fds;	/* one socket per relay */
+	int			 nrelay_fds;
+
 	/* relay runtime state, never shipped */
 	int			 fd;		/* this relay's listening socket */
 	struct event		 ev;
 	int			 ev_added;
 	uint32_t		 active;
+	uint64_t		 total;
 };
 TAILQ_HEAD(listenerlist, listener);
 
@@ -280,6 +285,101 @@ enum end_cause {
 	CAUSE_MAX
 };
 
+/*
+ * Relay sessions.
+ */
+enum flow_dir {
+	FLOW_C2S = 0,
+	FLOW_S2C
+};
+
+/* One direction of a session. */
+struct flow {
+	uint8_t		 dir;
+	uint8_t		 eof;		/* the source sent FIN */
+	uint8_t		 shut;		/* we shut the destination's write */
+	uint32_t	 len;		/* copy: bytes in buf */
+	uint32_t	 off;		/* copy: bytes of buf already sent */
+	uint32_t	 inpipe;	/* splice: bytes held in the pipe */
+	char		*buf;		/* only while the peer lags */
+	int		 pipe[2];	/* only while bytes sit in it */
+	uint64_t	 bytes;		/* read from the source */
+};
+
+#define flow_pending(f)		((f)->off < (f)->len || (f)->inpipe > 0)
+#define flow_wants_read(f)	(!(f)->eof && !flow_pending(f))
+#define flow_done(f)		((f)->eof && !flow_pending(f) && (f)->shut)
+
+/* flow_copy() and flow_splice() results */
+#define FLOW_OK			0
+#define FLOW_EOF		1	/* the source just sent FIN */
+#define FLOW_RESET_FROM		2	/* the source failed or reset */
+#define FLOW_RESET_TO		3	/* the destination failed or reset */
+
+#define STATE_CONNECTING	1
+#define STATE_RELAYING		2
+
+#define RESET_NONE		0
+#define RESET_CLIENT		1
+#define RESET_SERVER		2
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	uint64_t		 id;		/* relay << 48 | counter */
+	int			 cfd;
+	int			 sfd;
+	struct event		 cev;
+	struct event		 sev;
+	struct event		 ev_timeout;
+	short			 cev_flags;
+	short			 sev_flags;
+	uint8_t			 state;
+	uint8_t			 reset;
+	uint8_t			 ntried;
+	uint8_t			 first_fin;	/* enum end_cause */
+	uint8_t			 last_connect_cause;
+	uint16_t		 tried[L4D_RETRIES_MAX + 1];
+	struct listener		*listener;
+	struct backend		*backend;
+	struct server		*server;
+	long long		 start_ms;
+	long long		 last_ms;
+	long long		 half_closed_ms;
+	struct sockaddr_in6	 client;	/* big enough for either */
+	struct flow		 c2s;
+	struct flow		 s2c;
+};
+TAILQ_HEAD(sessionlist, session);
+
+#define ACCEPT_BATCH		64
+#define ACCEPT_BACKOFF_MIN_MS	50LL
+#define ACCEPT_BACKOFF_MAX_MS	1000LL
+#define RELAY_BUF_SIZE		(64 * 1024)
+#define PIPE_POOL_MAX		128
+
+struct relay_env {
+	int			 instance;
+	uint32_t		 nrelays;
+	struct imsgev		 parent;
+	struct l4d_config	*conf;
+	struct l4d_config	*pending;
+	struct sessionlist	 sessions;
+	uint32_t		 nsessions;
+	uint32_t		 session_cap;
+	uint64_t		 session_counter;
+	uint64_t		 counts[CAUSE_MAX];
+	int			 zero_copy;
+	int			 access_log;
+	long long		 accept_backoff_ms;
+	struct event		 ev_accept_resume;
+	struct event		 ev_sigterm;
+	struct event		 ev_sigint;
+	struct event		 ev_sighup;
+	uint64_t		 tried[L4D_MAX_SERVERS / 64];
+	char			 procname[32];
+};
+extern struct relay_env	 relay_env;
+
 /* balance.c */
 struct server	*balance_pick(struct backend *, const struct sockaddr *,
 		    const uint64_t *tried, int use_backup);
@@ -348,20 +448,33 @@ void		 proc_drop_privileges(const char *user, const char *chroot);
 const char	*proc_name(int);
 
 /* relay.c */
-__dead void	 relay_main(int fd, int instance, struct l4d_config *,
-		    int debug, int verbose);
+__dead void	 relay_main(int fd, int instance, int nrelays);
+__dead void	 relay_shutdown(void);
 const char	*cause_name(enum end_cause);
+long long	 relay_now_ms(void);
+void		 relay_config_free(struct l4d_config *);
+void		 relay_ctl_summary(struct relay_env *, uint32_t);
+uint32_t	 relay_listener_cap(struct listener *);
+long long	 session_deadline(struct session *, long long);
+const char	*session_idstr(struct session *);
+
+/* splice.c: the data path */
+int		 flow_copy(struct flow *, int from, int to);
+int		 flow_splice(struct flow *, int from, int to);
+void		 flow_release(struct flow *);
+void		 pipe_pool_flush(void);
 
 /* control.c */
 int		 control_init(const char *path);
 void		 control_listen(void);
 void		 control_cleanup(const char *path);
-void		 control_relay_reply(struct imsg *, int instance);
+int		 control_relay_reply(struct imsg *, int instance);
 
 /* l4d.c */
 extern struct l4d_config *l4d_conf;
 void		 parent_send_relays(uint32_t type, uint32_t peerid,
 		    const void *, size_t);
 int		 parent_nrelays(void);
+int		 parent_total_relays(void);
 
 #endif /* L4D_H */

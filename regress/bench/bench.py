@@ -1,0 +1,1004 @@
+#!/usr/bin/env python3
+"""l4d benchmark driver: l4d against HAProxy, nginx stream, socat and direct.
+
+Run through `make bench` or `sh regress/bench/bench.sh`, which install the
+tools first. Options (see --help) pick rounds, peers, tests and durations;
+WORKERS=N in the environment (default 1) sets the workers of every peer and
+of the HTTP backend.
+
+Every measurement runs on a freshly started peer that has passed one real
+request first. Rounds interleave the peers (A B C, A B C, ...) so that drift
+of the machine spreads over all of them. The table shows the median of the
+rounds and its ratio to HAProxy and to direct; the same goes to a JSON file.
+
+Everything listens on 127.0.0.1 only. Every process started here runs in its
+own process group and is stopped by pid on exit, however the run ends.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import pwd
+import re
+import resource
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+L4D = os.path.join(TOP, "usr.sbin", "l4d", "l4d")
+IDLE = os.path.join(HERE, "idle.py")
+NGINX_STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
+HOST = "127.0.0.1"
+PORT_BASE = 21000       # below the ephemeral range (32768-60999 on Linux)
+PORT_SPAN = 4000
+START_TIMEOUT = 10.0    # seconds for a peer or backend to listen
+STOP_TIMEOUT = 5.0      # seconds between SIGTERM and SIGKILL
+HAPROXY_MAXCONN = 7800  # 2 fds a session + maxconn/4 pipes of 2 fds (splice)
+                        # fit the 20,000 fd hard limit
+
+VERBOSE = False
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def debug(msg):
+    if VERBOSE:
+        log(msg)
+
+
+class BenchError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# Processes, ports, memory
+
+class Procs:
+    """Every long-running process the bench starts, stopped by pid."""
+
+    def __init__(self):
+        self.live = []
+
+    def spawn(self, argv, logpath, **kw):
+        debug("spawn: %s" % " ".join(argv))
+        out = open(logpath, "ab")
+        try:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                 stderr=subprocess.STDOUT,
+                                 start_new_session=True, **kw)
+        finally:
+            out.close()
+        p.logpath = logpath
+        self.live.append(p)
+        return p
+
+    def stop(self, p):
+        """SIGTERM the leader, wait, then SIGKILL whatever is left of its
+        process group (socat's forks, workers of a peer that hung)."""
+        if p not in self.live:
+            return None
+        self.live.remove(p)
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                log("bench: pid %d ignored SIGTERM for %.0fs, killing it"
+                    % (p.pid, STOP_TIMEOUT))
+        left = group_members(p.pid)
+        if left or p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+        return left
+
+    def stop_all(self):
+        for p in reversed(list(self.live)):
+            self.stop(p)
+
+
+def group_members(pgid):
+    """Pids (other than pgid itself) still in process group pgid."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == pgid:
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            found.append(int(entry))
+    return found
+
+
+def tree_pids(pid):
+    """pid and all its descendants."""
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        try:
+            tasks = os.listdir("/proc/%d/task" % p)
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open("/proc/%d/task/%s/children" % (p, t)) as f:
+                    todo.extend(int(c) for c in f.read().split())
+            except OSError:
+                pass
+    return pids
+
+
+def tree_rss_kib(pid):
+    """Summed VmRSS of pid and all its descendants, in KiB."""
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            with open("/proc/%d/status" % p) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+class Ports:
+    """Hands out free 127.0.0.1 ports below the ephemeral range, a new one
+    for every start so that no peer inherits another's TIME_WAIT."""
+
+    def __init__(self):
+        self.next = PORT_BASE
+
+    def take(self):
+        for _ in range(PORT_SPAN):
+            port = self.next
+            self.next = PORT_BASE + (self.next + 1 - PORT_BASE) % PORT_SPAN
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s.bind((HOST, port))
+                return port
+            except OSError:
+                continue
+            finally:
+                s.close()
+        raise BenchError("no free port in %d-%d"
+                         % (PORT_BASE, PORT_BASE + PORT_SPAN - 1))
+
+
+def listening(port):
+    """True when a socket listens on 127.0.0.1:port (or the wildcard)."""
+    want = {"0100007F:%04X" % port, "00000000:%04X" % port}
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[3] == "0A" and fields[1] in want:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def wait_listening(port, proc, what):
+    """Poll until port listens; fail early if proc died. No connection is
+    made: the first one through a peer is its warm-up request."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if listening(port):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise BenchError("%s exited with status %d%s"
+                             % (what, proc.returncode, log_tail(proc)))
+        time.sleep(0.02)
+    raise BenchError("%s does not listen on %d after %.0fs%s"
+                     % (what, port, START_TIMEOUT, log_tail(proc)))
+
+
+def log_tail(proc, lines=8):
+    path = getattr(proc, "logpath", None)
+    if not path:
+        return ""
+    try:
+        with open(path, errors="replace") as f:
+            tail = f.read().splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "".join("\n    | " + l for l in tail)
+
+
+def write(path, text, mode=0o644):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+# --------------------------------------------------------------------------
+# Backends: started once per run, shared by every peer
+
+class Backends:
+    """iperf3 server, nginx HTTP server with a small static file, redis, and
+    the hold server for idle sessions."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.port = {}
+
+    def start(self):
+        ctx = self.ctx
+        self.port = {k: ctx.ports.take()
+                     for k in ("iperf", "http", "redis", "hold")}
+        d = ctx.subdir("backends")
+
+        p = ctx.procs.spawn(["iperf3", "-s", "-B", HOST,
+                             "-p", str(self.port["iperf"])],
+                            os.path.join(d, "iperf3.log"))
+        wait_listening(self.port["iperf"], p, "iperf3 server")
+
+        p = ctx.procs.spawn(nginx_argv(self.nginx_http_conf(d), d),
+                            os.path.join(d, "nginx-http.log"))
+        wait_listening(self.port["http"], p, "nginx HTTP backend")
+
+        p = ctx.procs.spawn(["redis-server", "--bind", HOST,
+                             "--port", str(self.port["redis"]),
+                             "--save", "", "--appendonly", "no",
+                             "--protected-mode", "no",
+                             "--maxclients", "10000", "--dir", d],
+                            os.path.join(d, "redis.log"))
+        wait_listening(self.port["redis"], p, "redis-server")
+
+        p = ctx.procs.spawn([sys.executable, IDLE, "server",
+                             str(self.port["hold"])],
+                            os.path.join(d, "hold.log"))
+        wait_listening(self.port["hold"], p, "hold server")
+
+        for kind in WARMUPS:            # each answers directly
+            WARMUPS[kind](self.port[kind])
+
+    def nginx_http_conf(self, d):
+        www = os.path.join(d, "www")
+        os.mkdir(www)
+        os.chmod(www, 0o755)
+        write(os.path.join(www, "index.html"), "l4d bench\n" * 12)
+        conf = os.path.join(d, "nginx-http.conf")
+        write(conf, f"""\
+daemon off;
+worker_processes {self.ctx.workers};
+worker_rlimit_nofile 20000;
+pid {d}/nginx-http.pid;
+error_log {d}/nginx-http.error.log warn;
+events {{ worker_connections 10000; }}
+http {{
+    access_log off;
+    default_type text/html;
+    keepalive_requests 1000000;
+    keepalive_timeout 1h;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    server {{
+        listen {HOST}:{self.port["http"]} reuseport;
+        root {www};
+    }}
+}}
+""")
+        return conf
+
+
+def nginx_argv(conf, prefix):
+    return ["nginx", "-p", prefix, "-c", conf,
+            "-e", os.path.join(prefix, "nginx-startup.log")]
+
+
+# One real request per backend kind, made right after a (re)start.
+
+def warm_iperf(port):
+    r = subprocess.run(["iperf3", "-c", HOST, "-p", str(port), "-n", "1M"],
+                       capture_output=True, text=True, timeout=15)
+    if r.returncode != 0:
+        raise BenchError("iperf3 warm-up: " + (r.stderr or r.stdout).strip())
+
+
+def warm_http(port):
+    c = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        c.request("GET", "/")
+        resp = c.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise BenchError("HTTP warm-up: status %d" % resp.status)
+    finally:
+        c.close()
+
+
+def exchange(port, send, expect, greeting=b""):
+    with socket.create_connection((HOST, port), timeout=10) as s:
+        got = b""
+        if greeting:
+            while len(got) < len(greeting):
+                chunk = s.recv(64)
+                if not chunk:
+                    break
+                got += chunk
+            if got != greeting:
+                raise BenchError("warm-up: greeting %r" % got)
+        s.sendall(send)
+        got = b""
+        while len(got) < len(expect):
+            chunk = s.recv(64)
+            if not chunk:
+                break
+            got += chunk
+        if got != expect:
+            raise BenchError("warm-up: sent %r, got %r" % (send, got))
+
+
+def warm_redis(port):
+    exchange(port, b"PING\r\n", b"+PONG\r\n")
+
+
+def warm_hold(port):
+    exchange(port, b"ping", b"ping", greeting=b"+")
+
+
+WARMUPS = {"iperf": warm_iperf, "http": warm_http,
+           "redis": warm_redis, "hold": warm_hold}
+
+
+# --------------------------------------------------------------------------
+# Peers: one class each; start(backend_port) returns the port to talk to
+
+class Peer:
+    name = "?"
+    note = ""
+    idle_ok = True      # can hold the idle-session test
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.proc = None
+
+    def available(self):
+        """None when the peer can run here, else the reason it can't."""
+        return None
+
+    def start(self, backend_port):
+        port = self.ctx.ports.take()
+        d = self.ctx.subdir(self.name)
+        self.proc = self.ctx.procs.spawn(self.argv(d, port, backend_port),
+                                         os.path.join(d, "out.log"))
+        wait_listening(port, self.proc, self.name)
+        return port
+
+    def stop(self):
+        if self.proc is None:
+            return
+        p, self.proc = self.proc, None
+        if p.poll() is not None:
+            log("bench: %s had exited with status %d%s"
+                % (self.name, p.returncode, log_tail(p)))
+        left = self.ctx.procs.stop(p)
+        if left:
+            log("bench: %s left %d process(es) behind after SIGTERM: %s"
+                % (self.name, len(left), " ".join(map(str, left))))
+
+    def rss_kib(self):
+        return tree_rss_kib(self.proc.pid) if self.proc else None
+
+
+class Direct(Peer):
+    name = "direct"
+    note = "no proxy: the client talks to the backend"
+    idle_ok = False
+
+    def start(self, backend_port):
+        return backend_port
+
+    def rss_kib(self):
+        return None
+
+
+class L4d(Peer):
+    name = "l4d"
+
+    def available(self):
+        if not os.access(L4D, os.X_OK):
+            return "%s not built" % L4D
+        if os.geteuid() != 0:
+            return "needs root (privilege separation)"
+        return None
+
+    def argv(self, d, port, backend_port):
+        ensure_user("_l4d")
+        os.makedirs("/var/empty", exist_ok=True)
+        conf = os.path.join(d, "l4d.conf")
+        write(conf, f"""\
+user: _l4d
+chroot: /var/empty
+relays: {self.ctx.workers}
+zero_copy: true
+control: {d}/l4d.sock
+log: {{ level: warning, access: false }}
+timeouts: {{ connect: 5s, idle: 1h }}
+listeners:
+  - {{ name: bench, listen: "{HOST}:{port}", backend: b }}
+backends:
+  - name: b
+    servers:
+      - {{ address: "{HOST}:{backend_port}" }}
+""")
+        return [L4D, "-d", "-f", conf]
+
+
+def ensure_user(name):
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "-r", "-s", "/usr/sbin/nologin",
+                        "-d", "/var/empty", name], check=True)
+
+
+class HAProxy(Peer):
+    name = "haproxy"
+
+    def __init__(self, ctx, splice=False):
+        super().__init__(ctx)
+        self.splice = splice
+        if splice:
+            self.name = "haproxy-splice"
+            self.note = "option splice-auto"
+
+    def available(self):
+        return None if shutil.which("haproxy") else "haproxy not installed"
+
+    def argv(self, d, port, backend_port):
+        conf = os.path.join(d, "haproxy.cfg")
+        splice = "    option splice-auto\n" if self.splice else ""
+        write(conf, f"""\
+global
+    nbthread {self.ctx.workers}
+    maxconn {HAPROXY_MAXCONN}
+
+defaults
+    mode tcp
+    maxconn {HAPROXY_MAXCONN}
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+{splice}
+frontend bench
+    bind {HOST}:{port}
+    default_backend b
+
+backend b
+    server s1 {HOST}:{backend_port}
+""")
+        return ["haproxy", "-db", "-f", conf]
+
+
+class NginxStream(Peer):
+    name = "nginx"
+    note = "stream module"
+
+    def available(self):
+        if not shutil.which("nginx"):
+            return "nginx not installed"
+        if not os.path.exists(NGINX_STREAM_MODULE):
+            return NGINX_STREAM_MODULE + " missing (libnginx-mod-stream)"
+        return None
+
+    def argv(self, d, port, backend_port):
+        conf = os.path.join(d, "nginx.conf")
+        write(conf, f"""\
+load_module {NGINX_STREAM_MODULE};
+daemon off;
+worker_processes {self.ctx.workers};
+worker_rlimit_nofile 20000;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 20000; }}
+stream {{
+    server {{
+        listen {HOST}:{port} reuseport;
+        proxy_pass {HOST}:{backend_port};
+        proxy_connect_timeout 5s;
+        proxy_timeout 1h;
+    }}
+}}
+""")
+        return nginx_argv(conf, d)
+
+
+class Socat(Peer):
+    name = "socat"
+    note = "fork per connection, no workers setting"
+    idle_ok = False     # 5,000 sessions would be 5,000 processes
+
+    def available(self):
+        return None if shutil.which("socat") else "socat not installed"
+
+    def argv(self, d, port, backend_port):
+        return ["socat",
+                "TCP-LISTEN:%d,bind=%s,fork,reuseaddr,backlog=4096"
+                % (port, HOST),
+                "TCP:%s:%d" % (HOST, backend_port)]
+
+
+def make_peers(ctx):
+    return [Direct(ctx), L4d(ctx), HAProxy(ctx), HAProxy(ctx, splice=True),
+            NginxStream(ctx), Socat(ctx)]
+
+
+# --------------------------------------------------------------------------
+# Measurements: each takes the port to talk to and returns {metric: value}
+
+def run_tool(argv, timeout):
+    debug("run: %s" % " ".join(argv))
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BenchError("%s: no result after %ds" % (argv[0], timeout))
+    if r.returncode != 0:
+        raise BenchError("%s exited with %d: %s" % (
+            argv[0], r.returncode, (r.stderr or r.stdout).strip()[-300:]))
+    return r.stdout
+
+
+def measure_iperf(ctx, peer, port, streams):
+    out = run_tool(["iperf3", "-c", HOST, "-p", str(port),
+                    "-t", str(ctx.args.duration), "-P", str(streams), "-J"],
+                   timeout=ctx.args.duration + 30)
+    res = json.loads(out)
+    if "error" in res:
+        raise BenchError("iperf3: " + res["error"])
+    return {"gbps": res["end"]["sum_received"]["bits_per_second"] / 1e9}
+
+
+def wrk(ctx, port, close):
+    argv = ["wrk", "-t", str(ctx.args.wrk_threads),
+            "-c", str(ctx.args.connections),
+            "-d", "%ds" % ctx.args.duration, "--latency"]
+    if close:
+        argv += ["-H", "Connection: close"]
+    out = run_tool(argv + ["http://%s:%d/" % (HOST, port)],
+                   timeout=ctx.args.duration + 30)
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not m:
+        raise BenchError("wrk: no Requests/sec in: " + out[-300:])
+    res = {"rate": float(m.group(1))}
+    for pct in ("50", "99"):
+        m = re.search(r"^\s+%s(?:\.0+)?%%\s+([\d.]+)(us|ms|s)\b" % pct,
+                      out, re.M)
+        if m:
+            scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+            res["p" + pct] = float(m.group(1)) * scale
+    errors = 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                  r"timeout (\d+)", out)
+    if m:       # a close after a complete response is not a read error
+        errors += sum(int(g) for g in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        errors += int(m.group(1))
+    res["errors"] = errors
+    return res
+
+
+def measure_cps(ctx, peer, port):
+    r = wrk(ctx, port, close=True)
+    return {"rate": r["rate"], "errors": r["errors"]}
+
+
+def measure_wrk_keepalive(ctx, peer, port):
+    r = wrk(ctx, port, close=False)
+    return {"rate": r["rate"], "p50": r.get("p50"), "p99": r.get("p99"),
+            "errors": r["errors"]}
+
+
+def measure_redis(ctx, peer, port):
+    out = run_tool(["redis-benchmark", "-h", HOST, "-p", str(port),
+                    "-c", str(ctx.args.connections),
+                    "-n", str(ctx.args.redis_requests),
+                    "-t", "ping_mbulk", "--csv"], timeout=120)
+    rows = [l.replace('"', "").split(",") for l in out.splitlines() if l]
+    for row in rows[1:]:
+        if row[0].startswith("PING"):
+            col = dict(zip(rows[0], row))
+            return {"rate": float(col["rps"]),
+                    "p50": float(col["p50_latency_ms"]),
+                    "p99": float(col["p99_latency_ms"])}
+    raise BenchError("redis-benchmark: no PING row in: " + out[-300:])
+
+
+def measure_idle(ctx, peer, port):
+    n = ctx.args.sessions
+    before = peer.rss_kib()
+    p = subprocess.Popen([sys.executable, IDLE, "client", str(port), str(n)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([p.stdout], [], [], 180)
+        line = p.stdout.readline() if ready else ""
+        m = re.match(r"open (\d+)", line)
+        opened = int(m.group(1)) if m else 0
+        after = peer.rss_kib()
+        p.stdin.close()
+        p.wait(60)
+        if opened < n:
+            raise BenchError("idle: %d of %d sessions opened: %s"
+                             % (opened, n, p.stderr.read().strip()))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+        p.stderr.close()
+    return {"kib": (after - before) / n, "rss_before": before,
+            "rss_after": after}
+
+
+class Test:
+    def __init__(self, name, title, backend, measure, metrics):
+        self.name = name
+        self.title = title
+        self.backend = backend      # key of Backends.port and WARMUPS
+        self.measure = measure      # (ctx, peer, port) -> {key: value}
+        self.metrics = metrics      # [(key, label, unit, higher_is_better)]
+
+
+TESTS = [
+    Test("iperf1", "bulk, iperf3 1 stream", "iperf",
+         lambda ctx, peer, port: measure_iperf(ctx, peer, port, 1),
+         [("gbps", "throughput", "Gbit/s", True)]),
+    Test("iperf8", "bulk, iperf3 8 streams", "iperf",
+         lambda ctx, peer, port: measure_iperf(ctx, peer, port, 8),
+         [("gbps", "throughput", "Gbit/s", True)]),
+    Test("cps", "new connections, wrk Connection: close", "http",
+         measure_cps,
+         [("rate", "connections/s", "conn/s", True)]),
+    Test("http", "HTTP keep-alive, wrk", "http",
+         measure_wrk_keepalive,
+         [("rate", "requests/s", "req/s", True),
+          ("p50", "latency p50", "ms", False),
+          ("p99", "latency p99", "ms", False)]),
+    Test("redis", "redis PING, redis-benchmark", "redis",
+         measure_redis,
+         [("rate", "requests/s", "req/s", True),
+          ("p50", "latency p50", "ms", False),
+          ("p99", "latency p99", "ms", False)]),
+    Test("idle", "idle sessions, proxy RSS", "hold",
+         measure_idle,
+         [("kib", "memory per session", "KiB", False)]),
+]
+
+
+# --------------------------------------------------------------------------
+# The run
+
+class Context:
+    def __init__(self, args):
+        self.args = args
+        self.workers = args.workers
+        self.procs = Procs()
+        self.ports = Ports()
+        self.tmp = tempfile.mkdtemp(prefix="l4d-bench.")
+        os.chmod(self.tmp, 0o755)       # nginx workers run as nobody
+        self.seq = 0
+
+    def subdir(self, name):
+        self.seq += 1
+        d = os.path.join(self.tmp, "%03d-%s" % (self.seq, name))
+        os.mkdir(d)
+        os.chmod(d, 0o755)
+        return d
+
+
+def measure_once(ctx, test, peer, backends):
+    """Fresh peer, one real request, the measurement, stop. A dict, or
+    {"error": reason}."""
+    try:
+        port = peer.start(backends.port[test.backend])
+        WARMUPS[test.backend](port)
+        return test.measure(ctx, peer, port)
+    except (BenchError, OSError, subprocess.SubprocessError,
+            ValueError, KeyError) as e:
+        return {"error": str(e)}
+    finally:
+        peer.stop()
+
+
+def run(ctx, peers, tests):
+    """results[test][peer] = list of per-round dicts."""
+    results = {t.name: {p.name: [] for p in peers} for t in tests}
+    for rnd in range(1, ctx.args.rounds + 1):
+        for test in tests:
+            for peer in peers:
+                if test.name == "idle" and not peer.idle_ok:
+                    continue
+                res = measure_once(ctx, test, peer, ctx.backends)
+                results[test.name][peer.name].append(res)
+                log("[round %d/%d] %-7s %-15s %s" % (
+                    rnd, ctx.args.rounds, test.name, peer.name,
+                    brief(test, res)))
+    return results
+
+
+def brief(test, res):
+    if "error" in res:
+        return "FAILED: " + res["error"]
+    parts = ["%s %s" % (fmt(res.get(k)), unit)
+             for k, _, unit, _ in test.metrics]
+    if res.get("errors"):
+        parts.append("(%d errors)" % res["errors"])
+    return ", ".join(parts)
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if abs(v) >= 1000:
+        return "%.0f" % v
+    if abs(v) >= 100:
+        return "%.1f" % v
+    if abs(v) >= 10:
+        return "%.2f" % v
+    return "%.3f" % v
+
+
+def ratio(v, ref):
+    if v is None or not ref:
+        return None
+    return v / ref
+
+
+def summarize(peers, tests, results):
+    """{test: {metric: {peer: {...}}}} with medians and ratios."""
+    out = {}
+    for test in tests:
+        out[test.name] = {}
+        for key, label, unit, higher in test.metrics:
+            rows = {}
+            for peer in peers:
+                runs = results[test.name][peer.name]
+                vals = [r[key] for r in runs
+                        if "error" not in r and r.get(key) is not None]
+                rows[peer.name] = {
+                    "runs": vals,
+                    "median": statistics.median(vals) if vals else None,
+                    "failed": [r["error"] for r in runs if "error" in r],
+                    "errors": sum(r.get("errors", 0) for r in runs),
+                    "na": not runs,
+                }
+            med = {p: r["median"] for p, r in rows.items()}
+            haps = [med[p] for p in ("haproxy", "haproxy-splice")
+                    if med.get(p) is not None]
+            best = (max if higher else min)(haps) if haps else None
+            for p, r in rows.items():
+                r["vs_haproxy"] = ratio(r["median"], best)
+                r["vs_haproxy_plain"] = ratio(r["median"], med.get("haproxy"))
+                r["vs_haproxy_splice"] = ratio(r["median"],
+                                               med.get("haproxy-splice"))
+                r["vs_direct"] = ratio(r["median"], med.get("direct"))
+            out[test.name][key] = {"label": label, "unit": unit,
+                                   "higher_is_better": higher, "peers": rows}
+    return out
+
+
+def print_table(ctx, peers, tests, summary, meta):
+    w = sys.stdout.write
+    w("\nl4d bench: WORKERS=%d, %d round(s), median of rounds; "
+      "%s, %d cores\n" % (ctx.workers, ctx.args.rounds, meta["kernel"],
+                          meta["cpus"]))
+    w("ratios are peer/reference: above 1 is better for rates, "
+      "worse for latency and memory.\n")
+    w("hap = the better HAProxy variant, hap-p = plain, hap-s = splice-auto.\n")
+    for test in tests:
+        for key, label, unit, higher in test.metrics:
+            s = summary[test.name][key]
+            w("\n%s: %s (%s, %s is better)\n" % (
+                test.title, label, unit, "higher" if higher else "lower"))
+            w("  %-15s %10s %7s %7s %7s %7s   %s\n" % (
+                "peer", "median", "/hap", "/hap-p", "/hap-s", "/direct",
+                "runs"))
+            for peer in peers:
+                r = s["peers"][peer.name]
+                if r["na"]:
+                    w("  %-15s %10s\n" % (peer.name, "n/a"))
+                    continue
+                runs = " ".join(fmt(v) for v in r["runs"])
+                if r["failed"]:
+                    runs += "  (%d failed)" % len(r["failed"])
+                if r["errors"]:
+                    runs += "  (%d request errors)" % r["errors"]
+                w("  %-15s %10s %7s %7s %7s %7s   %s\n" % (
+                    peer.name, fmt(r["median"]),
+                    fmt2(r["vs_haproxy"]), fmt2(r["vs_haproxy_plain"]),
+                    fmt2(r["vs_haproxy_splice"]), fmt2(r["vs_direct"]),
+                    runs))
+    w("\nnotes:\n")
+    for peer in peers:
+        if peer.note:
+            w("  %-15s %s\n" % (peer.name, peer.note))
+    w("  idle           %d sessions; n/a for direct (no proxy) and socat "
+      "(a process per session)\n" % ctx.args.sessions)
+    for name, why in meta["skipped"].items():
+        w("  %-15s SKIPPED: %s\n" % (name, why))
+    failures = [(t, k, p, e) for t, ms in summary.items()
+                for k, m in ms.items() for p, r in m["peers"].items()
+                for e in r["failed"]]
+    seen = set()
+    for t, k, p, e in failures:
+        if (t, p, e) not in seen:
+            seen.add((t, p, e))
+            w("  failed: %s %s: %s\n" % (t, p, e))
+
+
+def fmt2(v):
+    return "-" if v is None else "%.2f" % v
+
+
+def tool_versions():
+    probes = {
+        "haproxy": (["haproxy", "-v"], 0),
+        "nginx": (["nginx", "-v"], 0),
+        "socat": (["socat", "-V"], 1),
+        "iperf3": (["iperf3", "--version"], 0),
+        "wrk": (["wrk", "-v"], 0),
+        "redis-server": (["redis-server", "--version"], 0),
+        "l4d": (["git", "-C", TOP, "describe", "--always", "--dirty"], 0),
+    }
+    out = {}
+    for name, (argv, line) in probes.items():
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True,
+                               timeout=10)
+            lines = (r.stdout + r.stderr).splitlines()
+            out[name] = lines[line].strip() if len(lines) > line else ""
+        except (OSError, subprocess.SubprocessError):
+            out[name] = None
+    return out
+
+
+def parse_args(argv):
+    names = [t.name for t in TESTS]
+    ap = argparse.ArgumentParser(
+        description="Benchmark l4d against HAProxy, nginx, socat, direct.")
+    ap.add_argument("--workers", type=int,
+                    default=int(os.environ.get("WORKERS", "1")),
+                    help="workers of every peer (default: $WORKERS or 1)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved rounds (default 3)")
+    ap.add_argument("--duration", type=int, default=3,
+                    help="seconds of each iperf3 and wrk run (default 3)")
+    ap.add_argument("--connections", type=int, default=50,
+                    help="wrk and redis-benchmark clients (default 50)")
+    ap.add_argument("--wrk-threads", type=int, default=1,
+                    help="wrk threads (default 1)")
+    ap.add_argument("--redis-requests", type=int, default=100000,
+                    help="redis-benchmark -n (default 100000)")
+    ap.add_argument("--sessions", type=int, default=5000,
+                    help="idle sessions (default 5000)")
+    ap.add_argument("--peers", default="",
+                    help="comma-separated subset of: direct,l4d,haproxy,"
+                         "haproxy-splice,nginx,socat")
+    ap.add_argument("--tests", default="",
+                    help="comma-separated subset of: " + ",".join(names))
+    ap.add_argument("--json", default=os.path.join(HERE, "results.json"),
+                    help="where to write the results (default %(default)s)")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    if args.workers < 1 or args.rounds < 1 or args.duration < 1:
+        ap.error("--workers, --rounds and --duration must be at least 1")
+    return args
+
+
+def select_by_name(items, wanted, what):
+    if not wanted:
+        return items
+    names = [n.strip() for n in wanted.split(",") if n.strip()]
+    known = {i.name: i for i in items}
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise SystemExit("bench: unknown %s: %s (known: %s)"
+                         % (what, ", ".join(bad), ", ".join(known)))
+    return [known[n] for n in names]
+
+
+def on_signal(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+def main(argv):
+    global VERBOSE
+    args = parse_args(argv)
+    VERBOSE = args.verbose
+    # Children inherit this: 5,000 idle sessions need 10,000 fds in a proxy.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+    ctx = Context(args)
+    tests = select_by_name(TESTS, args.tests, "test")
+    peers, skipped = [], {}
+    for peer in select_by_name(make_peers(ctx), args.peers, "peer"):
+        why = peer.available()
+        if why:
+            log("bench: skipping %s: %s" % (peer.name, why))
+            skipped[peer.name] = why
+        else:
+            peers.append(peer)
+    if not peers:
+        raise SystemExit("bench: no peer can run")
+
+    meta = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "kernel": "Linux " + platform.release(),
+        "cpus": os.cpu_count(),
+        "workers": args.workers,
+        "rounds": args.rounds,
+        "params": {k: getattr(args, k) for k in (
+            "duration", "connections", "wrk_threads", "redis_requests",
+            "sessions")},
+        "versions": tool_versions(),
+        "notes": {p.name: p.note for p in peers if p.note},
+        "skipped": skipped,
+    }
+    log("bench: WORKERS=%d, %d rounds, peers: %s; scratch %s" % (
+        args.workers, args.rounds, " ".join(p.name for p in peers), ctx.tmp))
+    started = time.monotonic()
+    try:
+        ctx.backends = Backends(ctx)
+        ctx.backends.start()
+        results = run(ctx, peers, tests)
+    except KeyboardInterrupt:
+        log("bench: interrupted, cleaning up")
+        return 130
+    except BenchError as e:
+        log("bench: %s" % e)
+        return 1
+    finally:
+        for p in peers:
+            p.stop()
+        ctx.procs.stop_all()
+    meta["seconds"] = round(time.monotonic() - started, 1)
+
+    summary = summarize(peers, tests, results)
+    print_table(ctx, peers, tests, summary, meta)
+    with open(args.json, "w") as f:
+        json.dump({"meta": meta, "results": summary, "raw": results}, f,
+                  indent=2)
+        f.write("\n")
+    failed = any("error" in r for t in results.values()
+                 for runs in t.values() for r in runs)
+    print("\nJSON: %s   (%.0fs in all)" % (args.json, meta["seconds"]))
+    if failed:
+        print("logs of the peers: %s" % ctx.tmp)
+    else:
+        shutil.rmtree(ctx.tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,544 @@
+# l4d black-box tests: configuration checking (l4d -n) and bind failures.
+#
+# Every invalid configuration marks the line the error must name with a
+# trailing "#<" comment; check_error finds that line and asserts
+#	cfg.yaml:LINE:COL: L4D-ENNN: MESSAGE
+# on stderr and exit status 1.
+
+TAB=$(printf '\t')
+
+# head: lines 1-4 of every configuration here.
+head4()
+{
+	cat <<EOF
+user: _l4d
+chroot: /var/empty
+relays: 1
+control: $PWD/l4d.sock
+EOF
+}
+
+# valid_rest: a valid remainder (listener "front" -> backend "pool").
+valid_rest()
+{
+	cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: pool
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.2:18002"
+EOF
+}
+
+# check_error CODE: the configuration on stdin, with one line marked "#<",
+# is rejected with CODE at that line.
+check_error()
+{
+	cat >cfg.yaml
+	line=$(grep -n '#<' cfg.yaml | cut -d: -f1)
+	[ "$(echo "$line" | wc -w)" -eq 1 ] ||
+	    atf_fail "test bug: cfg.yaml must mark exactly one line"
+	check_error_at "$1" "$line"
+}
+
+# check_error_at CODE LINE: cfg.yaml is rejected with CODE at LINE.
+check_error_at()
+{
+	echo "--- expecting L4D-$1 at line $2 of:"
+	cat -n cfg.yaml
+	atf_check -s exit:1 -o not-match:'configuration OK' \
+	    -e match:"cfg\.yaml:$2:[0-9]+: L4D-$1: [^ ]" \
+	    "$L4D" -n -f cfg.yaml
+}
+
+setup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+}
+
+tc()
+{
+	atf_test_case "$1"
+	eval "$1_head() { atf_set descr '$2'; atf_set require.user root; atf_set timeout 30; }"
+}
+
+tc e001 "L4D-E001: YAML syntax errors"
+e001_body()
+{
+	setup
+	{ head4; echo "${TAB}listeners: []  #<"; } | check_error E001
+	{ head4 | sed 3d; echo "  relays: 1  #<"; } | check_error E001
+	{
+		head4
+		echo "log: { level: info"
+		echo "backends: []  #<"
+	} | check_error E001
+}
+
+tc e002 "L4D-E002: unknown keys, at every level"
+e002_body()
+{
+	setup
+	{ head4; echo "colour: blue  #<"; valid_rest; } | check_error E002
+	{
+		head4
+		cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: pool
+    bakend: pool  #<
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.2:18002"
+EOF
+	} | check_error E002
+	{
+		head4
+		cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: pool
+backends:
+  - name: pool
+    servers:
+      - { address: "127.0.0.2:18002", wieght: 2 }  #<
+EOF
+	} | check_error E002
+	{ head4; echo "timeouts: { conect: 5s }  #<"; valid_rest; } |
+	    check_error E002
+}
+
+tc e003 "L4D-E003: wrong types"
+e003_body()
+{
+	setup
+	{ head4; echo "listeners: 42  #<"; } | check_error E003
+	{
+		head4
+		cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: pool
+backends:
+  - name: pool
+    servers: { address: "127.0.0.2:18002" }  #<
+EOF
+	} | check_error E003
+	{
+		head4
+		cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: pool
+    max_sessions: [1]  #<
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.2:18002"
+EOF
+	} | check_error E003
+}
+
+tc e004 "L4D-E004: bad durations"
+e004_body()
+{
+	setup
+	{ head4; echo "timeouts: { connect: 5x }  #<"; valid_rest; } |
+	    check_error E004
+	{ head4; echo "timeouts: { connect: infinite }  #<"; valid_rest; } |
+	    check_error E004
+	{
+		head4
+		cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: pool
+    timeouts: { idle: "-1s" }  #<
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.2:18002"
+EOF
+	} | check_error E004
+}
+
+tc e005 "L4D-E005: bad addresses"
+e005_body()
+{
+	setup
+	{ head4; valid_rest | sed 's|"127.0.0.1:18001"|"127.0.0.1"  #<|'; } |
+	    check_error E005
+	{ head4; valid_rest | sed 's|"127.0.0.2:18002"|"127.0.0.2:"  #<|'; } |
+	    check_error E005
+}
+
+tc e006 "L4D-E006: missing required keys"
+e006_body()
+{
+	setup
+	{
+		head4
+		cat <<EOF
+listeners:
+  - name: front  #<
+    backend: pool
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.2:18002"
+EOF
+	} | check_error E006
+	{
+		head4
+		cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: pool
+backends:
+  - balance: roundrobin  #<
+    servers:
+      - address: "127.0.0.2:18002"
+EOF
+	} | check_error E006
+}
+
+tc e007 "L4D-E007: duplicate listener name"
+e007_body()
+{
+	setup
+	{
+		head4
+		cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: pool
+  - name: front  #<
+    listen: "127.0.0.1:18003"
+    backend: pool
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.2:18002"
+EOF
+	} | check_error E007
+}
+
+tc e008 "L4D-E008: duplicate backend name"
+e008_body()
+{
+	setup
+	{
+		head4
+		valid_rest
+		cat <<EOF
+  - name: pool  #<
+    servers:
+      - address: "127.0.0.2:18004"
+EOF
+	} | check_error E008
+}
+
+tc e009 "L4D-E009: listener names an undefined backend"
+e009_body()
+{
+	setup
+	{ head4; valid_rest | sed 's|backend: pool|backend: nosuch  #<|'; } |
+	    check_error E009
+}
+
+tc e010 "L4D-E010: two listeners on one address"
+e010_body()
+{
+	setup
+	{
+		head4
+		cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: pool
+  - name: other
+    listen: "127.0.0.1:18001"  #<
+    backend: pool
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.2:18002"
+EOF
+	} | check_error E010
+}
+
+tc e011 "L4D-E011: empty server list"
+e011_body()
+{
+	setup
+	{
+		head4
+		valid_rest | sed '/servers:/,$d'
+		echo "    servers: []  #<"
+	} | check_error E011
+}
+
+tc e012 "L4D-E012: weight out of range 1-256"
+e012_body()
+{
+	setup
+	for w in 0 257; do
+		{
+			head4
+			valid_rest
+			echo "      - { address: \"127.0.0.3:18002\", weight: $w }  #<"
+		} | check_error E012
+	done
+	# The bounds themselves are fine.
+	{
+		head4
+		valid_rest
+		echo "      - { address: \"127.0.0.3:18002\", weight: 1 }"
+		echo "      - { address: \"127.0.0.4:18002\", weight: 256 }"
+	} >cfg.yaml
+	atf_check -s exit:0 -o match:'configuration OK' -e empty \
+	    "$L4D" -n -f cfg.yaml
+}
+
+tc e013 "L4D-E013: integers out of range"
+e013_body()
+{
+	setup
+	{ head4 | sed 's|relays: 1|relays: 100000  #<|'; valid_rest; } |
+	    check_error E013
+	{
+		head4
+		valid_rest | sed 's|^  - name: pool$|&\n    retries: 99  #<|'
+	} | check_error E013
+	{
+		head4
+		valid_rest |
+		    sed 's|^    backend: pool$|&\n    max_sessions: -1  #<|'
+	} | check_error E013
+}
+
+tc e014 "L4D-E014: bad enum values"
+e014_body()
+{
+	setup
+	{
+		head4
+		valid_rest | sed 's|^  - name: pool$|&\n    balance: fastest  #<|'
+	} | check_error E014
+	{ head4; echo "log: { level: loud }  #<"; valid_rest; } |
+	    check_error E014
+}
+
+tc e015 "L4D-E015: a server host name that does not resolve"
+e015_body()
+{
+	setup
+	{
+		head4
+		valid_rest |
+		    sed 's|"127.0.0.2:18002"|"nonexistent.invalid:18002"  #<|'
+	} | check_error E015
+}
+
+tc e016 "L4D-E016: unknown user"
+e016_body()
+{
+	setup
+	{ head4 | sed 's|user: _l4d|user: _nosuchuser_l4d  #<|'; valid_rest; } |
+	    check_error E016
+}
+
+tc e017 "L4D-E017: the file cannot be read"
+e017_body()
+{
+	setup
+	atf_check -s exit:1 -o not-match:'configuration OK' \
+	    -e match:'nonexistent\.yaml(:[0-9]+:[0-9]+)?: L4D-E017: ' \
+	    "$L4D" -n -f nonexistent.yaml
+}
+
+tc e018 "L4D-E018: duplicate keys"
+e018_body()
+{
+	setup
+	{ head4; echo "user: _l4d  #<"; valid_rest; } | check_error E018
+	{
+		head4
+		valid_rest | sed 's|^    backend: pool$|&\n    backend: pool  #<|'
+	} | check_error E018
+}
+
+tc e019 "L4D-E019: bad names"
+e019_body()
+{
+	setup
+	{
+		head4
+		valid_rest | sed 's|^  - name: front$|  - name: "bad name!"  #<|'
+	} | check_error E019
+	long=$(printf 'x%.0s' $(seq 1 70))
+	{
+		head4
+		valid_rest | sed "s|^  - name: front\$|  - name: $long  #<|"
+	} | check_error E019
+}
+
+tc e020 "L4D-E020: the same server twice in a backend"
+e020_body()
+{
+	setup
+	{
+		head4
+		valid_rest
+		echo "      - address: \"127.0.0.2:18002\"  #<"
+	} | check_error E020
+}
+
+tc e021 "L4D-E021: empty document, top level not a mapping"
+e021_body()
+{
+	setup
+	echo "- user: _l4d  #<" | check_error E021
+	echo "hello  #<" | check_error E021
+	: >cfg.yaml
+	check_error_at E021 1
+}
+
+tc e022 "L4D-E022: the chroot directory does not exist"
+e022_body()
+{
+	setup
+	{
+		head4 | sed 's|chroot: /var/empty|chroot: /nonexistent/l4d-chroot  #<|'
+		valid_rest
+	} | check_error E022
+}
+
+tc several "every error in a file is reported, each at its line"
+several_body()
+{
+	setup
+	{
+		head4
+		cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: nosuch
+backends:
+  - name: pool
+    servers:
+      - { address: "127.0.0.2:18002", weight: 0 }
+EOF
+	} >cfg.yaml
+	check_error_at E009 8
+	check_error_at E012 12
+}
+
+tc valid "a valid configuration using every key: exit 0, configuration OK"
+valid_body()
+{
+	setup
+	cat >cfg.yaml <<EOF
+user: _l4d
+chroot: /var/empty
+relays: auto
+zero_copy: false
+control: $PWD/l4d.sock
+log:
+  level: debug
+  access: true
+timeouts:
+  connect: 250ms
+  idle: infinite
+  half_closed: 2m
+  handshake: 10
+  drain: 1h
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: pool
+    max_sessions: 100
+    timeouts: { idle: 8h, half_closed: infinite }
+  - name: other-1
+    listen: "127.0.0.2:18001"
+    backend: spare
+backends:
+  - name: pool
+    balance: leastconn
+    retries: 2
+    servers:
+      - { address: "127.0.0.2:18002", weight: 90 }
+      - { address: "localhost:18003", weight: 10 }
+      - { address: "127.0.0.3:18002", backup: true }
+  - name: spare
+    balance: source-hash
+    servers:
+      - address: "127.0.0.4:18002"
+EOF
+	atf_check -s exit:0 -o match:'configuration OK' -e empty \
+	    "$L4D" -n -f cfg.yaml
+	sed -i 's/source-hash/random/; s/leastconn/roundrobin/' cfg.yaml
+	atf_check -s exit:0 -o match:'configuration OK' -e empty \
+	    "$L4D" -n -f cfg.yaml
+}
+
+atf_test_case port_in_use cleanup
+port_in_use_head()
+{
+	atf_set descr "a listen address already in use: exit 1 and say so"
+	atf_set require.user root
+	atf_set timeout 60
+}
+port_in_use_body()
+{
+	setup
+	lp=$(free_ports 1)
+	sp=$(free_ports 1 127.0.0.2)
+	start_server squatter hold "127.0.0.1:$lp"
+	{
+		cfg_head 2 true
+		cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:$lp"
+    backend: pool
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.2:$sp"
+EOF
+	} >l4d.conf
+	atf_check -s exit:1 -o ignore -e save:stderr \
+	    timeout 20 "$L4D" -d -f l4d.conf
+	cat stderr
+	grep -Eqi "listen 127\.0\.0\.1:$lp: address already in use" stderr ||
+	    atf_fail "stderr does not say 'listen 127.0.0.1:$lp: address already in use'"
+}
+port_in_use_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
+atf_init_test_cases()
+{
+	for t in e001 e002 e003 e004 e005 e006 e007 e008 e009 e010 e011 \
+	    e012 e013 e014 e015 e016 e017 e018 e019 e020 e021 e022 \
+	    several valid port_in_use; do
+		atf_add_test_case $t
+	done
+}

@@ -1,0 +1,913 @@
+/*
+ * Unit tests for parse.c: the schema, the defaults, and every error
+ * code with the exact position it is reported at.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <atf-c.h>
+
+#include "l4d.h"
+
+static struct conf_errors errs = TAILQ_HEAD_INITIALIZER(errs);
+
+/* Lines 1-4: one listener "a" on 127.0.0.1:80 to backend "b". */
+#define LISTENER_A							\
+	"listeners:\n"							\
+	"  - name: a\n"							\
+	"    listen: \"127.0.0.1:80\"\n"				\
+	"    backend: b\n"
+
+/* Four lines: backend "b" with one server. */
+#define BACKEND_B							\
+	"backends:\n"							\
+	"  - name: b\n"							\
+	"    servers:\n"						\
+	"      - address: \"127.0.0.1:8080\"\n"
+
+static struct l4d_config *
+parse_str(const char *yaml, int resolve)
+{
+	conf_errors_clear(&errs);
+	return parse_config_buffer("t.yaml", yaml, strlen(yaml), resolve,
+	    &errs);
+}
+
+static size_t
+nerrors(void)
+{
+	struct conf_error	*e;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(e, &errs, entry) {
+		fprintf(stderr, "%s\n", e->msg);
+		n++;
+	}
+	return n;
+}
+
+/* The message of error i, or fails. */
+static const char *
+error_at(size_t i)
+{
+	struct conf_error	*e;
+
+	TAILQ_FOREACH(e, &errs, entry)
+		if (i-- == 0)
+			return e->msg;
+	atf_tc_fail("no error %zu", i);
+	return NULL;
+}
+
+static void
+check_prefix(const char *msg, const char *code, int line, int col)
+{
+	char	 want[128];
+
+	if (col > 0)
+		snprintf(want, sizeof(want), "t.yaml:%d:%d: L4D-%s: ", line,
+		    col, code);
+	else
+		snprintf(want, sizeof(want), "t.yaml:%d:", line);
+	ATF_CHECK_MSG(strncmp(msg, want, strlen(want)) == 0,
+	    "want prefix \"%s\", got \"%s\"", want, msg);
+	snprintf(want, sizeof(want), " L4D-%s: ", code);
+	ATF_CHECK_MSG(strstr(msg, want) != NULL, "want %s in \"%s\"", code,
+	    msg);
+	ATF_CHECK_MSG(strstr(msg, " (hint: ") != NULL &&
+	    msg[strlen(msg) - 1] == ')', "no hint in \"%s\"", msg);
+}
+
+/* Exactly one error, with this code, at this line (and column). */
+static void
+check_one(const char *yaml, const char *code, int line, int col)
+{
+	struct l4d_config	*conf;
+
+	conf = parse_str(yaml, 0);
+	ATF_REQUIRE_MSG(conf == NULL, "an invalid config was accepted");
+	ATF_REQUIRE_EQ_MSG(nerrors(), 1, "want exactly one error");
+	check_prefix(error_at(0), code, line, col);
+	conf_errors_clear(&errs);
+}
+
+static void
+check_contains(const char *text)
+{
+	ATF_CHECK_MSG(strstr(error_at(0), text) != NULL,
+	    "want \"%s\" in \"%s\"", text, error_at(0));
+}
+
+static struct listener *
+nth_listener(struct l4d_config *conf, int n)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (n-- == 0)
+			return l;
+	return NULL;
+}
+
+static struct server *
+nth_server(struct backend *b, int n)
+{
+	struct server	*s;
+
+	TAILQ_FOREACH(s, &b->servers, entry)
+		if (n-- == 0)
+			return s;
+	return NULL;
+}
+
+/*
+ * Valid files.
+ */
+
+static const char full_config[] =
+	"user: nobody\n"
+	"chroot: /\n"
+	"relays: 4\n"
+	"zero_copy: false\n"
+	"control: /tmp/l4d.sock\n"
+	"log:\n"
+	"  level: debug\n"
+	"  access: no\n"
+	"timeouts:\n"
+	"  connect: 2s\n"
+	"  idle: 30m\n"
+	"  half_closed: 45\n"
+	"  handshake: 500ms\n"
+	"  drain: 1h\n"
+	"listeners:\n"
+	"  - name: pg\n"
+	"    listen: \"0.0.0.0:5432\"\n"
+	"    backend: pool\n"
+	"    max_sessions: 100\n"
+	"    timeouts: { idle: infinite, connect: 1s }\n"
+	"  - name: v6\n"
+	"    listen: \"[::1]:8080\"\n"
+	"    backend: web\n"
+	"backends:\n"
+	"  - name: pool\n"
+	"    balance: leastconn\n"
+	"    retries: 0\n"
+	"    servers:\n"
+	"      - { address: \"10.0.0.5:5432\", weight: 90 }\n"
+	"      - { address: \"db2.internal:5432\", weight: 10 }\n"
+	"      - { address: \"10.0.0.9:5432\", backup: true }\n"
+	"  - name: web\n"
+	"    servers:\n"
+	"      - address: \"[2001:db8::1]:80\"\n";
+
+ATF_TC(full_valid);
+ATF_TC_HEAD(full_valid, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a full valid file and its values");
+}
+ATF_TC_BODY(full_valid, tc)
+{
+	struct l4d_config	*conf;
+	struct listener		*pg, *v6;
+	struct backend		*pool, *web;
+	struct server		*s;
+	struct sockaddr_in	*sin;
+
+	conf = parse_str(full_config, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	ATF_CHECK_STREQ(conf->path, "t.yaml");
+	ATF_CHECK_STREQ(conf->user, "nobody");
+	ATF_CHECK_STREQ(conf->chroot, "/");
+	ATF_CHECK_EQ(conf->relays, 4);
+	ATF_CHECK_EQ(conf->relay_mode, RELAY_MODE_COPY);
+	ATF_CHECK_STREQ(conf->control, "/tmp/l4d.sock");
+	ATF_CHECK_EQ(conf->log_level, LOG_LEVEL_DEBUG);
+	ATF_CHECK_EQ(conf->log_access, 0);
+	ATF_CHECK_EQ(conf->timeouts.connect, 2000);
+	ATF_CHECK_EQ(conf->timeouts.idle, 30 * 60 * 1000);
+	ATF_CHECK_EQ(conf->timeouts.half_closed, 45000);
+	ATF_CHECK_EQ(conf->timeouts.handshake, 500);
+	ATF_CHECK_EQ(conf->timeouts.drain, 3600 * 1000);
+	ATF_CHECK_EQ(conf->nlisteners, 2);
+	ATF_CHECK_EQ(conf->nbackends, 2);
+
+	pg = nth_listener(conf, 0);
+	v6 = nth_listener(conf, 1);
+	ATF_REQUIRE(pg != NULL && v6 != NULL);
+	ATF_CHECK_STREQ(pg->name, "pg");
+	ATF_CHECK_STREQ(pg->listen, "0.0.0.0:5432");
+	ATF_CHECK_EQ(pg->id, 0);
+	ATF_CHECK_EQ(v6->id, 1);
+	ATF_CHECK_EQ(pg->max_sessions, 100);
+	ATF_CHECK_EQ(v6->max_sessions, 0);
+	ATF_CHECK_EQ(pg->fd, -1);
+	sin = (struct sockaddr_in *)&pg->ss;
+	ATF_CHECK_EQ(pg->sslen, sizeof(struct sockaddr_in));
+	ATF_CHECK_EQ(sin->sin_family, AF_INET);
+	ATF_CHECK_EQ(ntohs(sin->sin_port), 5432);
+	ATF_CHECK_EQ(v6->sslen, sizeof(struct sockaddr_in6));
+	ATF_CHECK_EQ(v6->ss.ss_family, AF_INET6);
+	/* Overrides, then inheritance from the global timeouts. */
+	ATF_CHECK_EQ(pg->timeouts.idle, TIMEOUT_INFINITE);
+	ATF_CHECK_EQ(pg->timeouts.connect, 1000);
+	ATF_CHECK_EQ(pg->timeouts.half_closed, 45000);
+	ATF_CHECK_EQ(pg->timeouts.handshake, 500);
+	ATF_CHECK_EQ(pg->timeouts.drain, 3600 * 1000);
+	ATF_CHECK_EQ(v6->timeouts.idle, 30 * 60 * 1000);
+	ATF_CHECK_EQ(v6->timeouts.connect, 2000);
+
+	pool = config_find_backend(conf, "pool");
+	web = config_find_backend(conf, "web");
+	ATF_REQUIRE(pool != NULL && web != NULL);
+	ATF_CHECK(config_find_backend(conf, "nope") == NULL);
+	ATF_CHECK(pg->backend == pool);
+	ATF_CHECK(v6->backend == web);
+	ATF_CHECK_EQ(pool->id, 0);
+	ATF_CHECK_EQ(web->id, 1);
+	ATF_CHECK_EQ(pool->balance, BALANCE_LEASTCONN);
+	ATF_CHECK_EQ(pool->retries, 0);
+	ATF_CHECK_EQ(web->balance, BALANCE_ROUNDROBIN);
+	ATF_CHECK_EQ(web->retries, 2);
+	ATF_REQUIRE_EQ(pool->nservers, 3);
+	ATF_CHECK_EQ(web->nservers, 1);
+
+	s = nth_server(pool, 0);
+	ATF_CHECK_STREQ(s->address, "10.0.0.5:5432");
+	ATF_CHECK_EQ(s->weight, 90);
+	ATF_CHECK_EQ(s->backup, 0);
+	ATF_CHECK_EQ(s->id, 0);
+	ATF_CHECK(pool->server_index[0] == s);
+	s = nth_server(pool, 1);
+	ATF_CHECK_STREQ(s->address, "db2.internal:5432");
+	ATF_CHECK_EQ(s->sslen, 0);	/* not resolved */
+	ATF_CHECK_EQ(s->weight, 10);
+	ATF_CHECK(pool->server_index[1] == s);
+	s = nth_server(pool, 2);
+	ATF_CHECK_EQ(s->weight, 1);
+	ATF_CHECK_EQ(s->backup, 1);
+	ATF_CHECK_EQ(s->id, 2);
+	s = nth_server(web, 0);
+	ATF_CHECK_EQ(s->sslen, sizeof(struct sockaddr_in6));
+	config_free(conf);
+}
+
+ATF_TC(defaults);
+ATF_TC_HEAD(defaults, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "defaults of a minimal file");
+}
+ATF_TC_BODY(defaults, tc)
+{
+	struct l4d_config	*conf;
+	struct listener		*l;
+
+	conf = parse_str(LISTENER_A BACKEND_B, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	ATF_CHECK_STREQ(conf->user, L4D_USER);
+	ATF_CHECK_STREQ(conf->chroot, L4D_CHROOT);
+	ATF_CHECK_STREQ(conf->control, L4D_SOCKET);
+	ATF_CHECK_EQ(conf->relays, 0);
+	ATF_CHECK_EQ(conf->relay_mode, RELAY_MODE_AUTO);
+	ATF_CHECK_EQ(conf->log_level, LOG_LEVEL_INFO);
+	ATF_CHECK_EQ(conf->log_access, 1);
+	l = nth_listener(conf, 0);
+	ATF_CHECK_EQ(l->timeouts.connect, DEFAULT_CONNECT_MS);
+	ATF_CHECK_EQ(l->timeouts.idle, DEFAULT_IDLE_MS);
+	ATF_CHECK_EQ(l->timeouts.half_closed, DEFAULT_HALF_CLOSED_MS);
+	ATF_CHECK_EQ(l->timeouts.handshake, DEFAULT_HANDSHAKE_MS);
+	ATF_CHECK_EQ(l->timeouts.drain, DEFAULT_DRAIN_MS);
+	ATF_CHECK_EQ(l->max_sessions, 0);
+	ATF_CHECK_EQ(TAILQ_FIRST(&l->backend->servers)->weight, 1);
+	config_free(conf);
+
+	conf = config_new_empty();
+	ATF_REQUIRE(conf != NULL);
+	ATF_CHECK_EQ(conf->timeouts.drain, DEFAULT_DRAIN_MS);
+	ATF_CHECK(TAILQ_EMPTY(&conf->listeners));
+	ATF_CHECK_EQ(config_link(conf), 0);
+	config_free(conf);
+	config_free(NULL);
+}
+
+ATF_TC(valid_variants);
+ATF_TC_HEAD(valid_variants, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "relays auto, yes/no booleans, v4 and v6 wildcards on one port, "
+	    "a shared server list through an alias");
+}
+ATF_TC_BODY(valid_variants, tc)
+{
+	struct l4d_config	*conf;
+	struct backend		*b;
+
+	conf = parse_str(
+	    "relays: auto\n"
+	    "zero_copy: yes\n"
+	    "listeners:\n"
+	    "  - { name: a, listen: \"*:80\", backend: b }\n"
+	    "  - { name: a6, listen: \"[::]:80\", backend: c }\n"
+	    "  - { name: x, listen: \"127.0.0.1:81\", backend: c }\n"
+	    "  - { name: y, listen: \"127.0.0.2:81\", backend: c }\n"
+	    "backends:\n"
+	    "  - name: b\n"
+	    "    servers: &pool\n"
+	    "      - address: \"10.0.0.1:1\"\n"
+	    "      - address: \"10.0.0.2:1\"\n"
+	    "  - name: c\n"
+	    "    balance: source-hash\n"
+	    "    servers: *pool\n", 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	ATF_CHECK_EQ(conf->relays, 0);
+	ATF_CHECK_EQ(conf->relay_mode, RELAY_MODE_AUTO);
+	b = config_find_backend(conf, "c");
+	ATF_REQUIRE(b != NULL);
+	ATF_CHECK_EQ(b->nservers, 2);
+	ATF_CHECK_EQ(b->balance, BALANCE_SOURCE_HASH);
+	ATF_CHECK(TAILQ_FIRST(&b->servers) !=
+	    TAILQ_FIRST(&config_find_backend(conf, "b")->servers));
+	config_free(conf);
+}
+
+ATF_TC(durations);
+ATF_TC_HEAD(durations, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "parse_duration");
+}
+ATF_TC_BODY(durations, tc)
+{
+	long long	 ms = 42;
+
+	ATF_CHECK_EQ(parse_duration("250ms", &ms, 0), 0);
+	ATF_CHECK_EQ(ms, 250);
+	ATF_CHECK_EQ(parse_duration("5s", &ms, 0), 0);
+	ATF_CHECK_EQ(ms, 5000);
+	ATF_CHECK_EQ(parse_duration("2m", &ms, 0), 0);
+	ATF_CHECK_EQ(ms, 120000);
+	ATF_CHECK_EQ(parse_duration("1h", &ms, 0), 0);
+	ATF_CHECK_EQ(ms, 3600000);
+	ATF_CHECK_EQ(parse_duration("30", &ms, 0), 0);
+	ATF_CHECK_EQ(ms, 30000);
+	ATF_CHECK_EQ(parse_duration("0", &ms, 0), 0);
+	ATF_CHECK_EQ(ms, 0);
+	ATF_CHECK_EQ(parse_duration("infinite", &ms, 1), 0);
+	ATF_CHECK_EQ(ms, TIMEOUT_INFINITE);
+
+	ms = 42;
+	ATF_CHECK_EQ(parse_duration("infinite", &ms, 0), -1);
+	ATF_CHECK_EQ(parse_duration("", &ms, 1), -1);
+	ATF_CHECK_EQ(parse_duration("s", &ms, 1), -1);
+	ATF_CHECK_EQ(parse_duration("5x", &ms, 1), -1);
+	ATF_CHECK_EQ(parse_duration("-5s", &ms, 1), -1);
+	ATF_CHECK_EQ(parse_duration("1.5s", &ms, 1), -1);
+	ATF_CHECK_EQ(parse_duration("5 s", &ms, 1), -1);
+	ATF_CHECK_EQ(parse_duration("5sec", &ms, 1), -1);
+	ATF_CHECK_EQ(parse_duration("99999999999999999999", &ms, 1), -1);
+	ATF_CHECK_EQ(parse_duration("9999999999h", &ms, 1), -1);
+	ATF_CHECK_EQ(ms, 42);
+}
+
+ATF_TC(addresses);
+ATF_TC_HEAD(addresses, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "parse_address");
+}
+ATF_TC_BODY(addresses, tc)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 sslen;
+	char			 err[128];
+
+	ATF_REQUIRE_EQ(parse_address("192.0.2.1:80", &ss, &sslen, 0, err,
+	    sizeof(err)), 0);
+	ATF_CHECK_EQ(sslen, sizeof(*sin));
+	ATF_CHECK_EQ(sin->sin_family, AF_INET);
+	ATF_CHECK_EQ(ntohs(sin->sin_port), 80);
+	ATF_CHECK_EQ(ntohl(sin->sin_addr.s_addr), 0xc0000201);
+
+	ATF_REQUIRE_EQ(parse_address("[2001:db8::1]:443", &ss, &sslen, 0,
+	    err, sizeof(err)), 0);
+	ATF_CHECK_EQ(sslen, sizeof(*sin6));
+	ATF_CHECK_EQ(sin6->sin6_family, AF_INET6);
+	ATF_CHECK_EQ(ntohs(sin6->sin6_port), 443);
+	ATF_CHECK_EQ(sin6->sin6_addr.s6_addr[0], 0x20);
+	ATF_CHECK_EQ(sin6->sin6_addr.s6_addr[15], 1);
+
+	ATF_REQUIRE_EQ(parse_address("*:65535", &ss, &sslen, 0, err,
+	    sizeof(err)), 0);
+	ATF_CHECK_EQ(sin->sin_family, AF_INET);
+	ATF_CHECK_EQ(sin->sin_addr.s_addr, htonl(INADDR_ANY));
+	ATF_CHECK_EQ(ntohs(sin->sin_port), 65535);
+
+	ATF_REQUIRE_EQ(parse_address("db.internal:5432", &ss, &sslen, 0, err,
+	    sizeof(err)), 0);
+	ATF_CHECK_EQ(sslen, 0);
+	ATF_REQUIRE_EQ(parse_address("localhost:5432", &ss, &sslen, 1, err,
+	    sizeof(err)), 0);
+	ATF_CHECK(sslen == sizeof(*sin) || sslen == sizeof(*sin6));
+	ATF_CHECK_EQ(ntohs(sin->sin_port), 5432);
+
+	ATF_CHECK_EQ(parse_address("192.0.2.1:0", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_STREQ(err, "port must be 1-65535");
+	ATF_CHECK_EQ(parse_address("192.0.2.1:65536", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_EQ(parse_address("192.0.2.1:http", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_EQ(parse_address("192.0.2.1:", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_EQ(parse_address("192.0.2.1", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_STREQ(err, "missing port");
+	ATF_CHECK_EQ(parse_address("[::1]", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_STREQ(err, "missing port");
+	ATF_CHECK_EQ(parse_address("::1:80", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_STREQ(err, "IPv6 addresses need brackets");
+	ATF_CHECK_EQ(parse_address("[::1:80", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_EQ(parse_address("[10.0.0.1]:80", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_EQ(parse_address("1.2.3:80", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_STREQ(err, "bad IPv4 address");
+	ATF_CHECK_EQ(parse_address("256.1.1.1:80", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_EQ(parse_address(":80", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_EQ(parse_address("bad host:80", &ss, &sslen, 0, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_EQ(parse_address("", &ss, &sslen, 0, NULL, 0), -1);
+	ATF_CHECK_EQ(parse_address("no-such-host.invalid:80", &ss, &sslen, 1,
+	    err, sizeof(err)), -2);
+}
+
+/*
+ * Invalid files: one test each, exactly one error, code and position.
+ */
+
+#define ERR_CASE(name, code, line, col, yaml)				\
+	ATF_TC(name);							\
+	ATF_TC_HEAD(name, tc)						\
+	{								\
+		atf_tc_set_md_var(tc, "descr",				\
+		    "L4D-" code " at line " #line ", column " #col);	\
+	}								\
+	ATF_TC_BODY(name, tc)						\
+	{								\
+		check_one(yaml, code, line, col);			\
+	}
+
+ERR_CASE(e001_unclosed_flow, "E001", 2, 1,
+    "listeners: [a, b\n")
+ERR_CASE(e001_tab_indent, "E001", 2, 1,
+    "listeners:\n\t- name: a\n")
+ERR_CASE(e001_bad_utf8, "E001", 2, 9,
+    "user: x\nchroot: \xff\xfe\n")
+ERR_CASE(e001_two_documents, "E001", 10, 1,
+    LISTENER_A BACKEND_B "---\nuser: x\n")
+ERR_CASE(e002_top_key, "E002", 9, 1,
+    LISTENER_A BACKEND_B "tls_engines: 1\n")
+ERR_CASE(e002_listener_allow, "E002", 5, 5,
+    LISTENER_A "    allow: [10.0.0.0/8]\n" BACKEND_B)
+ERR_CASE(e002_backend_check, "E002", 9, 5,
+    LISTENER_A BACKEND_B "    check: { type: tcp }\n")
+ERR_CASE(e002_server_tls, "E002", 8, 38,
+    LISTENER_A
+    "backends:\n"
+    "  - name: b\n"
+    "    servers:\n"
+    "      - { address: \"10.0.0.1:80\", tls: true }\n")
+ERR_CASE(e002_timeouts_key, "E002", 1, 22,
+    "timeouts: { connect: 1s, idel: 5s }\n" LISTENER_A BACKEND_B)
+ERR_CASE(e003_listeners_scalar, "E003", 1, 12,
+    "listeners: none\n" BACKEND_B)
+ERR_CASE(e003_servers_mapping, "E003", 4, 7,
+    "backends:\n"
+    "  - name: b\n"
+    "    servers:\n"
+    "      address: \"10.0.0.1:80\"\n"
+    "listeners: [{ name: a, listen: \"*:1\", backend: b }]\n")
+ERR_CASE(e003_bool, "E003", 1, 12,
+    "zero_copy: maybe\n" LISTENER_A BACKEND_B)
+ERR_CASE(e003_integer, "E003", 10, 14,
+    LISTENER_A BACKEND_B "    retries: many\n")
+ERR_CASE(e003_relays, "E003", 1, 9,
+    "relays: [1]\n" LISTENER_A BACKEND_B)
+ERR_CASE(e003_nul_byte, "E003", 2, 11,
+    "listeners:\n"
+    "  - name: \"a\\0b\"\n"
+    "    listen: \"*:1\"\n"
+    "    backend: b\n"
+    BACKEND_B)
+ERR_CASE(e004_bad_unit, "E004", 2, 9,
+    "timeouts:\n  idle: 5x\n" LISTENER_A BACKEND_B)
+ERR_CASE(e004_connect_infinite, "E004", 2, 12,
+    "timeouts:\n  connect: infinite\n" LISTENER_A BACKEND_B)
+ERR_CASE(e004_handshake_zero, "E004", 5, 39,
+    "listeners:\n"
+    "  - name: a\n"
+    "    listen: \"127.0.0.1:80\"\n"
+    "    backend: b\n"
+    "    timeouts: { idle: 1s, handshake: 0 }\n"
+    BACKEND_B)
+ERR_CASE(e005_bad_port, "E005", 3, 13,
+    "listeners:\n"
+    "  - name: a\n"
+    "    listen: \"1.2.3:x\"\n"
+    "    backend: b\n"
+    BACKEND_B)
+ERR_CASE(e005_listen_hostname, "E005", 3, 13,
+    "listeners:\n"
+    "  - name: a\n"
+    "    listen: \"localhost:80\"\n"
+    "    backend: b\n"
+    BACKEND_B)
+ERR_CASE(e005_v6_no_brackets, "E005", 3, 13,
+    "listeners:\n"
+    "  - name: a\n"
+    "    listen: \"::1:80\"\n"
+    "    backend: b\n"
+    BACKEND_B)
+ERR_CASE(e005_server_no_port, "E005", 8, 18,
+    LISTENER_A
+    "backends:\n"
+    "  - name: b\n"
+    "    servers:\n"
+    "      - address: \"10.0.0.1\"\n")
+ERR_CASE(e006_listener_name, "E006", 2, 5,
+    "listeners:\n"
+    "  - listen: \"127.0.0.1:80\"\n"
+    "    backend: b\n"
+    BACKEND_B)
+ERR_CASE(e006_no_listeners, "E006", 1, 1,
+    BACKEND_B)
+ERR_CASE(e006_empty_listeners, "E006", 1, 12,
+    "listeners: []\n" BACKEND_B)
+ERR_CASE(e006_server_address, "E006", 8, 9,
+    LISTENER_A
+    "backends:\n"
+    "  - name: b\n"
+    "    servers:\n"
+    "      - weight: 5\n")
+ERR_CASE(e007_dup_listener, "E007", 5, 11,
+    LISTENER_A
+    "  - name: a\n"
+    "    listen: \"127.0.0.1:81\"\n"
+    "    backend: b\n"
+    BACKEND_B)
+ERR_CASE(e008_dup_backend, "E008", 9, 11,
+    LISTENER_A BACKEND_B
+    "  - name: b\n"
+    "    servers: [{ address: \"127.0.0.1:9\" }]\n")
+ERR_CASE(e009_undefined_backend, "E009", 4, 14,
+    "listeners:\n"
+    "  - name: a\n"
+    "    listen: \"127.0.0.1:80\"\n"
+    "    backend: nope\n"
+    BACKEND_B)
+ERR_CASE(e010_wildcard_conflict, "E010", 6, 13,
+    LISTENER_A
+    "  - name: c\n"
+    "    listen: \"*:80\"\n"
+    "    backend: b\n"
+    BACKEND_B)
+ERR_CASE(e010_same_v6, "E010", 3, 52,
+    "listeners:\n"
+    "  - { name: a, listen: \"[::1]:80\", backend: b }\n"
+    "  - { name: c, backend: b, listen: \"[0::1]:80\" }\n"
+    BACKEND_B)
+ERR_CASE(e011_empty_servers, "E011", 7, 14,
+    LISTENER_A
+    "backends:\n"
+    "  - name: b\n"
+    "    servers: []\n")
+ERR_CASE(e012_weight_zero, "E012", 8, 47,
+    LISTENER_A
+    "backends:\n"
+    "  - name: b\n"
+    "    servers:\n"
+    "      - { address: \"127.0.0.1:8080\", weight: 0 }\n")
+ERR_CASE(e012_weight_big, "E012", 9, 17,
+    LISTENER_A BACKEND_B
+    "        weight: 257\n")
+ERR_CASE(e013_relays, "E013", 1, 9,
+    "relays: 65\n" LISTENER_A BACKEND_B)
+ERR_CASE(e013_retries, "E013", 7, 14,
+    LISTENER_A
+    "backends:\n"
+    "  - name: b\n"
+    "    retries: 17\n"
+    "    servers:\n"
+    "      - address: \"127.0.0.1:8080\"\n")
+ERR_CASE(e013_max_sessions, "E013", 5, 19,
+    LISTENER_A "    max_sessions: 1000001\n" BACKEND_B)
+ERR_CASE(e014_balance, "E014", 7, 14,
+    LISTENER_A
+    "backends:\n"
+    "  - name: b\n"
+    "    balance: fastest\n"
+    "    servers:\n"
+    "      - address: \"127.0.0.1:8080\"\n")
+ERR_CASE(e014_log_level, "E014", 2, 10,
+    "log:\n  level: verbose\n" LISTENER_A BACKEND_B)
+ERR_CASE(e018_dup_key, "E018", 5, 5,
+    LISTENER_A "    backend: b\n" BACKEND_B)
+ERR_CASE(e018_dup_top_key, "E018", 10, 1,
+    "relays: 2\n" LISTENER_A BACKEND_B "relays: 3\n")
+ERR_CASE(e019_bad_chars, "E019", 2, 11,
+    "listeners:\n"
+    "  - name: \"a b\"\n"
+    "    listen: \"127.0.0.1:80\"\n"
+    "    backend: b\n"
+    BACKEND_B)
+ERR_CASE(e019_too_long, "E019", 6, 11,
+    LISTENER_A
+    "backends:\n"
+    "  - name: b\n"
+    "  - name: "
+    "x123456789x123456789x123456789x123456789x123456789x123456789abcd\n"
+    "    servers: [{ address: \"127.0.0.1:9\" }]\n"
+    "    servers:\n"
+    "      - address: \"127.0.0.1:8080\"\n")
+ERR_CASE(e019_empty_name, "E019", 2, 11,
+    "listeners:\n"
+    "  - name: \"\"\n"
+    "    listen: \"127.0.0.1:80\"\n"
+    "    backend: b\n"
+    BACKEND_B)
+ERR_CASE(e019_relative_control, "E019", 1, 10,
+    "control: l4d.sock\n" LISTENER_A BACKEND_B)
+ERR_CASE(e020_dup_server, "E020", 9, 18,
+    LISTENER_A BACKEND_B
+    "      - address: \"127.0.0.1:08080\"\n")
+ERR_CASE(e021_empty, "E021", 1, 1,
+    "")
+ERR_CASE(e021_comment_only, "E021", 1, 1,
+    "# nothing here\n")
+ERR_CASE(e021_sequence, "E021", 1, 1,
+    "- listeners\n- backends\n")
+
+/*
+ * Many errors, and the checks that need the system.
+ */
+
+ATF_TC(three_errors);
+ATF_TC_HEAD(three_errors, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "three independent errors are all reported, in file order");
+}
+ATF_TC_BODY(three_errors, tc)
+{
+	struct l4d_config	*conf;
+
+	conf = parse_str(
+	    "listeners:\n"
+	    "  - name: a\n"
+	    "    listen: \"127.0.0.1:99999\"\n"
+	    "    backend: b\n"
+	    "    colour: blue\n"
+	    "backends:\n"
+	    "  - name: b\n"
+	    "    servers:\n"
+	    "      - { address: \"127.0.0.1:8080\", weight: 300 }\n", 0);
+	ATF_REQUIRE(conf == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 3);
+	check_prefix(error_at(0), "E005", 3, 13);
+	check_prefix(error_at(1), "E002", 5, 5);
+	check_prefix(error_at(2), "E012", 9, 50);
+}
+
+ATF_TC(messages);
+ATF_TC_HEAD(messages, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "messages name the key path");
+}
+ATF_TC_BODY(messages, tc)
+{
+	check_one(
+	    "listeners:\n"
+	    "  - { name: a, listen: \"127.0.0.1:80\", backend: b }\n"
+	    "  - name: c\n"
+	    "    listen: \"1.2.3:x\"\n"
+	    "    backend: b\n"
+	    BACKEND_B, "E005", 4, 13);
+	parse_str(
+	    "listeners:\n"
+	    "  - { name: a, listen: \"127.0.0.1:80\", backend: b }\n"
+	    "  - name: c\n"
+	    "    listen: \"1.2.3:x\"\n"
+	    "    backend: b\n"
+	    BACKEND_B, 0);
+	check_contains("listeners[1].listen: bad address \"1.2.3:x\": "
+	    "port must be 1-65535 (hint: ");
+	parse_str(LISTENER_A "  - name: c\n    listen: \"*:80\"\n"
+	    "    backend: b\n" BACKEND_B, 0);
+	check_contains("conflicts with listener \"a\" (line 2)");
+	parse_str(LISTENER_A "    rate_limit: 5\n" BACKEND_B, 0);
+	check_contains("hint: valid keys here: name, listen, backend, "
+	    "max_sessions, timeouts)");
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(alias_no_repeat);
+ATF_TC_HEAD(alias_no_repeat, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "an error inside an aliased node is reported once");
+}
+ATF_TC_BODY(alias_no_repeat, tc)
+{
+	ATF_CHECK(parse_str(
+	    "listeners:\n"
+	    "  - name: a\n"
+	    "    listen: \"127.0.0.1:80\"\n"
+	    "    backend: b\n"
+	    "    timeouts: &t { idle: 5x }\n"
+	    "  - name: c\n"
+	    "    listen: \"127.0.0.1:81\"\n"
+	    "    backend: b\n"
+	    "    timeouts: *t\n"
+	    BACKEND_B, 0) == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 1);
+	check_prefix(error_at(0), "E004", 5, 24);
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(e015_no_such_host);
+ATF_TC_HEAD(e015_no_such_host, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "E015 when resolving, not otherwise");
+}
+ATF_TC_BODY(e015_no_such_host, tc)
+{
+	static const char	 yaml[] =
+	    "user: root\n"
+	    "chroot: /\n"
+	    LISTENER_A
+	    "backends:\n"
+	    "  - name: b\n"
+	    "    servers:\n"
+	    "      - address: \"no-such-host.invalid:80\"\n";
+	struct l4d_config	*conf;
+
+	ATF_REQUIRE(parse_str(yaml, 1) == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 1);
+	check_prefix(error_at(0), "E015", 10, 18);
+	conf = parse_str(yaml, 0);
+	ATF_CHECK_EQ(nerrors(), 0);
+	ATF_CHECK(conf != NULL);
+	config_free(conf);
+}
+
+ATF_TC(e016_unknown_user);
+ATF_TC_HEAD(e016_unknown_user, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "E016 for a user that does not exist");
+}
+ATF_TC_BODY(e016_unknown_user, tc)
+{
+	ATF_REQUIRE(parse_str("chroot: /\nuser: l4d-no-such-user\n"
+	    LISTENER_A BACKEND_B, 1) == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 1);
+	check_prefix(error_at(0), "E016", 2, 7);
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(e017_cannot_read);
+ATF_TC_HEAD(e017_cannot_read, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "E017 for a file that is not there");
+}
+ATF_TC_BODY(e017_cannot_read, tc)
+{
+	const char	*path = "/nonexistent/l4d.conf";
+
+	ATF_REQUIRE(parse_config(path, &errs) == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 1);
+	ATF_CHECK_STREQ(error_at(0), "/nonexistent/l4d.conf:1:1: L4D-E017: "
+	    "cannot read the file: No such file or directory "
+	    "(hint: check the path and its permissions)");
+	conf_errors_clear(&errs);
+	ATF_REQUIRE(parse_config("/", &errs) == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 1);
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(e022_no_chroot);
+ATF_TC_HEAD(e022_no_chroot, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "E022 for a missing chroot directory");
+}
+ATF_TC_BODY(e022_no_chroot, tc)
+{
+	ATF_REQUIRE(parse_str("user: root\nchroot: /nonexistent/empty\n"
+	    LISTENER_A BACKEND_B, 1) == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 1);
+	check_prefix(error_at(0), "E022", 2, 9);
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(parse_file);
+ATF_TC_HEAD(parse_file, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "parse_config reads a file");
+}
+ATF_TC_BODY(parse_file, tc)
+{
+	struct l4d_config	*conf;
+	FILE			*fp;
+
+	ATF_REQUIRE((fp = fopen("l4d.conf", "w")) != NULL);
+	fputs("user: root\nchroot: /\n" LISTENER_A BACKEND_B, fp);
+	ATF_REQUIRE(fclose(fp) == 0);
+	conf = parse_config("l4d.conf", &errs);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	ATF_CHECK_STREQ(conf->path, "l4d.conf");
+	ATF_CHECK(nth_listener(conf, 0)->backend != NULL);
+	config_free(conf);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, full_valid);
+	ATF_TP_ADD_TC(tp, defaults);
+	ATF_TP_ADD_TC(tp, valid_variants);
+	ATF_TP_ADD_TC(tp, durations);
+	ATF_TP_ADD_TC(tp, addresses);
+	ATF_TP_ADD_TC(tp, e001_unclosed_flow);
+	ATF_TP_ADD_TC(tp, e001_tab_indent);
+	ATF_TP_ADD_TC(tp, e001_bad_utf8);
+	ATF_TP_ADD_TC(tp, e001_two_documents);
+	ATF_TP_ADD_TC(tp, e002_top_key);
+	ATF_TP_ADD_TC(tp, e002_listener_allow);
+	ATF_TP_ADD_TC(tp, e002_backend_check);
+	ATF_TP_ADD_TC(tp, e002_server_tls);
+	ATF_TP_ADD_TC(tp, e002_timeouts_key);
+	ATF_TP_ADD_TC(tp, e003_listeners_scalar);
+	ATF_TP_ADD_TC(tp, e003_servers_mapping);
+	ATF_TP_ADD_TC(tp, e003_bool);
+	ATF_TP_ADD_TC(tp, e003_integer);
+	ATF_TP_ADD_TC(tp, e003_relays);
+	ATF_TP_ADD_TC(tp, e003_nul_byte);
+	ATF_TP_ADD_TC(tp, e004_bad_unit);
+	ATF_TP_ADD_TC(tp, e004_connect_infinite);
+	ATF_TP_ADD_TC(tp, e004_handshake_zero);
+	ATF_TP_ADD_TC(tp, e005_bad_port);
+	ATF_TP_ADD_TC(tp, e005_listen_hostname);
+	ATF_TP_ADD_TC(tp, e005_v6_no_brackets);
+	ATF_TP_ADD_TC(tp, e005_server_no_port);
+	ATF_TP_ADD_TC(tp, e006_listener_name);
+	ATF_TP_ADD_TC(tp, e006_no_listeners);
+	ATF_TP_ADD_TC(tp, e006_empty_listeners);
+	ATF_TP_ADD_TC(tp, e006_server_address);
+	ATF_TP_ADD_TC(tp, e007_dup_listener);
+	ATF_TP_ADD_TC(tp, e008_dup_backend);
+	ATF_TP_ADD_TC(tp, e009_undefined_backend);
+	ATF_TP_ADD_TC(tp, e010_wildcard_conflict);
+	ATF_TP_ADD_TC(tp, e010_same_v6);
+	ATF_TP_ADD_TC(tp, e011_empty_servers);
+	ATF_TP_ADD_TC(tp, e012_weight_zero);
+	ATF_TP_ADD_TC(tp, e012_weight_big);
+	ATF_TP_ADD_TC(tp, e013_relays);
+	ATF_TP_ADD_TC(tp, e013_retries);
+	ATF_TP_ADD_TC(tp, e013_max_sessions);
+	ATF_TP_ADD_TC(tp, e014_balance);
+	ATF_TP_ADD_TC(tp, e014_log_level);
+	ATF_TP_ADD_TC(tp, e018_dup_key);
+	ATF_TP_ADD_TC(tp, e018_dup_top_key);
+	ATF_TP_ADD_TC(tp, e019_bad_chars);
+	ATF_TP_ADD_TC(tp, e019_too_long);
+	ATF_TP_ADD_TC(tp, e019_empty_name);
+	ATF_TP_ADD_TC(tp, e019_relative_control);
+	ATF_TP_ADD_TC(tp, e020_dup_server);
+	ATF_TP_ADD_TC(tp, e021_empty);
+	ATF_TP_ADD_TC(tp, e021_comment_only);
+	ATF_TP_ADD_TC(tp, e021_sequence);
+	ATF_TP_ADD_TC(tp, three_errors);
+	ATF_TP_ADD_TC(tp, messages);
+	ATF_TP_ADD_TC(tp, alias_no_repeat);
+	ATF_TP_ADD_TC(tp, e015_no_such_host);
+	ATF_TP_ADD_TC(tp, e016_unknown_user);
+	ATF_TP_ADD_TC(tp, e017_cannot_read);
+	ATF_TP_ADD_TC(tp, e022_no_chroot);
+	ATF_TP_ADD_TC(tp, parse_file);
+	return atf_no_error();
+}

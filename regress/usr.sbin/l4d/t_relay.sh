@@ -1,0 +1,199 @@
+# l4d black-box tests: the data path.  Every case runs twice, with
+# zero_copy true (splice) and zero_copy false (a plain copy).
+#
+# Clients connect to 127.0.0.1, the backends listen on 127.0.0.2.
+
+BULK=$((64 * 1024 * 1024))
+
+# relay_cfg ZERO_COPY LISTEN_PORT SERVER_PORT [LISTENER_NAME]
+relay_cfg()
+{
+	cfg_head 2 "$1"
+	cat <<EOF
+listeners:
+  - name: ${4:-front}
+    listen: "127.0.0.1:$2"
+    backend: pool
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.2:$3"
+EOF
+}
+
+# 64 MiB each way at the same time; each side hashes what it got.
+do_bulk()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	sp=$(free_ports 1 127.0.0.2)
+	start_server sink sinksource "127.0.0.2:$sp" \
+	    --bytes $BULK --seed 7 --report sink.report
+	relay_cfg "$1" "$lp" "$sp" bulk >l4d.conf
+	start_l4d
+
+	atf_check -s exit:0 -o save:client.out -e empty \
+	    $PY "$CLIENT" bulk --connect "127.0.0.1:$lp" --timeout 120 \
+	    --bytes $BULK --seed 3 --peer-bytes $BULK --peer-seed 7
+	wait_for 10 test -s sink.report ||
+	    atf_fail "the server did not report what it received"
+	want=$(client genhash --bytes $BULK --seed 3)
+	got=$(cat sink.report)
+	[ "$got" = "$want" ] ||
+	    atf_fail "server received '$got'; the client sent '$want'"
+	wait_log "access .*listener=bulk .*in=$BULK out=$BULK " ||
+	    atf_fail "no access line with in=$BULK out=$BULK: $(grep access l4d.log)"
+}
+
+# 200 sessions opened at once, distinct random data on each, echoed back.
+do_concurrent()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	sp=$(free_ports 1 127.0.0.2)
+	start_server echo echo "127.0.0.2:$sp"
+	relay_cfg "$1" "$lp" "$sp" >l4d.conf
+	start_l4d
+
+	atf_check -s exit:0 -o match:'^ok 200 sessions' -e empty \
+	    $PY "$CLIENT" concurrent --connect "127.0.0.1:$lp" --timeout 90 \
+	    --sessions 200 --size 131072
+	wait_for 10 log_count_is 200 'access .* in=131072 out=131072 ' ||
+	    atf_fail "expected 200 access lines with in=out=131072, got $(log_count 'access .* in=131072 out=131072 ')"
+}
+
+# The client shuts down its write side; the server replies only after it
+# saw that EOF (and a pause); the whole reply must arrive.
+do_halfclose()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	sp=$(free_ports 1 127.0.0.2)
+	start_server rae rae "127.0.0.2:$sp" --delay 0.5 \
+	    --bytes 4194304 --seed 11
+	relay_cfg "$1" "$lp" "$sp" >l4d.conf
+	start_l4d
+
+	atf_check -s exit:0 -o match:'^ok' -e empty \
+	    $PY "$CLIENT" halfclose --connect "127.0.0.1:$lp" --timeout 30 \
+	    --bytes 1048576 --seed 5 --peer-bytes 4194304 --peer-seed 11
+	# 65 = a sha256 in hex and a newline.
+	wait_log "access .* in=1048576 out=$((4194304 + 65)) " ||
+	    atf_fail "no access line in=1048576 out=$((4194304 + 65)): $(grep access l4d.log)"
+}
+
+# Server speaks first: the client sends nothing and must get the banner.
+do_banner()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	sp=$(free_ports 1 127.0.0.2)
+	start_server banner banner "127.0.0.2:$sp" --id smtp-like
+	relay_cfg "$1" "$lp" "$sp" >l4d.conf
+	start_l4d
+
+	for i in 1 2 3; do
+		atf_check -s exit:0 -o inline:'BANNER smtp-like\n' -e empty \
+		    $PY "$CLIENT" banner --connect "127.0.0.1:$lp" --timeout 5 \
+		    --expect 'BANNER smtp-like'
+	done
+}
+
+# The server resets the connection (SO_LINGER 0): the client must see a
+# reset, not an orderly EOF.
+do_reset()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	sp=$(free_ports 1 127.0.0.2)
+	start_server reset reset "127.0.0.2:$sp"
+	relay_cfg "$1" "$lp" "$sp" >l4d.conf
+	start_l4d
+
+	for i in 1 2 3; do
+		atf_check -s exit:0 -o inline:'reset\n' -e empty \
+		    $PY "$CLIENT" reset --connect "127.0.0.1:$lp" --timeout 10
+	done
+}
+
+cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
+meta()
+{
+	atf_set descr "$1"
+	atf_set require.user root
+	atf_set timeout "${2:-60}"
+}
+
+atf_test_case bulk_splice cleanup
+bulk_splice_head() { meta "64 MiB each way at once, byte-exact, zero_copy true" 180; }
+bulk_splice_body() { do_bulk true; }
+bulk_splice_cleanup() { cleanup; }
+
+atf_test_case bulk_copy cleanup
+bulk_copy_head() { meta "64 MiB each way at once, byte-exact, zero_copy false" 180; }
+bulk_copy_body() { do_bulk false; }
+bulk_copy_cleanup() { cleanup; }
+
+atf_test_case concurrent_splice cleanup
+concurrent_splice_head() { meta "200 concurrent sessions, byte-exact, zero_copy true" 120; }
+concurrent_splice_body() { do_concurrent true; }
+concurrent_splice_cleanup() { cleanup; }
+
+atf_test_case concurrent_copy cleanup
+concurrent_copy_head() { meta "200 concurrent sessions, byte-exact, zero_copy false" 120; }
+concurrent_copy_body() { do_concurrent false; }
+concurrent_copy_cleanup() { cleanup; }
+
+atf_test_case halfclose_splice cleanup
+halfclose_splice_head() { meta "half-close propagated, reply after client EOF arrives, zero_copy true"; }
+halfclose_splice_body() { do_halfclose true; }
+halfclose_splice_cleanup() { cleanup; }
+
+atf_test_case halfclose_copy cleanup
+halfclose_copy_head() { meta "half-close propagated, reply after client EOF arrives, zero_copy false"; }
+halfclose_copy_body() { do_halfclose false; }
+halfclose_copy_cleanup() { cleanup; }
+
+atf_test_case banner_splice cleanup
+banner_splice_head() { meta "server speaks first, zero_copy true"; }
+banner_splice_body() { do_banner true; }
+banner_splice_cleanup() { cleanup; }
+
+atf_test_case banner_copy cleanup
+banner_copy_head() { meta "server speaks first, zero_copy false"; }
+banner_copy_body() { do_banner false; }
+banner_copy_cleanup() { cleanup; }
+
+atf_test_case reset_splice cleanup
+reset_splice_head() { meta "a server reset reaches the client as a reset, zero_copy true"; }
+reset_splice_body() { do_reset true; }
+reset_splice_cleanup() { cleanup; }
+
+atf_test_case reset_copy cleanup
+reset_copy_head() { meta "a server reset reaches the client as a reset, zero_copy false"; }
+reset_copy_body() { do_reset false; }
+reset_copy_cleanup() { cleanup; }
+
+atf_init_test_cases()
+{
+	atf_add_test_case bulk_splice
+	atf_add_test_case bulk_copy
+	atf_add_test_case concurrent_splice
+	atf_add_test_case concurrent_copy
+	atf_add_test_case halfclose_splice
+	atf_add_test_case halfclose_copy
+	atf_add_test_case banner_splice
+	atf_add_test_case banner_copy
+	atf_add_test_case reset_splice
+	atf_add_test_case reset_copy
+}

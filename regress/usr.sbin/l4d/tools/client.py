@@ -1,0 +1,365 @@
+"""Clients for the l4d black-box tests.
+
+    python3 client.py COMMAND --connect ADDR:PORT [options]
+
+Every command exits 0 when what it checked held, 1 otherwise, and says
+why on stderr.  Every wait is bounded (--timeout, default 30 s).
+
+Commands:
+  bulk        send --bytes of deterministic data (--seed) while reading
+              until EOF, then shut down the write side; check that what came
+              back is --peer-bytes of deterministic data (--peer-seed).
+              Prints "sent <bytes> <sha256>".
+  concurrent  open --sessions connections first, then send distinct random
+              data (--size bytes each) on all of them at once to an echo
+              server and check every echo byte for byte.
+  halfclose   send --bytes (--seed), shut down the write side, read until
+              EOF; expect "<sha256 of what was sent>\\n" + --peer-bytes of
+              deterministic data (--peer-seed) (the server's "rae" mode).
+  banner      send nothing; read one line and compare it with --expect.
+  ids         --count sequential sessions, each read until EOF; prints
+              "<count> <reply>" per distinct reply.  Fails if a session
+              got nothing (unless --allow-empty).
+  reset       send a line, then read: expect ECONNRESET (prints "reset");
+              an EOF or a timeout is a failure.
+  idle        send nothing; wait until the proxy closes; the time taken
+              must be within [--min, --max] seconds.  Prints it.
+  hold        open --count connections (without waiting for accept) and
+              keep them open until killed or --timeout; pid in --pidfile,
+              --ready created once all are opened.
+  ping        --count sequential sessions to an echo server: send a line,
+              expect it back, close.
+  genhash     print "<bytes> <sha256>" of --bytes of deterministic data
+              (--seed); no connection.
+"""
+
+import argparse
+import hashlib
+import os
+import random
+import selectors
+import socket
+import sys
+import threading
+import time
+
+CHUNK = 1 << 20
+
+
+def gen(seed, nbytes):
+    rng = random.Random(seed)
+    left = nbytes
+    while left > 0:
+        k = min(CHUNK, left)
+        yield rng.randbytes(k)
+        left -= k
+
+
+def genhash(seed, nbytes):
+    h = hashlib.sha256()
+    for c in gen(seed, nbytes):
+        h.update(c)
+    return h.hexdigest()
+
+
+def fail(msg):
+    sys.stderr.write("client: %s\n" % msg)
+    sys.exit(1)
+
+
+def addr(s):
+    host, port = s.rsplit(":", 1)
+    return host, int(port)
+
+
+def connect(args):
+    s = socket.create_connection(addr(args.connect), timeout=args.timeout)
+    s.settimeout(args.timeout)
+    return s
+
+
+def read_to_eof(s, h=None, keep=False):
+    n = 0
+    data = []
+    while True:
+        b = s.recv(CHUNK)
+        if not b:
+            break
+        n += len(b)
+        if h is not None:
+            h.update(b)
+        if keep:
+            data.append(b)
+    return n, b"".join(data)
+
+
+def cmd_bulk(args):
+    s = connect(args)
+    err = []
+
+    def sender():
+        try:
+            for c in gen(args.seed, args.bytes):
+                s.sendall(c)
+            s.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            err.append(e)
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    h = hashlib.sha256()
+    try:
+        n, _ = read_to_eof(s, h)
+    except OSError as e:
+        fail("bulk: read: %s" % e)
+    t.join(args.timeout)
+    s.close()
+    if err:
+        fail("bulk: send: %s" % err[0])
+    print("sent %d %s" % (args.bytes, genhash(args.seed, args.bytes)))
+    want = genhash(args.peer_seed, args.peer_bytes)
+    if n != args.peer_bytes or h.hexdigest() != want:
+        fail("bulk: received %d bytes sha256 %s, expected %d bytes %s" %
+             (n, h.hexdigest(), args.peer_bytes, want))
+    return 0
+
+
+def cmd_concurrent(args):
+    socks = []
+    for i in range(args.sessions):
+        try:
+            socks.append(connect(args))
+        except OSError as e:
+            fail("concurrent: connect %d: %s" % (i, e))
+    sel = selectors.DefaultSelector()
+    state = {}
+    for s in socks:
+        s.setblocking(False)
+        st = {"out": os.urandom(args.size), "off": 0, "in": bytearray(),
+              "eof": False}
+        state[s] = st
+        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE, st)
+    deadline = time.monotonic() + args.timeout
+    pending = len(socks)
+    while pending > 0:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            fail("concurrent: timeout with %d sessions unfinished" % pending)
+        for key, ev in sel.select(min(left, 1.0)):
+            s, st = key.fileobj, key.data
+            if ev & selectors.EVENT_WRITE and st["off"] < len(st["out"]):
+                try:
+                    st["off"] += s.send(st["out"][st["off"]:
+                                                  st["off"] + 65536])
+                except BlockingIOError:
+                    pass
+                except OSError as e:
+                    fail("concurrent: send: %s" % e)
+                if st["off"] == len(st["out"]):
+                    s.shutdown(socket.SHUT_WR)
+                    sel.modify(s, selectors.EVENT_READ, st)
+            if ev & selectors.EVENT_READ:
+                try:
+                    b = s.recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError as e:
+                    fail("concurrent: recv: %s" % e)
+                if b:
+                    st["in"] += b
+                else:
+                    sel.unregister(s)
+                    pending -= 1
+    bad = 0
+    for s, st in state.items():
+        if bytes(st["in"]) != st["out"]:
+            bad += 1
+            sys.stderr.write("client: session %s: sent %d, got %d bytes%s\n"
+                             % (s.getsockname(), len(st["out"]),
+                                len(st["in"]),
+                                "" if len(st["in"]) != len(st["out"])
+                                else " (different bytes)"))
+        s.close()
+    if bad:
+        fail("concurrent: %d of %d sessions not byte-exact" %
+             (bad, len(socks)))
+    print("ok %d sessions %d bytes each" % (len(socks), args.size))
+    return 0
+
+
+def cmd_halfclose(args):
+    s = connect(args)
+    for c in gen(args.seed, args.bytes):
+        s.sendall(c)
+    s.shutdown(socket.SHUT_WR)
+    try:
+        _, data = read_to_eof(s, keep=True)
+    except OSError as e:
+        fail("halfclose: read after shutdown: %s" % e)
+    s.close()
+    want = (genhash(args.seed, args.bytes) + "\n").encode() + \
+        b"".join(gen(args.peer_seed, args.peer_bytes))
+    if data != want:
+        fail("halfclose: got %d bytes (head %r), expected %d bytes" %
+             (len(data), data[:80], len(want)))
+    print("ok %d bytes after shutdown" % len(data))
+    return 0
+
+
+def cmd_banner(args):
+    s = connect(args)
+    buf = b""
+    try:
+        while not buf.endswith(b"\n"):
+            b = s.recv(4096)
+            if not b:
+                break
+            buf += b
+    except OSError as e:
+        fail("banner: %s (got %r)" % (e, buf))
+    s.close()
+    line = buf.decode(errors="replace").rstrip("\r\n")
+    if line != args.expect:
+        fail("banner: got %r, expected %r" % (line, args.expect))
+    print(line)
+    return 0
+
+
+def cmd_ids(args):
+    counts = {}
+    bad = 0
+    for i in range(args.count):
+        try:
+            s = connect(args)
+            _, data = read_to_eof(s, keep=True)
+            s.close()
+            reply = data.decode(errors="replace").strip() or "(empty)"
+        except OSError as e:
+            reply = "(error:%s)" % e.__class__.__name__
+        if reply.startswith("("):
+            bad += 1
+        counts[reply] = counts.get(reply, 0) + 1
+    for k in sorted(counts):
+        print("%d %s" % (counts[k], k))
+    if bad and not args.allow_empty:
+        fail("ids: %d of %d sessions got no reply" % (bad, args.count))
+    return 0
+
+
+def cmd_reset(args):
+    s = connect(args)
+    s.sendall(b"hello\n")
+    try:
+        b = s.recv(4096)
+    except ConnectionResetError:
+        print("reset")
+        return 0
+    except socket.timeout:
+        fail("reset: timeout, neither reset nor EOF")
+    except OSError as e:
+        fail("reset: unexpected error %s" % e)
+    if b:
+        fail("reset: unexpected data %r" % b)
+    # An EOF first: a reset right behind it would still be a failure,
+    # the client was told the stream ended cleanly.
+    fail("reset: got EOF (FIN), expected a reset")
+
+
+def cmd_idle(args):
+    s = connect(args)
+    t0 = time.monotonic()
+    try:
+        b = s.recv(4096)
+        how = "eof" if not b else "data %r" % b
+    except ConnectionResetError:
+        how = "reset"
+    except socket.timeout:
+        fail("idle: not closed within %.1f s" % args.timeout)
+    dt = time.monotonic() - t0
+    print("%s after %.3f s" % (how, dt))
+    if how.startswith("data"):
+        fail("idle: unexpected %s" % how)
+    if dt < args.min or dt > args.max:
+        fail("idle: closed after %.3f s, expected between %.3f and %.3f" %
+             (dt, args.min, args.max))
+    return 0
+
+
+def cmd_hold(args):
+    if args.pidfile:
+        with open(args.pidfile + ".tmp", "w") as f:
+            f.write("%d\n" % os.getpid())
+        os.rename(args.pidfile + ".tmp", args.pidfile)
+    socks = []
+    for _ in range(args.count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.connect_ex(addr(args.connect))
+        socks.append(s)
+    if args.ready:
+        with open(args.ready, "w") as f:
+            f.write("%d\n" % len(socks))
+    time.sleep(args.timeout)
+    return 0
+
+
+def cmd_ping(args):
+    for i in range(args.count):
+        msg = ("ping %d %s\n" % (i, os.urandom(8).hex())).encode()
+        try:
+            s = connect(args)
+            s.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                b = s.recv(4096)
+                if not b:
+                    break
+                got += b
+            s.close()
+        except OSError as e:
+            fail("ping %d: %s" % (i, e))
+        if got != msg:
+            fail("ping %d: sent %r, got %r" % (i, msg, got))
+    print("ok %d" % args.count)
+    return 0
+
+
+def cmd_genhash(args):
+    print("%d %s" % (args.bytes, genhash(args.seed, args.bytes)))
+    return 0
+
+
+COMMANDS = {
+    "bulk": cmd_bulk, "concurrent": cmd_concurrent,
+    "halfclose": cmd_halfclose, "banner": cmd_banner, "ids": cmd_ids,
+    "reset": cmd_reset, "idle": cmd_idle, "hold": cmd_hold,
+    "ping": cmd_ping, "genhash": cmd_genhash,
+}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("command", choices=sorted(COMMANDS))
+    p.add_argument("--connect")
+    p.add_argument("--timeout", type=float, default=30.0)
+    p.add_argument("--bytes", type=int, default=0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--peer-bytes", type=int, default=0)
+    p.add_argument("--peer-seed", type=int, default=2)
+    p.add_argument("--sessions", type=int, default=200)
+    p.add_argument("--size", type=int, default=65536)
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--expect", default="")
+    p.add_argument("--allow-empty", action="store_true")
+    p.add_argument("--min", type=float, default=0.0)
+    p.add_argument("--max", type=float, default=1e9)
+    p.add_argument("--pidfile")
+    p.add_argument("--ready")
+    args = p.parse_args()
+    if args.command != "genhash" and not args.connect:
+        p.error("--connect is required")
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Backend servers for the l4d black-box tests.
+
+    python3 servers.py MODE --listen ADDR:PORT [--pidfile F] [--ready F]
+        [--id STR] [--bytes N] [--seed S] [--report F] [--delay SEC]
+        [--lifetime SEC]
+
+The pid is written to --pidfile before listen(); the --ready file is
+created after listen(), so a test polls for it instead of sleeping.  Every
+accepted connection is served by its own thread.  The server exits on
+SIGTERM or after --lifetime seconds (default 300), so nothing outlives a
+broken test for long.
+
+Modes:
+  echo        send back everything received; on EOF shut down the write
+              side and close.
+  banner      speak first: send "BANNER <id>\\r\\n" on accept, then echo
+              until EOF.
+  id          send "<id>\\n", shut down the write side, read until EOF,
+              close.
+  sinksource  read until EOF hashing everything, and at the same time send
+              --bytes of deterministic data (--seed), then shut down the
+              write side.  Append "<bytes received> <sha256>" to --report.
+  rae         reply after EOF: read until EOF, wait --delay seconds, then
+              send "<sha256 of what was received>\\n" followed by --bytes of
+              deterministic data (--seed), close.
+  reset       read until the first bytes arrive, then close with SO_LINGER
+              0 (the peer sees a reset).
+  hold        read and discard until EOF; never send.
+"""
+
+import argparse
+import hashlib
+import os
+import random
+import signal
+import socket
+import struct
+import sys
+import threading
+
+CHUNK = 1 << 20
+
+
+def gen(seed, nbytes):
+    """Deterministic data: the same (seed, nbytes) gives the same chunks."""
+    rng = random.Random(seed)
+    left = nbytes
+    while left > 0:
+        k = min(CHUNK, left)
+        yield rng.randbytes(k)
+        left -= k
+
+
+def write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
+def read_to_eof(conn, h=None):
+    n = 0
+    while True:
+        b = conn.recv(CHUNK)
+        if not b:
+            return n
+        n += len(b)
+        if h is not None:
+            h.update(b)
+
+
+def serve_echo(conn, args):
+    while True:
+        b = conn.recv(65536)
+        if not b:
+            break
+        conn.sendall(b)
+    conn.shutdown(socket.SHUT_WR)
+
+
+def serve_banner(conn, args):
+    conn.sendall(("BANNER %s\r\n" % args.id).encode())
+    serve_echo(conn, args)
+
+
+def serve_id(conn, args):
+    conn.sendall(("%s\n" % args.id).encode())
+    conn.shutdown(socket.SHUT_WR)
+    read_to_eof(conn)
+
+
+report_lock = threading.Lock()
+
+
+def serve_sinksource(conn, args):
+    err = []
+
+    def sender():
+        try:
+            for chunk in gen(args.seed, args.bytes):
+                conn.sendall(chunk)
+            conn.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            err.append(e)
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    h = hashlib.sha256()
+    n = read_to_eof(conn, h)
+    t.join()
+    line = "%d %s%s\n" % (n, h.hexdigest(),
+                          (" send-error %s" % err[0]) if err else "")
+    if args.report:
+        with report_lock:
+            with open(args.report, "a") as f:
+                f.write(line)
+
+
+def serve_rae(conn, args):
+    h = hashlib.sha256()
+    read_to_eof(conn, h)
+    if args.delay > 0:
+        threading.Event().wait(args.delay)
+    conn.sendall((h.hexdigest() + "\n").encode())
+    for chunk in gen(args.seed, args.bytes):
+        conn.sendall(chunk)
+
+
+def serve_reset(conn, args):
+    conn.recv(65536)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))
+
+
+def serve_hold(conn, args):
+    read_to_eof(conn)
+
+
+MODES = {
+    "echo": serve_echo,
+    "banner": serve_banner,
+    "id": serve_id,
+    "sinksource": serve_sinksource,
+    "rae": serve_rae,
+    "reset": serve_reset,
+    "hold": serve_hold,
+}
+
+
+def handle(conn, args):
+    try:
+        MODES[args.mode](conn, args)
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=sorted(MODES))
+    p.add_argument("--listen", required=True)
+    p.add_argument("--pidfile")
+    p.add_argument("--ready")
+    p.add_argument("--id", default="server")
+    p.add_argument("--bytes", type=int, default=0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--report")
+    p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--lifetime", type=float, default=300.0)
+    args = p.parse_args()
+
+    host, port = args.listen.rsplit(":", 1)
+    if args.pidfile:
+        write_atomic(args.pidfile, "%d\n" % os.getpid())
+    signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+    signal.signal(signal.SIGALRM, lambda *a: os._exit(2))
+    signal.setitimer(signal.ITIMER_REAL, args.lifetime)
+
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, int(port)))
+    ls.listen(1024)
+    if args.ready:
+        write_atomic(args.ready, "%s\n" % args.listen)
+    while True:
+        try:
+            conn, _ = ls.accept()
+        except InterruptedError:
+            continue
+        threading.Thread(target=handle, args=(conn, args),
+                         daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

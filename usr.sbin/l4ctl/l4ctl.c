@@ -1,0 +1,151 @@
+/*
+ * l4ctl: talk to l4d over its control socket.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "l4d.h"
+
+struct command {
+	const char	*words[3];
+	uint32_t	 cmd;
+};
+
+static const struct command commands[] = {
+	{ { "show", "summary", NULL }, CTL_CMD_SHOW_SUMMARY },
+};
+
+static __dead void
+usage(void)
+{
+	extern char	*__progname;
+
+	fprintf(stderr, "usage: %s [-j] [-s socket] command [argument ...]\n"
+	    "commands:\n"
+	    "\tshow summary\n", __progname);
+	exit(1);
+}
+
+static const struct command *
+lookup(int argc, char **argv)
+{
+	size_t	 i;
+	int	 j;
+
+	for (i = 0; i < nitems(commands); i++) {
+		for (j = 0; j < argc && commands[i].words[j] != NULL; j++)
+			if (strcmp(argv[j], commands[i].words[j]) != 0)
+				break;
+		if (j == argc && commands[i].words[j] == NULL)
+			return &commands[i];
+	}
+	return NULL;
+}
+
+static int
+control_connect(const char *path)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		errx(1, "%s: socket path too long", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		err(1, "socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(1, "%s (is l4d running?)", path);
+	return fd;
+}
+
+/* Print the reply as it streams in; the last frame carries the status. */
+static int
+read_reply(struct imsgbuf *ibuf)
+{
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 status;
+
+	for (;;) {
+		if ((n = imsgbuf_read(ibuf)) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			err(1, "read");
+		}
+		if (n == 0)
+			errx(1, "l4d closed the connection");
+		while ((n = imsg_get(ibuf, &imsg)) > 0) {
+			switch (imsg.hdr.type) {
+			case IMSG_CTL_DATA:
+				fwrite(imsg.data, 1, imsg.datalen, stdout);
+				break;
+			case IMSG_CTL_DONE:
+				if (imsg.datalen != sizeof(status))
+					errx(1, "malformed reply");
+				memcpy(&status, imsg.data, sizeof(status));
+				imsg_free(&imsg);
+				return status;
+			default:
+				errx(1, "unexpected reply %u", imsg.hdr.type);
+			}
+			imsg_free(&imsg);
+		}
+		if (n == -1)
+			errx(1, "malformed reply");
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct command	*cmd;
+	struct ctl_request	 req;
+	struct imsgbuf		 ibuf;
+	const char		*sock = L4D_SOCKET;
+	int			 ch, fd, status;
+
+	memset(&req, 0, sizeof(req));
+	while ((ch = getopt(argc, argv, "js:")) != -1) {
+		switch (ch) {
+		case 'j':
+			req.flags |= CTL_FLAG_JSON;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		usage();
+	if ((cmd = lookup(argc, argv)) == NULL) {
+		warnx("unknown command");
+		usage();
+	}
+	req.cmd = cmd->cmd;
+
+	fd = control_connect(sock);
+	imsgbuf_init(&ibuf, fd);
+	if (imsg_compose(&ibuf, IMSG_CTL_REQUEST, 0, getpid(), -1, &req,
+	    sizeof(req)) == -1 || imsgbuf_flush(&ibuf) == -1)
+		err(1, "send");
+	status = read_reply(&ibuf);
+	fflush(stdout);
+	imsgbuf_clear(&ibuf);
+	close(fd);
+	return status == 0 ? 0 : 1;
+}

@@ -1,0 +1,805 @@
+/*
+ * The relay process: accept, pick a server, connect with failover and
+ * move bytes both ways until both directions have ended.
+ *
+ * An idle session owns no user-space buffer: reads land in one buffer
+ * shared by the whole relay and are written out at once; only bytes the
+ * peer could not take yet are kept, in a buffer (copy) or a pipe
+ * (splice) that goes back as soon as it drains.
+ */
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "l4d.h"
+
+struct relay_env	 relay_env;
+
+static void	 relay_dispatch_parent(int, short, void *);
+static void	 relay_accept(int, short, void *);
+static void	 relay_accept_resume(int, short, void *);
+static void	 relay_sighandler(int, short, void *);
+static void	 session_start(struct listener *, int,
+		    const struct sockaddr *, socklen_t);
+static void	 session_connect(struct session *);
+static void	 session_connected(int, short, void *);
+static void	 session_io(int, short, void *);
+static void	 session_timeout(int, short, void *);
+static void	 session_arm(struct session *);
+static void	 session_end(struct session *, enum end_cause, int);
+static void	 flow_io(struct session *, struct flow *);
+static void	 listeners_enable(int);
+
+static const char *cause_names[CAUSE_MAX] = {
+	[CAUSE_NONE] = "none",
+	[CAUSE_CLIENT_CLOSED] = "client-closed",
+	[CAUSE_SERVER_CLOSED] = "server-closed",
+	[CAUSE_IDLE_TIMEOUT] = "idle-timeout",
+	[CAUSE_HALF_CLOSED_TIMEOUT] = "half-closed-timeout",
+	[CAUSE_CONNECT_TIMEOUT] = "connect-timeout",
+	[CAUSE_CONNECT_REFUSED] = "connect-refused",
+	[CAUSE_NO_SERVER] = "no-server",
+	[CAUSE_NO_ROUTE] = "no-route",
+	[CAUSE_DENIED] = "denied",
+	[CAUSE_RATE_LIMITED] = "rate-limited",
+	[CAUSE_OVER_LIMIT] = "over-limit",
+	[CAUSE_HANDSHAKE_TIMEOUT] = "handshake-timeout",
+	[CAUSE_BAD_HELLO] = "bad-hello",
+	[CAUSE_BAD_PROXY_HEADER] = "bad-proxy-header",
+	[CAUSE_TLS_ERROR] = "tls-error",
+	[CAUSE_DRAINED] = "drained",
+	[CAUSE_KILLED] = "killed",
+	[CAUSE_SHUTDOWN] = "shutdown",
+};
+
+const char *
+cause_name(enum end_cause cause)
+{
+	if (cause >= CAUSE_MAX || cause_names[cause] == NULL)
+		return "unknown";
+	return cause_names[cause];
+}
+
+long long
+relay_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Sessions are capped by descriptors: two sockets each, and a margin
+ * for pipes, the parent channel and listeners.
+ */
+static uint32_t
+relay_session_cap(void)
+{
+	struct rlimit	 rl;
+	rlim_t		 n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		return 1000000;
+	n = rl.rlim_cur;
+	if (n < 64)
+		return 4;
+	return (uint32_t)((n - 32) / 2);
+}
+
+__dead void
+relay_main(int fd, int instance, int nrelays)
+{
+	struct relay_env	*env = &relay_env;
+
+	memset(env, 0, sizeof(*env));
+	setproctitle("relay %d", instance);
+	snprintf(env->procname, sizeof(env->procname), "relay[%d]", instance);
+	log_procname(env->procname);
+	env->instance = instance;
+	env->nrelays = nrelays;
+	TAILQ_INIT(&env->sessions);
+	env->session_cap = relay_session_cap();
+	env->accept_backoff_ms = 0;
+
+	event_init();
+	signal(SIGPIPE, SIG_IGN);
+	signal_set(&env->ev_sigterm, SIGTERM, relay_sighandler, env);
+	signal_set(&env->ev_sigint, SIGINT, relay_sighandler, env);
+	signal_add(&env->ev_sigterm, NULL);
+	signal_add(&env->ev_sigint, NULL);
+	signal_set(&env->ev_sighup, SIGHUP, relay_sighandler, env);
+	signal_add(&env->ev_sighup, NULL);
+	evtimer_set(&env->ev_accept_resume, relay_accept_resume, env);
+
+	imsgev_init(&env->parent, fd, PROC_PARENT, 0, relay_dispatch_parent,
+	    env);
+	log_debug("started, session cap %u", env->session_cap);
+
+	event_dispatch();
+	relay_shutdown();
+	/* NOTREACHED */
+	exit(0);
+}
+
+__dead void
+relay_shutdown(void)
+{
+	struct relay_env	*env = &relay_env;
+	struct session		*s;
+
+	while ((s = TAILQ_FIRST(&env->sessions)) != NULL)
+		session_end(s, CAUSE_SHUTDOWN, 0);
+	pipe_pool_flush();
+	exit(0);
+}
+
+static void
+relay_sighandler(int sig, short event, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		relay_shutdown();
+		break;
+	default:
+		/* the parent alone decides about reloads */
+		break;
+	}
+}
+
+static void
+relay_config_loaded(struct relay_env *env)
+{
+	struct listener	*l;
+
+	if (env->conf != NULL)
+		relay_config_free(env->conf);
+	env->conf = env->pending;
+	env->pending = NULL;
+	TAILQ_FOREACH(l, &env->conf->listeners, entry) {
+		event_set(&l->ev, l->fd, EV_READ | EV_PERSIST, relay_accept, l);
+		l->ev_added = 0;
+	}
+	listeners_enable(1);
+	env->zero_copy = env->conf->relay_mode == RELAY_MODE_AUTO &&
+	    HAVE_SPLICE;
+	env->access_log = env->conf->log_access;
+	imsgev_compose(&env->parent, IMSG_CONF_END, 0, -1, NULL, 0);
+	log_debug("configuration loaded: %u listeners, %s",
+	    env->conf->nlisteners, env->zero_copy ? "splice" : "copy");
+}
+
+void
+relay_config_free(struct l4d_config *conf)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		if (l->ev_added)
+			event_del(&l->ev);
+		if (l->fd != -1)
+			close(l->fd);
+		l->fd = -1;
+	}
+	config_free(conf);
+}
+
+static void
+relay_dispatch_parent(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct relay_env *env = iev->data;
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 r;
+
+	if (event & EV_READ) {
+		n = imsgbuf_read(&iev->ibuf);
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			fatal("parent channel");
+		if (n == 0) {
+			log_debug("parent went away");
+			relay_shutdown();
+		}
+	}
+	if (event & EV_WRITE) {
+		if (imsgbuf_write(&iev->ibuf) == -1)
+			fatal("parent channel write");
+	}
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatalx("bad frame from the parent");
+		if (n == 0)
+			break;
+		switch (imsg.hdr.type) {
+		case IMSG_CONF_START:
+		case IMSG_CONF_BACKEND:
+		case IMSG_CONF_SERVER:
+		case IMSG_CONF_LISTENER:
+		case IMSG_CONF_END:
+			r = config_receive(&env->pending, &imsg);
+			if (imsg.fd != -1)
+				close(imsg.fd);
+			if (r == -1)
+				fatalx("bad configuration frame %u",
+				    imsg.hdr.type);
+			if (r == 1)
+				relay_config_loaded(env);
+			break;
+		case IMSG_CTL_SUMMARY:
+			relay_ctl_summary(env, imsg.hdr.peerid);
+			break;
+		case IMSG_CTL_LOG_VERBOSE:
+			if (imsg.datalen == sizeof(int))
+				log_setlevel(*(int *)imsg.data);
+			break;
+		default:
+			fatalx("unexpected frame %u from the parent",
+			    imsg.hdr.type);
+		}
+		imsg_free(&imsg);
+	}
+	imsgev_add(iev);
+}
+
+void
+relay_ctl_summary(struct relay_env *env, uint32_t peerid)
+{
+	struct ctl_counts	 c;
+	struct listener		*l;
+	struct backend		*be;
+	struct server		*srv;
+
+	if (env->conf != NULL) {
+		TAILQ_FOREACH(l, &env->conf->listeners, entry) {
+			memset(&c, 0, sizeof(c));
+			c.obj = CTL_OBJ_LISTENER;
+			c.id = l->id;
+			c.active = l->active;
+			c.total = l->total;
+			imsgev_compose(&env->parent, IMSG_CTL_COUNTS, peerid,
+			    -1, &c, sizeof(c));
+		}
+		TAILQ_FOREACH(be, &env->conf->backends, entry)
+			TAILQ_FOREACH(srv, &be->servers, entry) {
+				memset(&c, 0, sizeof(c));
+				c.obj = CTL_OBJ_SERVER;
+				c.id = be->id;
+				c.server_id = srv->id;
+				c.active = srv->active;
+				c.total = srv->sessions;
+				imsgev_compose(&env->parent, IMSG_CTL_COUNTS,
+				    peerid, -1, &c, sizeof(c));
+			}
+	}
+	imsgev_compose(&env->parent, IMSG_CTL_END, peerid, -1, NULL, 0);
+}
+
+/*
+ * Accepting.  Out of descriptors, accept(2) fails without taking the
+ * connection off the queue, so a level-triggered event would fire
+ * again at once: pause every listener and come back later.
+ */
+static void
+listeners_enable(int on)
+{
+	struct relay_env	*env = &relay_env;
+	struct listener		*l;
+
+	if (env->conf == NULL)
+		return;
+	TAILQ_FOREACH(l, &env->conf->listeners, entry) {
+		if (on && !l->ev_added) {
+			event_add(&l->ev, NULL);
+			l->ev_added = 1;
+		} else if (!on && l->ev_added) {
+			event_del(&l->ev);
+			l->ev_added = 0;
+		}
+	}
+}
+
+static void
+relay_accept_pause(struct relay_env *env, int error)
+{
+	struct timeval	 tv;
+
+	if (env->accept_backoff_ms == 0)
+		env->accept_backoff_ms = ACCEPT_BACKOFF_MIN_MS;
+	else if (env->accept_backoff_ms < ACCEPT_BACKOFF_MAX_MS)
+		env->accept_backoff_ms *= 2;
+	if (env->accept_backoff_ms > ACCEPT_BACKOFF_MAX_MS)
+		env->accept_backoff_ms = ACCEPT_BACKOFF_MAX_MS;
+	log_warnx("accept: %s; pausing accepts for %lldms (%u sessions)",
+	    strerror(error), env->accept_backoff_ms, env->nsessions);
+	listeners_enable(0);
+	tv.tv_sec = env->accept_backoff_ms / 1000;
+	tv.tv_usec = (env->accept_backoff_ms % 1000) * 1000;
+	evtimer_add(&env->ev_accept_resume, &tv);
+}
+
+static void
+relay_accept_resume(int fd, short event, void *arg)
+{
+	listeners_enable(1);
+}
+
+static void
+relay_accept(int fd, short event, void *arg)
+{
+	struct listener		*l = arg;
+	struct relay_env	*env = &relay_env;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	int			 s, i;
+
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		len = sizeof(ss);
+		s = accept4(fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (s == -1) {
+			switch (errno) {
+			case EAGAIN:
+			case EINTR:
+			case ECONNABORTED:
+				return;
+			case EMFILE:
+			case ENFILE:
+			case ENOBUFS:
+			case ENOMEM:
+				relay_accept_pause(env, errno);
+				return;
+			default:
+				log_warn("accept on %s", l->name);
+				return;
+			}
+		}
+		env->accept_backoff_ms = 0;
+		session_start(l, s, (struct sockaddr *)&ss, len);
+	}
+}
+
+static struct session *
+session_new(struct listener *l, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct relay_env	*env = &relay_env;
+	struct session		*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->id = ((uint64_t)env->instance << 48) | ++env->session_counter;
+	s->cfd = fd;
+	s->sfd = -1;
+	s->listener = l;
+	s->backend = l->backend;
+	if (salen > sizeof(s->client))
+		salen = sizeof(s->client);
+	memcpy(&s->client, sa, salen);
+	s->start_ms = s->last_ms = relay_now_ms();
+	s->c2s.dir = FLOW_C2S;
+	s->s2c.dir = FLOW_S2C;
+	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
+	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
+	evtimer_set(&s->ev_timeout, session_timeout, s);
+	TAILQ_INSERT_TAIL(&env->sessions, s, entry);
+	env->nsessions++;
+	l->active++;
+	l->total++;
+	return s;
+}
+
+static void
+session_start(struct listener *l, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct relay_env	*env = &relay_env;
+	struct session		*s;
+	uint32_t		 cap;
+
+	if ((s = session_new(l, fd, sa, salen)) == NULL) {
+		log_warn("session");
+		close(fd);
+		return;
+	}
+	cap = env->session_cap;
+	if (l->max_sessions != 0 && l->active > relay_listener_cap(l))
+		cap = 0;
+	if (env->nsessions > cap) {
+		session_end(s, CAUSE_OVER_LIMIT, 0);
+		return;
+	}
+	session_connect(s);
+}
+
+/* A listener's cap is shared evenly by the relays. */
+uint32_t
+relay_listener_cap(struct listener *l)
+{
+	uint32_t	 n = relay_env.nrelays ? relay_env.nrelays : 1;
+
+	return (l->max_sessions + n - 1) / n;
+}
+
+static void
+session_timer(struct session *s, long long ms)
+{
+	struct timeval	 tv;
+
+	if (ms < 0) {
+		evtimer_del(&s->ev_timeout);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(&s->ev_timeout, &tv);
+}
+
+static struct server *
+session_pick(struct session *s)
+{
+	struct relay_env	*env = &relay_env;
+	struct server		*srv;
+	int			 i;
+
+	for (i = 0; i < s->ntried; i++)
+		env->tried[s->tried[i] / 64] |= 1ULL << (s->tried[i] % 64);
+	srv = NULL;
+	if (balance_usable(s->backend, env->tried, 0) > 0)
+		srv = balance_pick(s->backend, (struct sockaddr *)&s->client,
+		    env->tried, 0);
+	if (srv == NULL)
+		srv = balance_pick(s->backend, (struct sockaddr *)&s->client,
+		    env->tried, 1);
+	for (i = 0; i < s->ntried; i++)
+		env->tried[s->tried[i] / 64] = 0;
+	return srv;
+}
+
+static int
+server_socket(struct server *srv)
+{
+	int	 fd, on = 1;
+
+	fd = socket(srv->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	return fd;
+}
+
+/*
+ * Try servers until one accepts the connect or the retries run out.
+ * The client is not read before the server is connected, so servers
+ * that speak first work.
+ */
+static void
+session_connect(struct session *s)
+{
+	struct server	*srv;
+	enum end_cause	 cause = CAUSE_NO_SERVER;
+
+	while (s->ntried <= s->backend->retries &&
+	    (srv = session_pick(s)) != NULL) {
+		s->tried[s->ntried++] = srv->id;
+		s->server = srv;
+		if ((s->sfd = server_socket(srv)) == -1) {
+			log_warn("socket for %s", srv->address);
+			cause = CAUSE_NO_SERVER;
+			break;
+		}
+		if (connect(s->sfd, (struct sockaddr *)&srv->ss,
+		    srv->sslen) == 0 || errno == EINPROGRESS) {
+			event_set(&s->sev, s->sfd, EV_WRITE,
+			    session_connected, s);
+			event_add(&s->sev, NULL);
+			session_timer(s, s->listener->timeouts.connect);
+			s->state = STATE_CONNECTING;
+			return;
+		}
+		cause = CAUSE_CONNECT_REFUSED;
+		log_debug("session %s: connect %s: %s", session_idstr(s),
+		    srv->address, strerror(errno));
+		close(s->sfd);
+		s->sfd = -1;
+		s->server = NULL;
+	}
+	if (s->ntried > 0 && cause == CAUSE_NO_SERVER)
+		cause = s->last_connect_cause ? s->last_connect_cause :
+		    CAUSE_CONNECT_REFUSED;
+	session_end(s, cause, 0);
+}
+
+static void
+session_connect_failed(struct session *s, enum end_cause cause, int error)
+{
+	log_debug("session %s: connect %s: %s", session_idstr(s),
+	    s->server->address, error ? strerror(error) : "timed out");
+	event_del(&s->sev);
+	close(s->sfd);
+	s->sfd = -1;
+	s->server = NULL;
+	s->last_connect_cause = cause;
+	session_connect(s);
+}
+
+static void
+session_connected(int fd, short event, void *arg)
+{
+	struct session	*s = arg;
+	int		 error = 0;
+	socklen_t	 len = sizeof(error);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
+		error = errno;
+	if (error != 0) {
+		session_connect_failed(s, CAUSE_CONNECT_REFUSED, error);
+		return;
+	}
+	s->state = STATE_RELAYING;
+	s->server->active++;
+	s->server->sessions++;
+	s->last_ms = relay_now_ms();
+	event_set(&s->cev, s->cfd, 0, session_io, s);
+	event_set(&s->sev, s->sfd, 0, session_io, s);
+	s->cev_flags = s->sev_flags = 0;
+	session_arm(s);
+	session_timer(s, session_deadline(s, s->last_ms));
+}
+
+/*
+ * The events of a session follow from its flows: read a source while
+ * its flow holds nothing back, write a destination while it does.
+ */
+static void
+fd_arm(struct event *ev, int fd, short *cur, short want, struct session *s)
+{
+	if (*cur == want)
+		return;
+	if (*cur != 0)
+		event_del(ev);
+	*cur = want;
+	if (want == 0)
+		return;
+	event_set(ev, fd, want | EV_PERSIST, session_io, s);
+	event_add(ev, NULL);
+}
+
+static void
+session_arm(struct session *s)
+{
+	short	 cwant = 0, swant = 0;
+
+	if (flow_wants_read(&s->c2s))
+		cwant |= EV_READ;
+	if (flow_pending(&s->c2s))
+		swant |= EV_WRITE;
+	if (flow_wants_read(&s->s2c))
+		swant |= EV_READ;
+	if (flow_pending(&s->s2c))
+		cwant |= EV_WRITE;
+	fd_arm(&s->cev, s->cfd, &s->cev_flags, cwant, s);
+	fd_arm(&s->sev, s->sfd, &s->sev_flags, swant, s);
+}
+
+/*
+ * The deadline that applies now: idle always, and once one side has
+ * finished sending, the shorter half-closed timeout too.
+ */
+long long
+session_deadline(struct session *s, long long now)
+{
+	struct timeouts	*t = &s->listener->timeouts;
+	long long	 idle = -1, half = -1;
+
+	if (t->idle != TIMEOUT_INFINITE)
+		idle = s->last_ms + t->idle - now;
+	if (s->half_closed_ms != 0 && t->half_closed != TIMEOUT_INFINITE)
+		half = s->half_closed_ms + t->half_closed - now;
+	if (idle < 0 && half < 0 && t->idle == TIMEOUT_INFINITE &&
+	    (s->half_closed_ms == 0 || t->half_closed == TIMEOUT_INFINITE))
+		return -1;
+	if (idle < 0 && t->idle != TIMEOUT_INFINITE)
+		return 0;
+	if (half < 0 && s->half_closed_ms != 0 &&
+	    t->half_closed != TIMEOUT_INFINITE)
+		return 0;
+	if (idle < 0)
+		return half;
+	if (half < 0)
+		return idle;
+	return idle < half ? idle : half;
+}
+
+/*
+ * The timer is armed lazily: activity only moves last_ms, and an early
+ * firing re-arms for what is left, so busy sessions cost no timer work.
+ */
+static void
+session_timeout(int fd, short event, void *arg)
+{
+	struct session	*s = arg;
+	struct timeouts	*t = &s->listener->timeouts;
+	long long	 now, left;
+
+	if (s->state == STATE_CONNECTING) {
+		session_connect_failed(s, CAUSE_CONNECT_TIMEOUT, 0);
+		return;
+	}
+	now = relay_now_ms();
+	if ((left = session_deadline(s, now)) > 0) {
+		session_timer(s, left);
+		return;
+	}
+	if (left == -1)
+		return;
+	if (s->half_closed_ms != 0 && t->half_closed != TIMEOUT_INFINITE &&
+	    now >= s->half_closed_ms + t->half_closed)
+		session_end(s, CAUSE_HALF_CLOSED_TIMEOUT, 0);
+	else
+		session_end(s, CAUSE_IDLE_TIMEOUT, 0);
+}
+
+static void
+session_io(int fd, short event, void *arg)
+{
+	struct session	*s = arg;
+
+	s->last_ms = relay_now_ms();
+	if (fd == s->cfd) {
+		if (event & EV_WRITE)
+			flow_io(s, &s->s2c);
+		if ((event & EV_READ) && s->state == STATE_RELAYING)
+			flow_io(s, &s->c2s);
+	} else {
+		if (event & EV_WRITE)
+			flow_io(s, &s->c2s);
+		if ((event & EV_READ) && s->state == STATE_RELAYING)
+			flow_io(s, &s->s2c);
+	}
+	if (s->state != STATE_RELAYING)
+		return;
+	if (flow_done(&s->c2s) && flow_done(&s->s2c)) {
+		session_end(s, s->first_fin, 0);
+		return;
+	}
+	session_arm(s);
+}
+
+/*
+ * Move what can move in one direction.  Returns with the flow either
+ * drained, waiting for input, or holding bytes for a writable event.
+ */
+static void
+flow_io(struct session *s, struct flow *f)
+{
+	int	 from = f->dir == FLOW_C2S ? s->cfd : s->sfd;
+	int	 to = f->dir == FLOW_C2S ? s->sfd : s->cfd;
+	int	 r;
+
+	r = relay_env.zero_copy ? flow_splice(f, from, to) :
+	    flow_copy(f, from, to);
+	switch (r) {
+	case FLOW_OK:
+		break;
+	case FLOW_EOF:
+		if (s->first_fin == CAUSE_NONE) {
+			s->first_fin = f->dir == FLOW_C2S ?
+			    CAUSE_CLIENT_CLOSED : CAUSE_SERVER_CLOSED;
+			s->half_closed_ms = relay_now_ms();
+			session_timer(s, session_deadline(s,
+			    s->half_closed_ms));
+		}
+		break;
+	case FLOW_RESET_FROM:
+		/* the source reset: the destination gets the reset */
+		if (f->dir == FLOW_C2S)
+			session_end(s, CAUSE_CLIENT_CLOSED, RESET_SERVER);
+		else
+			session_end(s, CAUSE_SERVER_CLOSED, RESET_CLIENT);
+		break;
+	case FLOW_RESET_TO:
+		/* the destination is gone: the source gets the reset */
+		if (f->dir == FLOW_C2S)
+			session_end(s, CAUSE_SERVER_CLOSED, RESET_CLIENT);
+		else
+			session_end(s, CAUSE_CLIENT_CLOSED, RESET_SERVER);
+		break;
+	}
+}
+
+const char *
+session_idstr(struct session *s)
+{
+	static char	 buf[32];
+
+	snprintf(buf, sizeof(buf), "%u-%llu", (unsigned)(s->id >> 48),
+	    (unsigned long long)(s->id & 0xffffffffffffULL));
+	return buf;
+}
+
+static void
+session_log(struct session *s, enum end_cause cause, long long now)
+{
+	char	 client[64], server[64];
+
+	if (!relay_env.access_log)
+		return;
+	log_sockaddr((struct sockaddr *)&s->client, client, sizeof(client));
+	if (s->server != NULL && s->state != STATE_CONNECTING)
+		log_sockaddr((struct sockaddr *)&s->server->ss, server,
+		    sizeof(server));
+	else
+		strlcpy(server, "-", sizeof(server));
+	log_access("access id=%s listener=%s client=%s backend=%s server=%s "
+	    "in=%llu out=%llu duration=%lld.%03llds cause=%s%s",
+	    session_idstr(s), s->listener->name, client, s->backend->name,
+	    server, (unsigned long long)s->c2s.bytes,
+	    (unsigned long long)s->s2c.bytes, (now - s->start_ms) / 1000,
+	    (now - s->start_ms) % 1000, cause_name(cause),
+	    s->reset ? " reset" : "");
+}
+
+/* SO_LINGER with a zero timeout makes close(2) send a reset. */
+static void
+close_with_reset(int fd)
+{
+	struct linger	 lg = { 1, 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/*
+ * reset: RESET_NONE, or which side gets a reset because the other one
+ * sent us one.
+ */
+static void
+session_end(struct session *s, enum end_cause cause, int reset)
+{
+	struct relay_env	*env = &relay_env;
+
+	s->reset = reset != RESET_NONE;
+	session_log(s, cause, relay_now_ms());
+	if (s->cev_flags)
+		event_del(&s->cev);
+	if (s->sev_flags || s->state == STATE_CONNECTING)
+		event_del(&s->sev);
+	evtimer_del(&s->ev_timeout);
+	if (reset == RESET_CLIENT)
+		close_with_reset(s->cfd);
+	else
+		close(s->cfd);
+	if (s->sfd != -1) {
+		if (reset == RESET_SERVER)
+			close_with_reset(s->sfd);
+		else
+			close(s->sfd);
+	}
+	flow_release(&s->c2s);
+	flow_release(&s->s2c);
+	if (s->server != NULL && s->state == STATE_RELAYING)
+		s->server->active--;
+	env->counts[cause]++;
+	s->listener->active--;
+	TAILQ_REMOVE(&env->sessions, s, entry);
+	env->nsessions--;
+	free(s);
+}

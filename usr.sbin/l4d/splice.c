@@ -1,0 +1,197 @@
+/*
+ * The data path: move bytes from one socket to another, by copying
+ * through one buffer shared by the whole relay, or with splice(2)
+ * through a pipe that is borrowed from a pool only while bytes are in
+ * flight.  Either way an idle flow holds nothing.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "l4d.h"
+
+static char	 shared_buf[RELAY_BUF_SIZE];
+static int	 pipe_pool[PIPE_POOL_MAX][2];
+static int	 pipe_pool_len;
+
+/* Errors that mean the peer is gone rather than busy. */
+static int
+peer_gone(int error)
+{
+	return error != EAGAIN && error != EWOULDBLOCK && error != EINTR;
+}
+
+static void
+flow_shutdown(struct flow *f, int to)
+{
+	if (!f->shut) {
+		(void)shutdown(to, SHUT_WR);
+		f->shut = 1;
+	}
+}
+
+/* Keep what the destination did not take; the source waits for it. */
+static int
+flow_keep(struct flow *f, const char *data, size_t len)
+{
+	if ((f->buf = malloc(len)) == NULL)
+		return -1;
+	memcpy(f->buf, data, len);
+	f->len = len;
+	f->off = 0;
+	return 0;
+}
+
+static int
+flow_copy_flush(struct flow *f, int to)
+{
+	ssize_t	 w;
+
+	w = write(to, f->buf + f->off, f->len - f->off);
+	if (w == -1)
+		return peer_gone(errno) ? FLOW_RESET_TO : FLOW_OK;
+	f->off += w;
+	if (f->off < f->len)
+		return FLOW_OK;
+	free(f->buf);
+	f->buf = NULL;
+	f->len = f->off = 0;
+	if (f->eof)
+		flow_shutdown(f, to);
+	return FLOW_OK;
+}
+
+int
+flow_copy(struct flow *f, int from, int to)
+{
+	ssize_t	 n, w;
+
+	if (flow_pending(f))
+		return flow_copy_flush(f, to);
+	if (f->eof)
+		return FLOW_OK;
+	n = read(from, shared_buf, sizeof(shared_buf));
+	if (n == -1)
+		return peer_gone(errno) ? FLOW_RESET_FROM : FLOW_OK;
+	if (n == 0) {
+		f->eof = 1;
+		flow_shutdown(f, to);
+		return FLOW_EOF;
+	}
+	f->bytes += n;
+	if ((w = write(to, shared_buf, n)) == -1) {
+		if (peer_gone(errno))
+			return FLOW_RESET_TO;
+		w = 0;
+	}
+	if (w < n && flow_keep(f, shared_buf + w, n - w) == -1)
+		return FLOW_RESET_TO;
+	return FLOW_OK;
+}
+
+static int
+pipe_get(struct flow *f)
+{
+	if (pipe_pool_len > 0) {
+		pipe_pool_len--;
+		f->pipe[0] = pipe_pool[pipe_pool_len][0];
+		f->pipe[1] = pipe_pool[pipe_pool_len][1];
+		return 0;
+	}
+	return pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC);
+}
+
+/* Only an empty pipe can go back to the pool. */
+static void
+pipe_put(struct flow *f)
+{
+	if (f->pipe[0] == -1)
+		return;
+	if (f->inpipe == 0 && pipe_pool_len < PIPE_POOL_MAX) {
+		pipe_pool[pipe_pool_len][0] = f->pipe[0];
+		pipe_pool[pipe_pool_len][1] = f->pipe[1];
+		pipe_pool_len++;
+	} else {
+		close(f->pipe[0]);
+		close(f->pipe[1]);
+	}
+	f->pipe[0] = f->pipe[1] = -1;
+	f->inpipe = 0;
+}
+
+void
+pipe_pool_flush(void)
+{
+	while (pipe_pool_len > 0) {
+		pipe_pool_len--;
+		close(pipe_pool[pipe_pool_len][0]);
+		close(pipe_pool[pipe_pool_len][1]);
+	}
+}
+
+static int
+flow_splice_flush(struct flow *f, int to)
+{
+	ssize_t	 w;
+
+	w = splice(f->pipe[0], NULL, to, NULL, f->inpipe,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (w == -1)
+		return peer_gone(errno) ? FLOW_RESET_TO : FLOW_OK;
+	f->inpipe -= w;
+	if (f->inpipe > 0)
+		return FLOW_OK;
+	pipe_put(f);
+	if (f->eof)
+		flow_shutdown(f, to);
+	return FLOW_OK;
+}
+
+int
+flow_splice(struct flow *f, int from, int to)
+{
+	ssize_t	 n;
+
+	if (f->off < f->len)
+		return flow_copy_flush(f, to);
+	if (f->inpipe > 0)
+		return flow_splice_flush(f, to);
+	if (f->eof)
+		return FLOW_OK;
+	if (pipe_get(f) == -1)
+		return flow_copy(f, from, to);	/* out of fds: copy */
+	n = splice(from, NULL, f->pipe[1], NULL, RELAY_BUF_SIZE,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n <= 0) {
+		pipe_put(f);
+		if (n == -1)
+			return peer_gone(errno) ? FLOW_RESET_FROM : FLOW_OK;
+		f->eof = 1;
+		flow_shutdown(f, to);
+		return FLOW_EOF;
+	}
+	f->bytes += n;
+	f->inpipe = n;
+	return flow_splice_flush(f, to);
+}
+
+void
+flow_release(struct flow *f)
+{
+	free(f->buf);
+	f->buf = NULL;
+	f->len = f->off = 0;
+	if (f->pipe[0] != -1) {
+		/* bytes still inside cannot be handed to the next flow */
+		close(f->pipe[0]);
+		close(f->pipe[1]);
+		f->pipe[0] = f->pipe[1] = -1;
+	}
+	f->inpipe = 0;
+}
