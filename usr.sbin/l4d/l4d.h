@@ -354,7 +354,7 @@ TAILQ_HEAD(sessionlist, session);
 #define ACCEPT_BATCH		64
 #define ACCEPT_BACKOFF_MIN_MS	50LL
 #define ACCEPT_BACKOFF_MAX_MS	1000LL
-#define RELAY_BUF_SIZE		(64 * 1024)
+#define RELAY_BUF_SIZE		(128 * 1024)
 #define PIPE_POOL_MAX		128
 
 struct relay_env {

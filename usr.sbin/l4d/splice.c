@@ -16,6 +16,10 @@
 
 #include "l4d.h"
 
+#define FLOW_AGAIN	(-1)	/* the round moved everything: go on */
+#define FLOW_ROUNDS	4
+#define PIPE_SIZE	(256 * 1024)
+
 static char	 shared_buf[RELAY_BUF_SIZE];
 static int	 pipe_pool[PIPE_POOL_MAX][2];
 static int	 pipe_pool_len;
@@ -48,6 +52,9 @@ flow_keep(struct flow *f, const char *data, size_t len)
 	return 0;
 }
 
+static int	 flow_copy_once(struct flow *, int, int);
+static int	 flow_splice_once(struct flow *, int, int);
+
 static int
 flow_copy_flush(struct flow *f, int to)
 {
@@ -67,13 +74,30 @@ flow_copy_flush(struct flow *f, int to)
 	return FLOW_OK;
 }
 
+/*
+ * A few rounds per event: a bulk flow then costs one wakeup for several
+ * reads, and a short read (the socket is drained) ends the rounds early.
+ */
 int
 flow_copy(struct flow *f, int from, int to)
 {
-	ssize_t	 n, w;
+	int	 i, r;
 
 	if (flow_pending(f))
 		return flow_copy_flush(f, to);
+	for (i = 0; i < FLOW_ROUNDS; i++) {
+		r = flow_copy_once(f, from, to);
+		if (r != FLOW_AGAIN)
+			return r;
+	}
+	return FLOW_OK;
+}
+
+static int
+flow_copy_once(struct flow *f, int from, int to)
+{
+	ssize_t	 n, w;
+
 	if (f->eof)
 		return FLOW_OK;
 	n = read(from, shared_buf, sizeof(shared_buf));
@@ -90,9 +114,12 @@ flow_copy(struct flow *f, int from, int to)
 			return FLOW_RESET_TO;
 		w = 0;
 	}
-	if (w < n && flow_keep(f, shared_buf + w, n - w) == -1)
-		return FLOW_RESET_TO;
-	return FLOW_OK;
+	if (w < n) {
+		if (flow_keep(f, shared_buf + w, n - w) == -1)
+			return FLOW_RESET_TO;
+		return FLOW_OK;
+	}
+	return (size_t)n == sizeof(shared_buf) ? FLOW_AGAIN : FLOW_OK;
 }
 
 static int
@@ -104,7 +131,11 @@ pipe_get(struct flow *f)
 		f->pipe[1] = pipe_pool[pipe_pool_len][1];
 		return 0;
 	}
-	return pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC);
+	if (pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -1;
+	/* a larger pipe moves more per splice; pages come only when used */
+	(void)fcntl(f->pipe[0], F_SETPIPE_SZ, PIPE_SIZE);
+	return 0;
 }
 
 /* Only an empty pipe can go back to the pool. */
@@ -156,17 +187,31 @@ flow_splice_flush(struct flow *f, int to)
 int
 flow_splice(struct flow *f, int from, int to)
 {
-	ssize_t	 n;
+	int	 i, r;
 
 	if (f->off < f->len)
 		return flow_copy_flush(f, to);
 	if (f->inpipe > 0)
 		return flow_splice_flush(f, to);
+	for (i = 0; i < FLOW_ROUNDS; i++) {
+		r = flow_splice_once(f, from, to);
+		if (r != FLOW_AGAIN)
+			return r;
+	}
+	return FLOW_OK;
+}
+
+static int
+flow_splice_once(struct flow *f, int from, int to)
+{
+	ssize_t	 n;
+	int	 r;
+
 	if (f->eof)
 		return FLOW_OK;
 	if (pipe_get(f) == -1)
 		return flow_copy(f, from, to);	/* out of fds: copy */
-	n = splice(from, NULL, f->pipe[1], NULL, RELAY_BUF_SIZE,
+	n = splice(from, NULL, f->pipe[1], NULL, PIPE_SIZE,
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n <= 0) {
 		pipe_put(f);
@@ -178,7 +223,9 @@ flow_splice(struct flow *f, int from, int to)
 	}
 	f->bytes += n;
 	f->inpipe = n;
-	return flow_splice_flush(f, to);
+	if ((r = flow_splice_flush(f, to)) != FLOW_OK || f->inpipe > 0)
+		return r;
+	return n >= RELAY_BUF_SIZE ? FLOW_AGAIN : FLOW_OK;
 }
 
 void
