@@ -28,7 +28,8 @@ LDFLAGS +=	${SANFLAGS}
 L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/parse.o usr.sbin/l4d/config.o \
 		usr.sbin/l4d/control.o usr.sbin/l4d/relay.o \
-		usr.sbin/l4d/balance.o usr.sbin/l4d/splice.o usr.sbin/l4d/log.o \
+		usr.sbin/l4d/balance.o usr.sbin/l4d/splice.o usr.sbin/l4d/stats.o \
+		usr.sbin/l4d/log.o \
 		compat/setproctitle.o
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o

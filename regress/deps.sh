@@ -9,7 +9,8 @@
 set -eu
 
 PKGS="build-essential pkg-config libevent-dev libtls-dev libyaml-dev
-libbsd-dev libatf-dev atf-sh kyua mandoc python3 socat procps"
+libbsd-dev libatf-dev atf-sh kyua mandoc python3 socat procps iproute2
+util-linux"
 
 L4D_USER=_l4d
 L4D_CHROOT=/var/empty

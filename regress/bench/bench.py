@@ -97,7 +97,11 @@ class Procs:
             except subprocess.TimeoutExpired:
                 log("bench: pid %d ignored SIGTERM for %.0fs, killing it"
                     % (p.pid, STOP_TIMEOUT))
+        deadline = time.monotonic() + STOP_TIMEOUT
         left = group_members(p.pid)
+        while left and p.poll() is not None and time.monotonic() < deadline:
+            time.sleep(0.05)    # children finishing their last session
+            left = group_members(p.pid)
         if left or p.poll() is None:
             try:
                 os.killpg(p.pid, signal.SIGKILL)
@@ -145,6 +149,17 @@ def tree_pids(pid):
             except OSError:
                 pass
     return pids
+
+
+def tree_fds(pid):
+    """Open fds of pid and all its descendants."""
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            total += len(os.listdir("/proc/%d/fd" % p))
+        except OSError:
+            pass
+    return total
 
 
 def tree_rss_kib(pid):
@@ -373,6 +388,8 @@ class Peer:
     name = "?"
     note = ""
     idle_ok = True      # can hold the idle-session test
+    forks = False       # a process per session: leftovers after stop are
+                        # sessions still closing, not a bug
 
     def __init__(self, ctx):
         self.ctx = ctx
@@ -398,12 +415,15 @@ class Peer:
             log("bench: %s had exited with status %d%s"
                 % (self.name, p.returncode, log_tail(p)))
         left = self.ctx.procs.stop(p)
-        if left:
+        if left and not self.forks:
             log("bench: %s left %d process(es) behind after SIGTERM: %s"
                 % (self.name, len(left), " ".join(map(str, left))))
 
     def rss_kib(self):
         return tree_rss_kib(self.proc.pid) if self.proc else None
+
+    def fds(self):
+        return tree_fds(self.proc.pid) if self.proc else None
 
 
 class Direct(Peer):
@@ -415,6 +435,9 @@ class Direct(Peer):
         return backend_port
 
     def rss_kib(self):
+        return None
+
+    def fds(self):
         return None
 
 
@@ -533,6 +556,7 @@ class Socat(Peer):
     name = "socat"
     note = "fork per connection, no workers setting"
     idle_ok = False     # 5,000 sessions would be 5,000 processes
+    forks = True
 
     def available(self):
         return None if shutil.which("socat") else "socat not installed"
@@ -633,7 +657,7 @@ def measure_redis(ctx, peer, port):
 
 def measure_idle(ctx, peer, port):
     n = ctx.args.sessions
-    before = peer.rss_kib()
+    before, fds_before = peer.rss_kib(), peer.fds()
     p = subprocess.Popen([sys.executable, IDLE, "client", str(port), str(n)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
@@ -642,7 +666,7 @@ def measure_idle(ctx, peer, port):
         line = p.stdout.readline() if ready else ""
         m = re.match(r"open (\d+)", line)
         opened = int(m.group(1)) if m else 0
-        after = peer.rss_kib()
+        after, fds_after = peer.rss_kib(), peer.fds()
         p.stdin.close()
         p.wait(60)
         if opened < n:
@@ -654,8 +678,8 @@ def measure_idle(ctx, peer, port):
             p.wait()
         p.stdout.close()
         p.stderr.close()
-    return {"kib": (after - before) / n, "rss_before": before,
-            "rss_after": after}
+    return {"kib": (after - before) / n, "fds": (fds_after - fds_before) / n,
+            "rss_before": before, "rss_after": after}
 
 
 class Test:
@@ -687,9 +711,11 @@ TESTS = [
          [("rate", "requests/s", "req/s", True),
           ("p50", "latency p50", "ms", False),
           ("p99", "latency p99", "ms", False)]),
-    Test("idle", "idle sessions, proxy RSS", "hold",
+    Test("idle", "idle sessions held open, all the proxy's processes",
+         "hold",
          measure_idle,
-         [("kib", "memory per session", "KiB", False)]),
+         [("kib", "memory per session", "KiB", False),
+          ("fds", "fds per session", "fds", False)]),
 ]
 
 
@@ -836,12 +862,17 @@ def print_table(ctx, peers, tests, summary, meta):
                     fmt2(r["vs_haproxy"]), fmt2(r["vs_haproxy_plain"]),
                     fmt2(r["vs_haproxy_splice"]), fmt2(r["vs_direct"]),
                     runs))
+    print_overview(w, peers, tests, summary)
     w("\nnotes:\n")
     for peer in peers:
         if peer.note:
             w("  %-15s %s\n" % (peer.name, peer.note))
-    w("  idle           %d sessions; n/a for direct (no proxy) and socat "
-      "(a process per session)\n" % ctx.args.sessions)
+    w("  %-15s %d sessions; RSS counts user memory only (not socket or "
+      "pipe buffers);\n  %-15s n/a for direct (no proxy) and socat (a "
+      "process per session)\n" % ("idle", ctx.args.sessions, ""))
+    w("  %-15s wrk -t%d -c%d, redis-benchmark -c%d: the clients share the "
+      "%d cores\n" % ("clients", ctx.args.wrk_threads, ctx.args.connections,
+                        ctx.args.connections, os.cpu_count()))
     for name, why in meta["skipped"].items():
         w("  %-15s SKIPPED: %s\n" % (name, why))
     failures = [(t, k, p, e) for t, ms in summary.items()
@@ -852,6 +883,24 @@ def print_table(ctx, peers, tests, summary, meta):
         if (t, p, e) not in seen:
             seen.add((t, p, e))
             w("  failed: %s %s: %s\n" % (t, p, e))
+
+
+def print_overview(w, peers, tests, summary):
+    """One line per metric: each peer's median over the better HAProxy."""
+    w("\noverview: median / better HAProxy variant "
+      "(rates: higher is better; ms, KiB, fds: lower)\n")
+    w("  %-26s" % "" + "".join(" %9s" % p.name[:9] for p in peers) + "\n")
+    for test in tests:
+        for key, label, unit, _ in test.metrics:
+            rows = summary[test.name][key]["peers"]
+            cells = []
+            for p in peers:
+                r = rows[p.name]
+                cells.append(" %9s" % ("n/a" if r["na"]
+                                       else fmt2(r["vs_haproxy"])))
+            name = test.name + (" " + key if key in ("p50", "p99") else "")
+            w("  %-26s" % ("%s %s" % (name, unit))[:26]
+              + "".join(cells) + "\n")
 
 
 def fmt2(v):
@@ -974,6 +1023,7 @@ def main(argv):
         results = run(ctx, peers, tests)
     except KeyboardInterrupt:
         log("bench: interrupted, cleaning up")
+        shutil.rmtree(ctx.tmp, ignore_errors=True)
         return 130
     except BenchError as e:
         log("bench: %s" % e)

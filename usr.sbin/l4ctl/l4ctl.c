@@ -10,18 +10,33 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "l4d.h"
 
+#define ARG_NONE	0
+#define ARG_FILE	1	/* optional -f FILE */
+#define ARG_SESSION	2	/* one session id */
+
 struct command {
 	const char	*words[3];
 	uint32_t	 cmd;
+	int		 arg;
 };
 
 static const struct command commands[] = {
-	{ { "show", "summary", NULL }, CTL_CMD_SHOW_SUMMARY },
+	{ { "show", "summary", NULL }, CTL_CMD_SHOW_SUMMARY, ARG_NONE },
+	{ { "show", "sessions", NULL }, CTL_CMD_SHOW_SESSIONS, ARG_NONE },
+	{ { "show", "stats", NULL }, CTL_CMD_SHOW_STATS, ARG_NONE },
+	{ { "reload", NULL, NULL }, CTL_CMD_RELOAD, ARG_FILE },
+	{ { "check", NULL, NULL }, CTL_CMD_CHECK, ARG_FILE },
+	{ { "kill", NULL, NULL }, CTL_CMD_KILL, ARG_SESSION },
+	{ { "log", "verbose", NULL }, CTL_CMD_LOG_VERBOSE, ARG_NONE },
+	{ { "log", "brief", NULL }, CTL_CMD_LOG_BRIEF, ARG_NONE },
+	{ { "monitor", NULL, NULL }, CTL_CMD_MONITOR, ARG_NONE },
 };
 
 static __dead void
@@ -31,12 +46,18 @@ usage(void)
 
 	fprintf(stderr, "usage: %s [-j] [-s socket] command [argument ...]\n"
 	    "commands:\n"
-	    "\tshow summary\n", __progname);
+	    "\treload [-f file]\n"
+	    "\tcheck [-f file]\n"
+	    "\tshow summary | sessions | stats\n"
+	    "\tkill session\n"
+	    "\tlog verbose | brief\n"
+	    "\tmonitor\n", __progname);
 	exit(1);
 }
 
+/* Match the command words; *used says how many argv entries they took. */
 static const struct command *
-lookup(int argc, char **argv)
+lookup(int argc, char **argv, int *used)
 {
 	size_t	 i;
 	int	 j;
@@ -45,10 +66,45 @@ lookup(int argc, char **argv)
 		for (j = 0; j < argc && commands[i].words[j] != NULL; j++)
 			if (strcmp(argv[j], commands[i].words[j]) != 0)
 				break;
-		if (j == argc && commands[i].words[j] == NULL)
+		if (commands[i].words[j] == NULL && j > 0) {
+			*used = j;
 			return &commands[i];
+		}
 	}
 	return NULL;
+}
+
+/* The daemon runs elsewhere: send an absolute path. */
+static void
+command_arg(const struct command *cmd, int argc, char **argv,
+    struct ctl_request *req)
+{
+	char	 path[PATH_MAX];
+
+	switch (cmd->arg) {
+	case ARG_NONE:
+		if (argc != 0)
+			usage();
+		break;
+	case ARG_FILE:
+		if (argc == 0)
+			break;
+		if (argc != 2 || strcmp(argv[0], "-f") != 0)
+			usage();
+		if (realpath(argv[1], path) == NULL)
+			err(1, "%s", argv[1]);
+		if (strlcpy(req->arg, path, sizeof(req->arg)) >=
+		    sizeof(req->arg))
+			errx(1, "%s: path too long", argv[1]);
+		break;
+	case ARG_SESSION:
+		if (argc != 1)
+			usage();
+		if (strlcpy(req->arg, argv[0], sizeof(req->arg)) >=
+		    sizeof(req->arg))
+			errx(1, "%s: not a session id", argv[0]);
+		break;
+	}
 }
 
 static int
@@ -85,6 +141,7 @@ read_reply(struct imsgbuf *ibuf)
 		}
 		if (n == 0)
 			errx(1, "l4d closed the connection");
+		fflush(stdout);
 		while ((n = imsg_get(ibuf, &imsg)) > 0) {
 			switch (imsg.hdr.type) {
 			case IMSG_CTL_DATA:
@@ -113,10 +170,10 @@ main(int argc, char *argv[])
 	struct ctl_request	 req;
 	struct imsgbuf		 ibuf;
 	const char		*sock = L4D_SOCKET;
-	int			 ch, fd, status;
+	int			 ch, fd, status, used;
 
 	memset(&req, 0, sizeof(req));
-	while ((ch = getopt(argc, argv, "js:")) != -1) {
+	while ((ch = getopt(argc, argv, "+js:")) != -1) {
 		switch (ch) {
 		case 'j':
 			req.flags |= CTL_FLAG_JSON;
@@ -132,10 +189,11 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc == 0)
 		usage();
-	if ((cmd = lookup(argc, argv)) == NULL) {
+	if ((cmd = lookup(argc, argv, &used)) == NULL) {
 		warnx("unknown command");
 		usage();
 	}
+	command_arg(cmd, argc - used, argv + used, &req);
 	req.cmd = cmd->cmd;
 
 	fd = control_connect(sock);

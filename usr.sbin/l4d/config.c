@@ -75,6 +75,7 @@ receive_start(struct l4d_config **confp, struct imsg *imsg)
 	TAILQ_INIT(&conf->listeners);
 	TAILQ_INIT(&conf->backends);
 	conf->nlisteners = conf->nbackends = 0;
+	conf->refs = 0;
 	*confp = conf;
 	return 0;
 }
@@ -93,6 +94,7 @@ receive_backend(struct l4d_config *conf, struct imsg *imsg)
 	TAILQ_INIT(&be->servers);
 	be->nservers = 0;
 	be->server_index = NULL;
+	be->stats = NULL;
 	TAILQ_INSERT_TAIL(&conf->backends, be, entry);
 	conf->nbackends++;
 	return 0;
@@ -122,6 +124,7 @@ receive_server(struct l4d_config *conf, struct imsg *imsg)
 	srv->active = 0;
 	srv->sessions = 0;
 	srv->up = 1;
+	srv->stats = NULL;
 	TAILQ_INSERT_TAIL(&be->servers, srv, entry);
 	be->nservers++;
 	return 0;
@@ -148,6 +151,8 @@ receive_listener(struct l4d_config *conf, struct imsg *imsg)
 	imsg->fd = -1;
 	l->ev_added = 0;
 	l->active = 0;
+	l->total = 0;
+	l->stats = NULL;
 	TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
 	conf->nlisteners++;
 	return 0;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +23,22 @@
 #define CONTROL_MAX_CONNS	64
 #define CONTROL_REPLY_CHUNK	(IMSG_MAX_SIZE - IMSG_HDR_SIZE - 1)
 #define CONTROL_GATHER_MS	2000	/* a relay that dies mid-request */
+#define CONTROL_MAX_ITEMS	1000000	/* sessions or counters in a reply */
+#define CONTROL_MONITOR_BACKLOG	1024	/* frames queued to a slow monitor */
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	uint32_t		 id;
 	struct imsgev		 iev;
 	struct ctl_request	 req;
+	int			 monitor;
 	int			 waiting;	/* relays yet to answer */
 	int			 answered;
-	uint64_t		*lcounts;	/* active, total per listener */
-	uint64_t		*scounts;	/* active, total per server */
-	uint32_t		 nservers;
+	int			 found;		/* kill: the session existed */
+	struct ctl_stat		*stats;		/* merged by key */
+	size_t			 nstats;
+	struct ctl_session	*sessions;
+	size_t			 nsessions;
 	struct event		 ev_gather;
 };
 TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
@@ -46,7 +52,8 @@ static struct event	 control_ev_pause;
 static void	 control_accept(int, short, void *);
 static void	 control_dispatch(int, short, void *);
 static void	 control_close(struct ctl_conn *);
-static void	 control_summary_reply(struct ctl_conn *);
+static void	 control_reply(struct ctl_conn *);
+static void	 gather_reset(struct ctl_conn *);
 static void	 control_gather_timeout(int, short, void *);
 
 int
@@ -154,8 +161,7 @@ control_close(struct ctl_conn *c)
 {
 	evtimer_del(&c->ev_gather);
 	imsgev_clear(&c->iev);
-	free(c->lcounts);
-	free(c->scounts);
+	gather_reset(c);
 	TAILQ_REMOVE(&ctl_conns, c, entry);
 	control_nconns--;
 	free(c);
@@ -196,100 +202,133 @@ control_error(struct ctl_conn *c, const char *msg)
 	control_send(c, buf, strlen(buf), 1);
 }
 
-static uint32_t
-server_index(struct l4d_config *conf, uint32_t backend_id, uint32_t server_id,
-    int *ok)
+static void
+gather_reset(struct ctl_conn *c)
 {
-	struct backend	*be;
-	uint32_t	 base = 0;
+	free(c->stats);
+	free(c->sessions);
+	c->stats = NULL;
+	c->sessions = NULL;
+	c->nstats = c->nsessions = 0;
+	c->answered = 0;
+	c->found = 0;
+}
 
-	*ok = 0;
-	TAILQ_FOREACH(be, &conf->backends, entry) {
-		if (be->id == backend_id) {
-			*ok = server_id < be->nservers;
-			return base + server_id;
-		}
-		base += be->nservers;
+/* Ask every running relay; the reply goes out when the last answers. */
+static void
+gather_start(struct ctl_conn *c, uint32_t type)
+{
+	struct timeval	 tv;
+
+	gather_reset(c);
+	c->waiting = parent_nrelays();
+	if (c->waiting == 0) {
+		control_reply(c);
+		return;
 	}
+	parent_send_relays(type, c->id, NULL, 0);
+	tv.tv_sec = CONTROL_GATHER_MS / 1000;
+	tv.tv_usec = (CONTROL_GATHER_MS % 1000) * 1000;
+	evtimer_add(&c->ev_gather, &tv);
+}
+
+static int
+gather_stat(struct ctl_conn *c, struct imsg *imsg)
+{
+	struct ctl_stat	 cs, *n;
+	size_t		 i;
+
+	if (imsg->datalen != sizeof(cs))
+		return -1;
+	memcpy(&cs, imsg->data, sizeof(cs));
+	cs.key[sizeof(cs.key) - 1] = '\0';
+	for (i = 0; i < c->nstats; i++)
+		if (strcmp(c->stats[i].key, cs.key) == 0) {
+			stats_merge(&c->stats[i].c, &cs.c);
+			return 0;
+		}
+	if (c->nstats >= CONTROL_MAX_ITEMS)
+		return 0;
+	n = reallocarray(c->stats, c->nstats + 1, sizeof(*n));
+	if (n == NULL)
+		return 0;
+	c->stats = n;
+	c->stats[c->nstats++] = cs;
 	return 0;
 }
 
 static int
-control_summary_start(struct ctl_conn *c)
+gather_session(struct ctl_conn *c, struct imsg *imsg)
 {
-	struct backend	*be;
-	struct timeval	 tv;
+	struct ctl_session	*n;
 
-	c->nservers = 0;
-	TAILQ_FOREACH(be, &l4d_conf->backends, entry)
-		c->nservers += be->nservers;
-	free(c->lcounts);
-	free(c->scounts);
-	c->lcounts = calloc(2 * (l4d_conf->nlisteners + 1), sizeof(uint64_t));
-	c->scounts = calloc(2 * (c->nservers + 1), sizeof(uint64_t));
-	if (c->lcounts == NULL || c->scounts == NULL)
+	if (imsg->datalen != sizeof(*n))
 		return -1;
-	c->waiting = parent_nrelays();
-	c->answered = 0;
-	if (c->waiting == 0) {
-		control_summary_reply(c);
+	if (c->nsessions >= CONTROL_MAX_ITEMS)
 		return 0;
-	}
-	parent_send_relays(IMSG_CTL_SUMMARY, c->id, NULL, 0);
-	tv.tv_sec = CONTROL_GATHER_MS / 1000;
-	tv.tv_usec = (CONTROL_GATHER_MS % 1000) * 1000;
-	evtimer_add(&c->ev_gather, &tv);
+	n = reallocarray(c->sessions, c->nsessions + 1, sizeof(*n));
+	if (n == NULL)
+		return 0;
+	c->sessions = n;
+	n = &c->sessions[c->nsessions++];
+	memcpy(n, imsg->data, sizeof(*n));
+	n->listener[sizeof(n->listener) - 1] = '\0';
+	n->backend[sizeof(n->backend) - 1] = '\0';
 	return 0;
 }
 
 /*
- * Counters from a relay.  The relay is a child: ids are checked
- * against the configuration before they index anything.
+ * A relay's answer.  The relay is a child: sizes are checked before
+ * anything is copied, and strings are terminated here.
  */
 int
 control_relay_reply(struct imsg *imsg, int instance)
 {
 	struct ctl_conn		*c;
-	struct ctl_counts	 cc;
-	uint32_t		 idx;
-	int			 ok;
+	int			 found;
 
-	if (imsg->hdr.type == IMSG_CTL_END) {
-		if (imsg->datalen != 0)
+	c = control_find(imsg->hdr.peerid);
+	switch (imsg->hdr.type) {
+	case IMSG_CTL_END:
+		if (imsg->datalen != sizeof(found))
 			return -1;
-		if ((c = control_find(imsg->hdr.peerid)) == NULL ||
-		    c->waiting == 0)
+		memcpy(&found, imsg->data, sizeof(found));
+		if (c == NULL || c->waiting == 0)
 			return 0;
 		c->answered++;
+		c->found |= found != 0;
 		if (--c->waiting == 0) {
 			evtimer_del(&c->ev_gather);
-			control_summary_reply(c);
+			control_reply(c);
 		}
 		return 0;
+	case IMSG_CTL_STAT:
+		if (c == NULL || c->waiting == 0)
+			return imsg->datalen == sizeof(struct ctl_stat) ? 0 : -1;
+		return gather_stat(c, imsg);
+	case IMSG_CTL_SESSION:
+		if (c == NULL || c->waiting == 0)
+			return imsg->datalen == sizeof(struct ctl_session) ?
+			    0 : -1;
+		return gather_session(c, imsg);
 	}
-	if (imsg->datalen != sizeof(cc))
-		return -1;
-	memcpy(&cc, imsg->data, sizeof(cc));
-	if ((c = control_find(imsg->hdr.peerid)) == NULL || c->waiting == 0)
-		return 0;
-	switch (cc.obj) {
-	case CTL_OBJ_LISTENER:
-		if (cc.id >= l4d_conf->nlisteners)
-			return -1;
-		c->lcounts[2 * cc.id] += cc.active;
-		c->lcounts[2 * cc.id + 1] += cc.total;
-		break;
-	case CTL_OBJ_SERVER:
-		idx = server_index(l4d_conf, cc.id, cc.server_id, &ok);
-		if (!ok)
-			return -1;
-		c->scounts[2 * idx] += cc.active;
-		c->scounts[2 * idx + 1] += cc.total;
-		break;
-	default:
-		return -1;
-	}
-	return 0;
+	return -1;
+}
+
+static const struct counters *
+stat_find(struct ctl_conn *c, const char *kind, const char *name,
+    const char *sub)
+{
+	static const struct counters	 zero;
+	char				 key[STATS_KEY_MAX];
+	size_t				 i;
+
+	snprintf(key, sizeof(key), "%s/%s%s%s", kind, name, sub ? "/" : "",
+	    sub ? sub : "");
+	for (i = 0; i < c->nstats; i++)
+		if (strcmp(c->stats[i].key, key) == 0)
+			return &c->stats[i].c;
+	return &zero;
 }
 
 static const char *
@@ -325,43 +364,73 @@ json_string(FILE *fp, const char *s)
 }
 
 static void
-summary_text(struct ctl_conn *c, FILE *fp)
+relays_line(struct ctl_conn *c, FILE *fp)
 {
-	struct listener	*l;
-	struct backend	*be;
-	struct server	*srv;
-	uint32_t	 idx = 0;
-
 	fprintf(fp, "generation %u, %d relays", l4d_conf->generation,
 	    parent_total_relays());
 	if (c->answered < parent_total_relays())
 		fprintf(fp, " (%d answered)", c->answered);
 	fprintf(fp, "\n");
-	TAILQ_FOREACH(l, &l4d_conf->listeners, entry)
-		fprintf(fp, "listener %s %s backend %s active %llu\n", l->name,
-		    l->listen, l->backend_name,
-		    (unsigned long long)c->lcounts[2 * l->id]);
+}
+
+static void
+summary_text(struct ctl_conn *c, FILE *fp)
+{
+	struct listener		*l;
+	struct backend		*be;
+	struct server		*srv;
+	const struct counters	*k;
+
+	relays_line(c, fp);
+	TAILQ_FOREACH(l, &l4d_conf->listeners, entry) {
+		k = stat_find(c, "l", l->name, NULL);
+		fprintf(fp, "listener %s %s backend %s active %llu total %llu\n",
+		    l->name, l->listen, l->backend_name,
+		    (unsigned long long)k->active,
+		    (unsigned long long)k->total);
+	}
 	TAILQ_FOREACH(be, &l4d_conf->backends, entry) {
 		fprintf(fp, "backend %s %s\n", be->name,
 		    balance_name(be->balance));
 		TAILQ_FOREACH(srv, &be->servers, entry) {
-			fprintf(fp, "  server %s weight %d%s active %llu "
+			k = stat_find(c, "s", be->name, srv->address);
+			fprintf(fp, "  server %s weight %d%s state %s active %llu "
 			    "total %llu\n", srv->address, srv->weight,
 			    srv->backup ? " backup" : "",
-			    (unsigned long long)c->scounts[2 * idx],
-			    (unsigned long long)c->scounts[2 * idx + 1]);
-			idx++;
+			    srv->up ? "up" : "down",
+			    (unsigned long long)k->active,
+			    (unsigned long long)k->total);
 		}
 	}
 }
 
+static void
+json_counters(FILE *fp, const struct counters *k)
+{
+	int	 i, first = 1;
+
+	fprintf(fp, "\"total\":%llu,\"active\":%llu,\"bytes_in\":%llu,"
+	    "\"bytes_out\":%llu,\"connect_failures\":%llu,\"causes\":{",
+	    (unsigned long long)k->total, (unsigned long long)k->active,
+	    (unsigned long long)k->bytes_in, (unsigned long long)k->bytes_out,
+	    (unsigned long long)k->connect_failures);
+	for (i = 1; i < CAUSE_MAX; i++) {
+		if (k->causes[i] == 0)
+			continue;
+		fprintf(fp, "%s\"%s\":%llu", first ? "" : ",", cause_name(i),
+		    (unsigned long long)k->causes[i]);
+		first = 0;
+	}
+	fprintf(fp, "}");
+}
+
+/* Summary and stats share one JSON shape; stats adds nothing hidden. */
 static void
 summary_json(struct ctl_conn *c, FILE *fp)
 {
 	struct listener	*l;
 	struct backend	*be;
 	struct server	*srv;
-	uint32_t	 idx = 0;
 
 	fprintf(fp, "{\"generation\":%u,\"relays\":%d,\"answered\":%d,"
 	    "\"listeners\":[", l4d_conf->generation, parent_total_relays(),
@@ -373,25 +442,28 @@ summary_json(struct ctl_conn *c, FILE *fp)
 		json_string(fp, l->listen);
 		fprintf(fp, ",\"backend\":");
 		json_string(fp, l->backend_name);
-		fprintf(fp, ",\"active\":%llu,\"total\":%llu}",
-		    (unsigned long long)c->lcounts[2 * l->id],
-		    (unsigned long long)c->lcounts[2 * l->id + 1]);
+		fprintf(fp, ",");
+		json_counters(fp, stat_find(c, "l", l->name, NULL));
+		fprintf(fp, "}");
 	}
 	fprintf(fp, "],\"backends\":[");
 	TAILQ_FOREACH(be, &l4d_conf->backends, entry) {
 		fprintf(fp, "%s{\"name\":", be->id ? "," : "");
 		json_string(fp, be->name);
-		fprintf(fp, ",\"balance\":\"%s\",\"retries\":%d,\"servers\":[",
+		fprintf(fp, ",\"balance\":\"%s\",\"retries\":%d,",
 		    balance_name(be->balance), be->retries);
+		json_counters(fp, stat_find(c, "b", be->name, NULL));
+		fprintf(fp, ",\"servers\":[");
 		TAILQ_FOREACH(srv, &be->servers, entry) {
 			fprintf(fp, "%s{\"address\":", srv->id ? "," : "");
 			json_string(fp, srv->address);
 			fprintf(fp, ",\"weight\":%d,\"backup\":%s,"
-			    "\"active\":%llu,\"total\":%llu}", srv->weight,
+			    "\"state\":\"%s\",", srv->weight,
 			    srv->backup ? "true" : "false",
-			    (unsigned long long)c->scounts[2 * idx],
-			    (unsigned long long)c->scounts[2 * idx + 1]);
-			idx++;
+			    srv->up ? "up" : "down");
+			json_counters(fp, stat_find(c, "s", be->name,
+			    srv->address));
+			fprintf(fp, "}");
 		}
 		fprintf(fp, "]}");
 	}
@@ -399,31 +471,258 @@ summary_json(struct ctl_conn *c, FILE *fp)
 }
 
 static void
-control_summary_reply(struct ctl_conn *c)
+text_counters(FILE *fp, const struct counters *k)
+{
+	int	 i;
+
+	fprintf(fp, " sessions %llu active %llu in %llu out %llu "
+	    "connect-failures %llu", (unsigned long long)k->total,
+	    (unsigned long long)k->active, (unsigned long long)k->bytes_in,
+	    (unsigned long long)k->bytes_out,
+	    (unsigned long long)k->connect_failures);
+	for (i = 1; i < CAUSE_MAX; i++)
+		if (k->causes[i] != 0)
+			fprintf(fp, " %s %llu", cause_name(i),
+			    (unsigned long long)k->causes[i]);
+	fprintf(fp, "\n");
+}
+
+static void
+stats_text(struct ctl_conn *c, FILE *fp)
+{
+	struct listener	*l;
+	struct backend	*be;
+	struct server	*srv;
+
+	relays_line(c, fp);
+	TAILQ_FOREACH(l, &l4d_conf->listeners, entry) {
+		fprintf(fp, "listener %s", l->name);
+		text_counters(fp, stat_find(c, "l", l->name, NULL));
+	}
+	TAILQ_FOREACH(be, &l4d_conf->backends, entry) {
+		fprintf(fp, "backend %s", be->name);
+		text_counters(fp, stat_find(c, "b", be->name, NULL));
+		TAILQ_FOREACH(srv, &be->servers, entry) {
+			fprintf(fp, "  server %s", srv->address);
+			text_counters(fp, stat_find(c, "s", be->name,
+			    srv->address));
+		}
+	}
+}
+
+static int
+session_cmp(const void *a, const void *b)
+{
+	const struct ctl_session	*x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return 0;
+}
+
+static void
+session_id_text(uint64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u-%llu", (unsigned)(id >> 48),
+	    (unsigned long long)(id & 0xffffffffffffULL));
+}
+
+static void
+sessions_text(struct ctl_conn *c, FILE *fp)
+{
+	struct ctl_session	*cs;
+	char			 id[32], client[64], server[64];
+	size_t			 i;
+
+	fprintf(fp, "%-10s %-16s %-22s %-22s %9s %9s %12s %12s\n", "ID",
+	    "LISTENER", "CLIENT", "SERVER", "AGE", "IDLE", "IN", "OUT");
+	for (i = 0; i < c->nsessions; i++) {
+		cs = &c->sessions[i];
+		session_id_text(cs->id, id, sizeof(id));
+		log_sockaddr((struct sockaddr *)&cs->client, client,
+		    sizeof(client));
+		log_sockaddr((struct sockaddr *)&cs->server, server,
+		    sizeof(server));
+		fprintf(fp, "%-10s %-16s %-22s %-22s %8.1fs %8.1fs %12llu "
+		    "%12llu\n", id, cs->listener, client, server,
+		    cs->age_ms / 1000.0, cs->idle_ms / 1000.0,
+		    (unsigned long long)cs->bytes_in,
+		    (unsigned long long)cs->bytes_out);
+	}
+}
+
+static void
+sessions_json(struct ctl_conn *c, FILE *fp)
+{
+	struct ctl_session	*cs;
+	char			 id[32], client[64], server[64];
+	size_t			 i;
+
+	fprintf(fp, "{\"generation\":%u,\"answered\":%d,\"sessions\":[",
+	    l4d_conf->generation, c->answered);
+	for (i = 0; i < c->nsessions; i++) {
+		cs = &c->sessions[i];
+		session_id_text(cs->id, id, sizeof(id));
+		log_sockaddr((struct sockaddr *)&cs->client, client,
+		    sizeof(client));
+		log_sockaddr((struct sockaddr *)&cs->server, server,
+		    sizeof(server));
+		fprintf(fp, "%s{\"id\":\"%s\",\"listener\":", i ? "," : "",
+		    id);
+		json_string(fp, cs->listener);
+		fprintf(fp, ",\"backend\":");
+		json_string(fp, cs->backend);
+		fprintf(fp, ",\"client\":\"%s\",\"server\":\"%s\","
+		    "\"generation\":%u,\"age_ms\":%lld,\"idle_ms\":%lld,"
+		    "\"bytes_in\":%llu,\"bytes_out\":%llu}", client, server,
+		    cs->generation, cs->age_ms, cs->idle_ms,
+		    (unsigned long long)cs->bytes_in,
+		    (unsigned long long)cs->bytes_out);
+	}
+	fprintf(fp, "]}\n");
+}
+
+static void
+control_reply(struct ctl_conn *c)
 {
 	FILE	*fp;
 	char	*text = NULL;
 	size_t	 len = 0;
+	int	 json = c->req.flags & CTL_FLAG_JSON, status = 0;
 
 	c->waiting = 0;
 	if ((fp = open_memstream(&text, &len)) == NULL) {
 		control_error(c, "out of memory");
 		return;
 	}
-	if (c->req.flags & CTL_FLAG_JSON)
-		summary_json(c, fp);
-	else
-		summary_text(c, fp);
+	switch (c->req.cmd) {
+	case CTL_CMD_SHOW_SUMMARY:
+		json ? summary_json(c, fp) : summary_text(c, fp);
+		break;
+	case CTL_CMD_SHOW_STATS:
+		json ? summary_json(c, fp) : stats_text(c, fp);
+		break;
+	case CTL_CMD_SHOW_SESSIONS:
+		qsort(c->sessions, c->nsessions, sizeof(*c->sessions),
+		    session_cmp);
+		json ? sessions_json(c, fp) : sessions_text(c, fp);
+		break;
+	case CTL_CMD_KILL:
+		if (c->found)
+			fprintf(fp, "killed %s\n", c->req.arg);
+		else {
+			fprintf(fp, "no session %s\n", c->req.arg);
+			status = 1;
+		}
+		break;
+	}
 	fclose(fp);
-	control_send(c, text, len, 0);
+	control_send(c, text, len, status);
 	free(text);
+	gather_reset(c);
 }
 
 /* Answer with what came; the text says how many relays answered. */
 static void
 control_gather_timeout(int fd, short event, void *arg)
 {
-	control_summary_reply(arg);
+	control_reply(arg);
+}
+
+/* "R-N" as show sessions prints it. */
+static int
+parse_session_id(const char *text, uint64_t *id, int *relay)
+{
+	const char	*errstr;
+	char		 buf[32], *dash;
+	long long	 r, n;
+
+	if (strlcpy(buf, text, sizeof(buf)) >= sizeof(buf) ||
+	    (dash = strchr(buf, '-')) == NULL)
+		return -1;
+	*dash++ = '\0';
+	r = strtonum(buf, 0, L4D_MAX_RELAYS - 1, &errstr);
+	if (errstr != NULL)
+		return -1;
+	n = strtonum(dash, 1, 0xffffffffffffLL, &errstr);
+	if (errstr != NULL)
+		return -1;
+	*relay = (int)r;
+	*id = ((uint64_t)r << 48) | (uint64_t)n;
+	return 0;
+}
+
+static void
+control_kill(struct ctl_conn *c)
+{
+	struct timeval	 tv = { CONTROL_GATHER_MS / 1000, 0 };
+	uint64_t	 id;
+	int		 relay;
+
+	if (parse_session_id(c->req.arg, &id, &relay) == -1) {
+		control_error(c, "kill: expected a session id such as 0-17 "
+		    "(see show sessions)");
+		return;
+	}
+	gather_reset(c);
+	if (parent_send_relay(relay, IMSG_CTL_KILL, c->id, &id,
+	    sizeof(id)) == -1) {
+		control_error(c, "kill: no such relay");
+		return;
+	}
+	c->waiting = 1;
+	evtimer_add(&c->ev_gather, &tv);
+}
+
+static void
+control_reload(struct ctl_conn *c, int apply)
+{
+	FILE	*fp;
+	char	*text = NULL;
+	size_t	 len = 0;
+	int	 rv;
+
+	if ((fp = open_memstream(&text, &len)) == NULL) {
+		control_error(c, "out of memory");
+		return;
+	}
+	rv = parent_reload(c->req.arg[0] ? c->req.arg : NULL, fp, apply);
+	fclose(fp);
+	control_send(c, text, len, rv == 0 ? 0 : 1);
+	free(text);
+}
+
+static void
+control_log(struct ctl_conn *c, int verbose)
+{
+	char	 msg[64];
+
+	parent_log_level(verbose ? LOG_LEVEL_DEBUG : l4d_conf->log_level);
+	snprintf(msg, sizeof(msg), "log %s\n", verbose ? "verbose" : "brief");
+	control_send(c, msg, strlen(msg), 0);
+}
+
+/* Monitors get a line for every event until they hang up. */
+void
+control_event(const char *fmt, ...)
+{
+	struct ctl_conn	*c;
+	va_list		 ap;
+	char		 line[512];
+	int		 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	line[n] = '\0';
+	TAILQ_FOREACH(c, &ctl_conns, entry)
+		if (c->monitor && c->iev.ibuf.wqlen < CONTROL_MONITOR_BACKLOG)
+			imsgev_compose(&c->iev, IMSG_CTL_DATA, 0, -1, line, n);
 }
 
 static void
@@ -433,7 +732,7 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		control_error(c, "malformed request");
 		return;
 	}
-	if (c->waiting > 0) {
+	if (c->waiting > 0 || c->monitor) {
 		control_error(c, "a request is already in progress");
 		return;
 	}
@@ -441,8 +740,29 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 	c->req.arg[sizeof(c->req.arg) - 1] = '\0';
 	switch (c->req.cmd) {
 	case CTL_CMD_SHOW_SUMMARY:
-		if (control_summary_start(c) == -1)
-			control_error(c, "out of memory");
+	case CTL_CMD_SHOW_STATS:
+		gather_start(c, IMSG_CTL_STATS);
+		break;
+	case CTL_CMD_SHOW_SESSIONS:
+		gather_start(c, IMSG_CTL_SESSIONS);
+		break;
+	case CTL_CMD_KILL:
+		control_kill(c);
+		break;
+	case CTL_CMD_RELOAD:
+		control_reload(c, 1);
+		break;
+	case CTL_CMD_CHECK:
+		control_reload(c, 0);
+		break;
+	case CTL_CMD_LOG_VERBOSE:
+	case CTL_CMD_LOG_BRIEF:
+		control_log(c, c->req.cmd == CTL_CMD_LOG_VERBOSE);
+		break;
+	case CTL_CMD_MONITOR:
+		c->monitor = 1;
+		control_event("monitor: generation %u, %d relays",
+		    l4d_conf->generation, parent_total_relays());
 		break;
 	default:
 		control_error(c, "unknown command");

@@ -55,6 +55,7 @@ static __dead void	 usage(void);
 static void		 parent_sig(int, short, void *);
 static void		 parent_dispatch_relay(int, short, void *);
 static void		 relay_fork(struct relay_proc *);
+static void		 relay_send_config(struct relay_proc *);
 static __dead void	 relay_exec(int, int);
 static void		 relay_restart(int, short, void *);
 
@@ -169,31 +170,290 @@ fail:
 	return -1;
 }
 
+/* Bind one listener: one socket per relay where the OS spreads them. */
+static int
+listener_bind(struct listener *l, int n, char *why, size_t whylen)
+{
+	int	 i, count = HAVE_SO_REUSEPORT_LB ? n : 1;
+
+	if (listen_probe(l, why, whylen) == -1)
+		return -1;
+	if ((l->relay_fds = calloc(count, sizeof(int))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < count; i++)
+		l->relay_fds[i] = -1;
+	l->nrelay_fds = count;
+	for (i = 0; i < count; i++)
+		if ((l->relay_fds[i] = listen_socket(l, why, whylen)) == -1)
+			return -1;
+	return 0;
+}
+
+static void
+listener_unbind(struct listener *l)
+{
+	int	 i;
+
+	for (i = 0; i < l->nrelay_fds; i++)
+		if (l->relay_fds[i] != -1)
+			close(l->relay_fds[i]);
+	free(l->relay_fds);
+	l->relay_fds = NULL;
+	l->nrelay_fds = 0;
+}
+
 static int
 listeners_bind(struct l4d_config *conf, int n)
 {
 	struct listener	*l;
 	char		 why[128];
-	int		 i, count;
 
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
-		count = HAVE_SO_REUSEPORT_LB ? n : 1;
-		if (listen_probe(l, why, sizeof(why)) == -1) {
+		if (listener_bind(l, n, why, sizeof(why)) == -1) {
 			log_warnx("listen %s: %s", l->listen, why);
 			return -1;
 		}
-		if ((l->relay_fds = calloc(count, sizeof(int))) == NULL)
-			fatal("calloc");
-		l->nrelay_fds = count;
-		for (i = 0; i < count; i++) {
-			l->relay_fds[i] = listen_socket(l, why, sizeof(why));
-			if (l->relay_fds[i] == -1) {
-				log_warnx("listen %s: %s", l->listen, why);
-				return -1;
-			}
-		}
 	}
 	return 0;
+}
+
+static int
+sockaddr_equal(const struct sockaddr_storage *a, socklen_t alen,
+    const struct sockaddr_storage *b, socklen_t blen)
+{
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* The listener of the running generation bound to the same address. */
+static struct listener *
+listener_same_address(struct l4d_config *conf, struct listener *nl)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (sockaddr_equal(&l->ss, l->sslen, &nl->ss, nl->sslen))
+			return l;
+	return NULL;
+}
+
+static struct listener *
+listener_by_name(struct l4d_config *conf, const char *name)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (strcmp(l->name, name) == 0)
+			return l;
+	return NULL;
+}
+
+static int
+backend_equal(struct backend *a, struct backend *b)
+{
+	struct server	*x, *y;
+
+	if (a->balance != b->balance || a->retries != b->retries ||
+	    a->nservers != b->nservers)
+		return 0;
+	y = TAILQ_FIRST(&b->servers);
+	TAILQ_FOREACH(x, &a->servers, entry) {
+		if (strcmp(x->address, y->address) != 0 ||
+		    x->weight != y->weight || x->backup != y->backup ||
+		    !sockaddr_equal(&x->ss, x->sslen, &y->ss, y->sslen))
+			return 0;
+		y = TAILQ_NEXT(y, entry);
+	}
+	return 1;
+}
+
+/* What a reload changes, one line per object, for l4ctl and the log. */
+static void
+reload_plan(struct l4d_config *old, struct l4d_config *nc, FILE *out)
+{
+	struct listener	*l, *ol;
+	struct backend	*be, *ob;
+
+	TAILQ_FOREACH(l, &nc->listeners, entry) {
+		if ((ol = listener_by_name(old, l->name)) == NULL)
+			fprintf(out, "listener %s: added, %s\n", l->name,
+			    l->listen);
+		else if (strcmp(ol->listen, l->listen) != 0)
+			fprintf(out, "listener %s: moved, %s -> %s\n", l->name,
+			    ol->listen, l->listen);
+		else if (strcmp(ol->backend_name, l->backend_name) != 0)
+			fprintf(out, "listener %s: backend %s -> %s\n",
+			    l->name, ol->backend_name, l->backend_name);
+		else
+			fprintf(out, "listener %s: unchanged\n", l->name);
+	}
+	TAILQ_FOREACH(ol, &old->listeners, entry)
+		if (listener_by_name(nc, ol->name) == NULL)
+			fprintf(out, "listener %s: removed\n", ol->name);
+	TAILQ_FOREACH(be, &nc->backends, entry) {
+		if ((ob = config_find_backend(old, be->name)) == NULL)
+			fprintf(out, "backend %s: added\n", be->name);
+		else
+			fprintf(out, "backend %s: %s\n", be->name,
+			    backend_equal(ob, be) ? "unchanged" : "changed");
+	}
+	TAILQ_FOREACH(ob, &old->backends, entry)
+		if (config_find_backend(nc, ob->name) == NULL)
+			fprintf(out, "backend %s: removed\n", ob->name);
+}
+
+/* Settings a running daemon cannot change; the old value stays. */
+static void
+reload_keep_fixed(struct l4d_config *old, struct l4d_config *nc, FILE *out)
+{
+	if (strcmp(old->user, nc->user) != 0 ||
+	    strcmp(old->chroot, nc->chroot) != 0 ||
+	    strcmp(old->control, nc->control) != 0 ||
+	    old->relays != nc->relays)
+		fprintf(out, "warning: user, chroot, control and relays "
+		    "change only with a restart; kept as they are\n");
+	strlcpy(nc->user, old->user, sizeof(nc->user));
+	strlcpy(nc->chroot, old->chroot, sizeof(nc->chroot));
+	strlcpy(nc->control, old->control, sizeof(nc->control));
+	nc->relays = old->relays;
+}
+
+static void
+reload_fail(struct l4d_config *nc, FILE *out, uint32_t generation)
+{
+	struct listener	*l;
+
+	if (nc != NULL) {
+		TAILQ_FOREACH(l, &nc->listeners, entry)
+			listener_unbind(l);
+		config_free(nc);
+	}
+	fprintf(out, "configuration unchanged, generation %u\n", generation);
+}
+
+/*
+ * New addresses are bound before anything changes, so that a reload
+ * either applies whole or not at all.
+ */
+static int
+reload_bind(struct l4d_config *old, struct l4d_config *nc, FILE *out,
+    int apply)
+{
+	struct listener	*l;
+	char		 why[128];
+	int		 rv = 0;
+
+	TAILQ_FOREACH(l, &nc->listeners, entry) {
+		if (listener_same_address(old, l) != NULL)
+			continue;
+		if ((apply ? listener_bind(l, nrelays, why, sizeof(why)) :
+		    listen_probe(l, why, sizeof(why))) == -1) {
+			fprintf(out, "listen %s: %s\n", l->listen, why);
+			rv = -1;
+			if (apply)
+				break;
+		}
+	}
+	return rv;
+}
+
+static void
+reload_commit(struct l4d_config *old, struct l4d_config *nc)
+{
+	struct listener	*l, *ol;
+	int		 i;
+
+	TAILQ_FOREACH(l, &nc->listeners, entry) {
+		if ((ol = listener_same_address(old, l)) == NULL)
+			continue;
+		l->relay_fds = ol->relay_fds;
+		l->nrelay_fds = ol->nrelay_fds;
+		ol->relay_fds = NULL;
+		ol->nrelay_fds = 0;
+	}
+	TAILQ_FOREACH(ol, &old->listeners, entry)
+		listener_unbind(ol);
+	nc->generation = old->generation + 1;
+	l4d_conf = nc;
+	config_free(old);
+	for (i = 0; i < nrelays; i++)
+		if (relays[i].pid > 0 && relays[i].iev.ibuf.fd != -1) {
+			relays[i].ready = 0;
+			relay_send_config(&relays[i]);
+		}
+}
+
+static void
+reload_log(char *text)
+{
+	char	*line;
+
+	while ((line = strsep(&text, "\n")) != NULL)
+		if (*line != '\0')
+			log_info("reload: %s", line);
+}
+
+/*
+ * Check a file and, with apply, make it the running configuration.
+ * Everything the operator needs to know is written to out (the log when
+ * out is NULL).  Returns 0 on success.
+ */
+int
+parent_reload(const char *path, FILE *out, int apply)
+{
+	struct conf_errors	 errs;
+	struct conf_error	*e;
+	struct l4d_config	*old = l4d_conf, *nc;
+	char			 file[PATH_MAX];
+	FILE			*log_fp = NULL;
+	char			*log_text = NULL;
+	size_t			 log_len = 0;
+	int			 rv = -1;
+
+	if (out == NULL) {
+		if ((log_fp = open_memstream(&log_text, &log_len)) == NULL)
+			return -1;
+		out = log_fp;
+	}
+	TAILQ_INIT(&errs);
+	/* the old configuration, and its path, go away on success */
+	strlcpy(file, path != NULL ? path : old->path, sizeof(file));
+	path = file;
+	if ((nc = parse_config(path, &errs)) == NULL) {
+		TAILQ_FOREACH(e, &errs, entry)
+			fprintf(out, "%s\n", e->msg);
+		conf_errors_clear(&errs);
+		reload_fail(NULL, out, old->generation);
+		goto done;
+	}
+	reload_keep_fixed(old, nc, out);
+	reload_plan(old, nc, out);
+	if (reload_bind(old, nc, out, apply) == -1) {
+		reload_fail(nc, out, old->generation);
+		goto done;
+	}
+	if (!apply) {
+		fprintf(out, "check OK: would become generation %u\n",
+		    old->generation + 1);
+		reload_fail(nc, out, old->generation);
+		rv = 0;
+		goto done;
+	}
+	reload_commit(old, nc);
+	fprintf(out, "reloaded %s: generation %u\n", path,
+	    l4d_conf->generation);
+	control_event("reload: generation %u from %s", l4d_conf->generation,
+	    path);
+	rv = 0;
+done:
+	if (rv == -1)
+		control_event("reload of %s failed; generation %u kept", path,
+		    l4d_conf->generation);
+	if (log_fp != NULL) {
+		fclose(log_fp);
+		reload_log(log_text);
+		free(log_text);
+	}
+	return rv;
 }
 
 static void
@@ -347,6 +607,8 @@ relay_exited(struct relay_proc *rp, int status)
 		tv.tv_sec = RESTART_DELAY_MS / 1000;
 	log_warnx("relay %d (pid %d) %s; restarting%s", rp->instance,
 	    (int)pid, how, tv.tv_sec ? " in 1s" : "");
+	control_event("relay %d (pid %d) %s; restarting", rp->instance,
+	    (int)pid, how);
 	evtimer_add(&rp->ev_restart, &tv);
 }
 
@@ -385,8 +647,10 @@ relay_ready(struct relay_proc *rp)
 		return;
 	rp->ready = 1;
 	if (announced) {
-		log_info("relay %d running again, pid %d", rp->instance,
-		    (int)rp->pid);
+		log_info("relay %d running, pid %d, generation %u",
+		    rp->instance, (int)rp->pid, l4d_conf->generation);
+		control_event("relay %d running, pid %d, generation %u",
+		    rp->instance, (int)rp->pid, l4d_conf->generation);
 		return;
 	}
 	for (i = 0; i < nrelays; i++)
@@ -438,7 +702,8 @@ parent_dispatch_relay(int fd, short event, void *arg)
 				goto bad;
 			relay_ready(rp);
 			break;
-		case IMSG_CTL_COUNTS:
+		case IMSG_CTL_STAT:
+		case IMSG_CTL_SESSION:
 		case IMSG_CTL_END:
 			if (control_relay_reply(&imsg, rp->instance) == -1)
 				goto bad;
@@ -467,6 +732,24 @@ parent_send_relays(uint32_t type, uint32_t peerid, const void *data,
 		if (relays[i].pid > 0 && relays[i].ready)
 			imsgev_compose(&relays[i].iev, type, peerid, -1, data,
 			    len);
+}
+
+int
+parent_send_relay(int instance, uint32_t type, uint32_t peerid,
+    const void *data, size_t len)
+{
+	if (instance < 0 || instance >= nrelays || relays[instance].pid <= 0 ||
+	    !relays[instance].ready)
+		return -1;
+	return imsgev_compose(&relays[instance].iev, type, peerid, -1, data,
+	    len);
+}
+
+void
+parent_log_level(int level)
+{
+	log_setlevel(level);
+	parent_send_relays(IMSG_CTL_LOG_VERBOSE, 0, &level, sizeof(level));
 }
 
 /* Relays that would answer a request now. */
@@ -531,8 +814,8 @@ parent_sig(int sig, short event, void *arg)
 		reap_children();
 		break;
 	case SIGHUP:
-		log_warnx("SIGHUP: reload is not implemented in this "
-		    "release; configuration unchanged");
+		log_info("SIGHUP: reloading %s", l4d_conf->path);
+		(void)parent_reload(NULL, NULL, 1);
 		break;
 	}
 }

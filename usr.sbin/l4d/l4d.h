@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "compat.h"
 
@@ -40,6 +41,32 @@
 #define DEFAULT_HALF_CLOSED_MS	(60 * 1000LL)
 #define DEFAULT_HANDSHAKE_MS	(10 * 1000LL)
 #define DEFAULT_DRAIN_MS	TIMEOUT_INFINITE
+
+/*
+ * Session end causes (DESIGN.md); logged and counted.
+ */
+enum end_cause {
+	CAUSE_NONE = 0,
+	CAUSE_CLIENT_CLOSED,
+	CAUSE_SERVER_CLOSED,
+	CAUSE_IDLE_TIMEOUT,
+	CAUSE_HALF_CLOSED_TIMEOUT,
+	CAUSE_CONNECT_TIMEOUT,
+	CAUSE_CONNECT_REFUSED,
+	CAUSE_NO_SERVER,
+	CAUSE_NO_ROUTE,
+	CAUSE_DENIED,
+	CAUSE_RATE_LIMITED,
+	CAUSE_OVER_LIMIT,
+	CAUSE_HANDSHAKE_TIMEOUT,
+	CAUSE_BAD_HELLO,
+	CAUSE_BAD_PROXY_HEADER,
+	CAUSE_TLS_ERROR,
+	CAUSE_DRAINED,
+	CAUSE_KILLED,
+	CAUSE_SHUTDOWN,
+	CAUSE_MAX
+};
 
 /*
  * Configuration, as parse.c builds it and config.c ships it to children.
@@ -68,6 +95,27 @@ struct timeouts {
 	long long	 drain;
 };
 
+/*
+ * Counters of one listener, backend or server, kept by name in each
+ * relay so that they survive reloads; the parent merges the relays'.
+ */
+struct counters {
+	uint64_t	 total;		/* sessions started */
+	uint64_t	 active;
+	uint64_t	 bytes_in;	/* from clients */
+	uint64_t	 bytes_out;	/* to clients */
+	uint64_t	 connect_failures;
+	uint64_t	 causes[CAUSE_MAX];
+};
+
+#define STATS_KEY_MAX		(L4D_NAME_MAX + L4D_ADDR_MAX + 4)
+struct stats {
+	RB_ENTRY(stats)		 entry;
+	char			 key[STATS_KEY_MAX];	/* "l/NAME", ... */
+	struct counters		 c;
+};
+RB_HEAD(stats_tree, stats);
+
 struct server {
 	TAILQ_ENTRY(server)	 entry;
 	uint32_t		 id;		/* index within its backend */
@@ -82,6 +130,7 @@ struct server {
 	uint32_t		 active;		/* live sessions here */
 	uint64_t		 sessions;		/* total sessions */
 	int			 up;
+	struct stats		*stats;
 };
 TAILQ_HEAD(serverlist, server);
 
@@ -94,6 +143,7 @@ struct backend {
 	struct serverlist	 servers;
 	uint32_t		 nservers;
 	struct server		**server_index;	/* id -> server, built on load */
+	struct stats		*stats;		/* relay runtime */
 };
 TAILQ_HEAD(backendlist, backend);
 
@@ -119,6 +169,7 @@ struct listener {
 	int			 ev_added;
 	uint32_t		 active;
 	uint64_t		 total;
+	struct stats		*stats;
 };
 TAILQ_HEAD(listenerlist, listener);
 
@@ -137,6 +188,7 @@ struct l4d_config {
 	uint32_t		 nlisteners;
 	uint32_t		 nbackends;
 	uint32_t		 generation;
+	uint32_t		 refs;		/* relay: sessions using it */
 };
 
 #define RELAY_MODE_AUTO		0	/* zero-copy where the OS offers it */
@@ -224,9 +276,12 @@ enum imsg_type {
 	IMSG_CONF_LISTENER,	/* struct listener, fd: listening socket */
 	IMSG_CONF_END,
 	/* parent <-> child: control */
-	IMSG_CTL_SUMMARY,	/* request; reply: struct ctl_counts frames */
-	IMSG_CTL_COUNTS,	/* struct ctl_counts */
-	IMSG_CTL_END,		/* end of a relay's reply */
+	IMSG_CTL_STATS,		/* request; reply: struct ctl_stat frames */
+	IMSG_CTL_STAT,		/* struct ctl_stat */
+	IMSG_CTL_SESSIONS,	/* request; reply: struct ctl_session frames */
+	IMSG_CTL_SESSION,	/* struct ctl_session */
+	IMSG_CTL_KILL,		/* uint64_t session id; reply: IMSG_CTL_END */
+	IMSG_CTL_END,		/* end of a relay's reply; int found */
 	IMSG_CTL_LOG_VERBOSE,	/* int level */
 	/* l4ctl <-> parent */
 	IMSG_CTL_REQUEST,	/* struct ctl_request */
@@ -240,18 +295,34 @@ struct conf_server {
 	struct server	 server;
 };
 
-/* Counters a relay reports for one object. */
-#define CTL_OBJ_LISTENER	1
-#define CTL_OBJ_SERVER		2
-struct ctl_counts {
-	uint32_t	 obj;
-	uint32_t	 id;		/* listener id, or backend id */
-	uint32_t	 server_id;
-	uint32_t	 active;
-	uint64_t	 total;
+struct ctl_stat {
+	char		 key[STATS_KEY_MAX];
+	struct counters	 c;
+};
+
+struct ctl_session {
+	uint64_t		 id;
+	uint32_t		 generation;
+	uint32_t		 state;
+	char			 listener[L4D_NAME_MAX];
+	char			 backend[L4D_NAME_MAX];
+	struct sockaddr_in6	 client;
+	struct sockaddr_in6	 server;	/* family 0 while connecting */
+	long long		 age_ms;
+	long long		 idle_ms;
+	uint64_t		 bytes_in;
+	uint64_t		 bytes_out;
 };
 
 #define CTL_CMD_SHOW_SUMMARY	1
+#define CTL_CMD_SHOW_SESSIONS	2
+#define CTL_CMD_SHOW_STATS	3
+#define CTL_CMD_RELOAD		4
+#define CTL_CMD_CHECK		5
+#define CTL_CMD_KILL		6
+#define CTL_CMD_LOG_VERBOSE	7
+#define CTL_CMD_LOG_BRIEF	8
+#define CTL_CMD_MONITOR		9
 #define CTL_FLAG_JSON		0x01
 struct ctl_request {
 	uint32_t	 cmd;
@@ -259,31 +330,6 @@ struct ctl_request {
 	char		 arg[PATH_MAX];
 };
 
-/*
- * Session end causes (DESIGN.md); logged and counted.
- */
-enum end_cause {
-	CAUSE_NONE = 0,
-	CAUSE_CLIENT_CLOSED,
-	CAUSE_SERVER_CLOSED,
-	CAUSE_IDLE_TIMEOUT,
-	CAUSE_HALF_CLOSED_TIMEOUT,
-	CAUSE_CONNECT_TIMEOUT,
-	CAUSE_CONNECT_REFUSED,
-	CAUSE_NO_SERVER,
-	CAUSE_NO_ROUTE,
-	CAUSE_DENIED,
-	CAUSE_RATE_LIMITED,
-	CAUSE_OVER_LIMIT,
-	CAUSE_HANDSHAKE_TIMEOUT,
-	CAUSE_BAD_HELLO,
-	CAUSE_BAD_PROXY_HEADER,
-	CAUSE_TLS_ERROR,
-	CAUSE_DRAINED,
-	CAUSE_KILLED,
-	CAUSE_SHUTDOWN,
-	CAUSE_MAX
-};
 
 /*
  * Relay sessions.
@@ -345,6 +391,8 @@ struct session {
 	long long		 start_ms;
 	long long		 last_ms;
 	long long		 half_closed_ms;
+	long long		 drain_ms;	/* close then; 0: never */
+	struct l4d_config	*conf;		/* its generation */
 	struct sockaddr_in6	 client;	/* big enough for either */
 	struct flow		 c2s;
 	struct flow		 s2c;
@@ -354,16 +402,19 @@ TAILQ_HEAD(sessionlist, session);
 #define ACCEPT_BATCH		64
 #define ACCEPT_BACKOFF_MIN_MS	50LL
 #define ACCEPT_BACKOFF_MAX_MS	1000LL
+#define ACCEPT_BACKOFF_RESET_MS	10000LL
 #define RELAY_BUF_SIZE		(128 * 1024)
 #define PIPE_POOL_MAX		128
+#define DRAIN_JITTER_MAX_MS	5000LL
 
 struct relay_env {
 	int			 instance;
 	uint32_t		 nrelays;
 	struct imsgev		 parent;
-	struct l4d_config	*conf;
+	struct l4d_config	*conf;		/* newest generation */
 	struct l4d_config	*pending;
 	struct sessionlist	 sessions;
+	struct stats_tree	 stats;
 	uint32_t		 nsessions;
 	uint32_t		 session_cap;
 	uint64_t		 session_counter;
@@ -371,6 +422,9 @@ struct relay_env {
 	int			 zero_copy;
 	int			 access_log;
 	long long		 accept_backoff_ms;
+	long long		 accept_paused_ms;
+	long long		 accept_logged_ms;
+	uint64_t		 accept_pauses;
 	struct event		 ev_accept_resume;
 	struct event		 ev_sigterm;
 	struct event		 ev_sigint;
@@ -453,7 +507,9 @@ __dead void	 relay_shutdown(void);
 const char	*cause_name(enum end_cause);
 long long	 relay_now_ms(void);
 void		 relay_config_free(struct l4d_config *);
-void		 relay_ctl_summary(struct relay_env *, uint32_t);
+void		 relay_ctl_stats(struct relay_env *, uint32_t);
+void		 relay_ctl_sessions(struct relay_env *, uint32_t);
+void		 relay_ctl_kill(struct relay_env *, uint32_t, uint64_t);
 uint32_t	 relay_listener_cap(struct listener *);
 long long	 session_deadline(struct session *, long long);
 const char	*session_idstr(struct session *);
@@ -469,12 +525,25 @@ int		 control_init(const char *path);
 void		 control_listen(void);
 void		 control_cleanup(const char *path);
 int		 control_relay_reply(struct imsg *, int instance);
+void		 control_event(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+
+/* stats.c */
+int		 stats_cmp(struct stats *, struct stats *);
+RB_PROTOTYPE(stats_tree, stats, entry, stats_cmp);
+struct stats	*stats_get(struct stats_tree *, const char *kind,
+		    const char *name, const char *sub);
+void		 stats_merge(struct counters *, const struct counters *);
 
 /* l4d.c */
 extern struct l4d_config *l4d_conf;
 void		 parent_send_relays(uint32_t type, uint32_t peerid,
 		    const void *, size_t);
+int		 parent_send_relay(int instance, uint32_t type,
+		    uint32_t peerid, const void *, size_t);
 int		 parent_nrelays(void);
 int		 parent_total_relays(void);
+int		 parent_reload(const char *path, FILE *out, int apply);
+void		 parent_log_level(int);
 
 #endif /* L4D_H */

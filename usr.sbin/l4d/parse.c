@@ -38,6 +38,7 @@
 #define PARSE_MAX_MS		(2147483647LL * 1000)	/* fits a timeval */
 #define PARSE_PATH_MAX		96		/* key paths in messages */
 #define PARSE_QUOTE_MAX		72		/* values quoted in messages */
+#define MAP_KEYS_MAX		16		/* keys of one mapping */
 
 /* The stable codes, L4D-E001 to L4D-E022. */
 enum conf_code {
@@ -104,6 +105,7 @@ struct parser {
 	int			 resolve;
 	int			 quiet;
 	int			 servers_capped;
+	int			 no_backends;	/* so no E009 cascade */
 	size_t			 nservers;
 	unsigned char		*seen;
 	struct perr		*errv;
@@ -243,6 +245,7 @@ backend_index(struct backend *b)
 	n = 0;
 	TAILQ_FOREACH(s, &b->servers, entry) {
 		s->id = n;
+		s->up = 1;	/* until a health check says otherwise */
 		b->server_index[n++] = s;
 	}
 	return 0;
@@ -560,8 +563,10 @@ static int
 sockaddr_equal(const struct sockaddr_storage *a,
     const struct sockaddr_storage *b)
 {
-	const struct sockaddr_in	*a4 = (const void *)a, *b4 = (const void *)b;
-	const struct sockaddr_in6	*a6 = (const void *)a, *b6 = (const void *)b;
+	const struct sockaddr_in	*a4 = (const void *)a;
+	const struct sockaddr_in	*b4 = (const void *)b;
+	const struct sockaddr_in6	*a6 = (const void *)a;
+	const struct sockaddr_in6	*b6 = (const void *)b;
 
 	if (a->ss_family != b->ss_family)
 		return 0;
@@ -577,8 +582,10 @@ static int
 listen_conflict(const struct sockaddr_storage *a,
     const struct sockaddr_storage *b)
 {
-	const struct sockaddr_in	*a4 = (const void *)a, *b4 = (const void *)b;
-	const struct sockaddr_in6	*a6 = (const void *)a, *b6 = (const void *)b;
+	const struct sockaddr_in	*a4 = (const void *)a;
+	const struct sockaddr_in	*b4 = (const void *)b;
+	const struct sockaddr_in6	*a6 = (const void *)a;
+	const struct sockaddr_in6	*b6 = (const void *)b;
 
 	if (a->ss_family != b->ss_family)
 		return 0;	/* IPv6 sockets are bound V6ONLY */
@@ -837,13 +844,15 @@ map_collect(struct parser *p, yaml_node_t *map, const char *path,
     const char *const keys[], size_t nkeys, yaml_node_t **vals)
 {
 	yaml_node_pair_t	*pair;
-	yaml_node_t		*k;
+	yaml_node_t		*k, *first[MAP_KEYS_MAX];
 	char			 valid[256], hint[300], q[PARSE_QUOTE_MAX];
 	const char		*ks;
 	size_t			 i;
 
+	if (nkeys > MAP_KEYS_MAX)
+		fatalx("%s: too many keys", __func__);
 	for (i = 0; i < nkeys; i++)
-		vals[i] = NULL;
+		vals[i] = first[i] = NULL;
 	if (map->type != YAML_MAPPING_NODE) {
 		type_err(p, map, path[0] ? path : "top level", "a mapping",
 		    "write key: value pairs here");
@@ -872,9 +881,10 @@ map_collect(struct parser *p, yaml_node_t *map, const char *path,
 			    "remove one of them",
 			    "%s%skey \"%s\" appears twice (first at line %zu)",
 			    path, path[0] ? ": " : "", keys[i],
-			    vals[i]->start_mark.line + 1);
+			    first[i]->start_mark.line + 1);
 			continue;
 		}
+		first[i] = k;
 		vals[i] = node_at(p, pair->value);
 	}
 	return 0;
@@ -1029,7 +1039,8 @@ get_duration(struct parser *p, yaml_node_t *n, const char *path,
 	char		 q[PARSE_QUOTE_MAX];
 	long long	 ms;
 
-	hint = infinite_ok ? "e.g. 250ms, 5s, 2m, 1h, 30 (seconds) or infinite" :
+	hint = infinite_ok ?
+	    "e.g. 250ms, 5s, 2m, 1h, 30 (seconds) or infinite" :
 	    "e.g. 250ms, 5s, 2m, 1h or 30 (seconds)";
 	if ((s = scalar_str(p, n, path, "a duration", hint)) == NULL)
 		return;
@@ -1369,8 +1380,9 @@ listener_name(struct parser *p, yaml_node_t *n, const char *path,
 		    l->name) == 0) {
 			perr_always(p, &n->start_mark, E_DUP_LISTENER,
 			    "give each listener its own name",
-			    "%s: duplicate listener name %s (first at line %zu)",
-			    path, quote(l->name, q, sizeof(q)), p->lv[i].line);
+			    "%s: duplicate listener name %s "
+			    "(first at line %zu)", path,
+			    quote(l->name, q, sizeof(q)), p->lv[i].line);
 			break;
 		}
 	}
@@ -1385,7 +1397,8 @@ listener_backend(struct parser *p, yaml_node_t *n, const char *path,
 	if (get_name(p, n, path, l->backend_name,
 	    sizeof(l->backend_name)) == -1)
 		return;
-	if (config_find_backend(p->conf, l->backend_name) == NULL)
+	if (!p->no_backends &&
+	    config_find_backend(p->conf, l->backend_name) == NULL)
 		perr(p, &n->start_mark, E_UNDEF_BACKEND,
 		    "define it under backends, or fix the name",
 		    "%s: undefined backend %s", path,
@@ -1488,7 +1501,8 @@ parse_relays(struct parser *p, yaml_node_t *n)
 
 /* Checks against the running system, for the parent and l4d -n. */
 static void
-check_system(struct parser *p, yaml_node_t *root, yaml_node_t **v)
+check_system(struct parser *p, yaml_node_t *root, yaml_node_t **v,
+    int user_ok, int chroot_ok)
 {
 	struct l4d_config	*conf = p->conf;
 	struct stat		 st;
@@ -1496,13 +1510,14 @@ check_system(struct parser *p, yaml_node_t *root, yaml_node_t **v)
 	char			 q[PARSE_QUOTE_MAX];
 
 	n = v[TK_USER] != NULL ? v[TK_USER] : root;
-	if (getpwnam(conf->user) == NULL)
+	if (user_ok && getpwnam(conf->user) == NULL)
 		perr(p, &n->start_mark, E_USER,
 		    "create the user, or set user: to an existing one",
 		    "user: unknown user %s%s", quote(conf->user, q, sizeof(q)),
 		    v[TK_USER] == NULL ? " (the default)" : "");
 	n = v[TK_CHROOT] != NULL ? v[TK_CHROOT] : root;
-	if (stat(conf->chroot, &st) == -1 || !S_ISDIR(st.st_mode))
+	if (chroot_ok &&
+	    (stat(conf->chroot, &st) == -1 || !S_ISDIR(st.st_mode)))
 		perr(p, &n->start_mark, E_CHROOT,
 		    "create the directory, or set chroot: to an existing one",
 		    "chroot: %s is not a directory%s",
@@ -1517,7 +1532,7 @@ parse_top(struct parser *p, yaml_node_t *root)
 	struct sockaddr_un	 sun;
 	yaml_node_t		*v[TK_N];
 	char			 q[PARSE_QUOTE_MAX];
-	int			 x;
+	int			 x, user_ok = 1, chroot_ok = 1;
 
 	if (root->type != YAML_MAPPING_NODE) {
 		perr(p, &root->start_mark, E_EMPTY,
@@ -1527,12 +1542,12 @@ parse_top(struct parser *p, yaml_node_t *root)
 		return;
 	}
 	map_collect(p, root, "", top_keys, TK_N, v);
-	if (v[TK_USER] != NULL)
-		get_name(p, v[TK_USER], "user", conf->user,
-		    sizeof(conf->user));
-	if (v[TK_CHROOT] != NULL)
-		get_path(p, v[TK_CHROOT], "chroot", conf->chroot,
-		    sizeof(conf->chroot));
+	if (v[TK_USER] != NULL && get_name(p, v[TK_USER], "user",
+	    conf->user, sizeof(conf->user)) == -1)
+		user_ok = 0;
+	if (v[TK_CHROOT] != NULL && get_path(p, v[TK_CHROOT], "chroot",
+	    conf->chroot, sizeof(conf->chroot)) == -1)
+		chroot_ok = 0;
 	if (v[TK_RELAYS] != NULL)
 		parse_relays(p, v[TK_RELAYS]);
 	if (v[TK_ZERO_COPY] != NULL &&
@@ -1546,6 +1561,8 @@ parse_top(struct parser *p, yaml_node_t *root)
 	if (v[TK_TIMEOUTS] != NULL)
 		parse_timeouts(p, v[TK_TIMEOUTS], "timeouts", &conf->timeouts);
 	/* Backends first, so that listeners can check their references. */
+	p->no_backends = v[TK_BACKENDS] == NULL ||
+	    v[TK_BACKENDS]->type != YAML_SEQUENCE_NODE;
 	if (v[TK_BACKENDS] == NULL)
 		missing(p, root, "", "backends", "add a backends: sequence");
 	else
@@ -1563,7 +1580,7 @@ parse_top(struct parser *p, yaml_node_t *root)
 			    "listeners: at least one listener is required");
 	}
 	if (p->resolve)
-		check_system(p, root, v);
+		check_system(p, root, v, user_ok, chroot_ok);
 }
 
 /*
@@ -1667,6 +1684,8 @@ parse_config_buffer(const char *name, const char *buf, size_t len,
 
 	if (name == NULL)
 		name = "<buffer>";
+	if (buf == NULL)
+		buf = "";
 	if ((conf = config_new_empty()) == NULL)
 		fatal("%s", __func__);
 	strlcpy(conf->path, name, sizeof(conf->path));

@@ -44,6 +44,9 @@ static void	 session_arm(struct session *);
 static void	 session_end(struct session *, enum end_cause, int);
 static void	 flow_io(struct session *, struct flow *);
 static void	 listeners_enable(int);
+static void	 session_timer(struct session *, long long);
+static long long session_deadline_nodrain(struct session *, long long);
+static void	 session_count(struct session *, enum end_cause);
 
 static const char *cause_names[CAUSE_MAX] = {
 	[CAUSE_NONE] = "none",
@@ -114,6 +117,7 @@ relay_main(int fd, int instance, int nrelays)
 	env->instance = instance;
 	env->nrelays = nrelays;
 	TAILQ_INIT(&env->sessions);
+	RB_INIT(&env->stats);
 	env->session_cap = relay_session_cap();
 	env->accept_backoff_ms = 0;
 
@@ -163,15 +167,94 @@ relay_sighandler(int sig, short event, void *arg)
 	}
 }
 
+/* Each object of a new generation counts into the entry of its name. */
 static void
-relay_config_loaded(struct relay_env *env)
+relay_stats_bind(struct relay_env *env, struct l4d_config *conf)
+{
+	struct listener	*l;
+	struct backend	*be;
+	struct server	*srv;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		l->stats = stats_get(&env->stats, "l", l->name, NULL);
+	TAILQ_FOREACH(be, &conf->backends, entry) {
+		be->stats = stats_get(&env->stats, "b", be->name, NULL);
+		TAILQ_FOREACH(srv, &be->servers, entry)
+			srv->stats = stats_get(&env->stats, "s", be->name,
+			    srv->address);
+	}
+}
+
+static int
+config_has_listener(struct l4d_config *conf, const char *name)
 {
 	struct listener	*l;
 
-	if (env->conf != NULL)
-		relay_config_free(env->conf);
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (strcmp(l->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Sessions whose listener or backend the new generation dropped are
+ * closed after the drain timeout, spread over a jitter so that their
+ * clients do not all come back in the same instant.
+ */
+static void
+relay_drain_schedule(struct relay_env *env, struct l4d_config *conf)
+{
+	struct session	*s;
+	long long	 now = relay_now_ms(), jitter, left;
+
+	TAILQ_FOREACH(s, &env->sessions, entry) {
+		if (s->conf == conf || s->drain_ms != 0)
+			continue;
+		if (config_has_listener(conf, s->listener->name) &&
+		    config_find_backend(conf, s->backend->name) != NULL)
+			continue;
+		if (conf->timeouts.drain == TIMEOUT_INFINITE)
+			continue;
+		jitter = conf->timeouts.drain / 10;
+		if (jitter > DRAIN_JITTER_MAX_MS)
+			jitter = DRAIN_JITTER_MAX_MS;
+		s->drain_ms = now + conf->timeouts.drain +
+		    (jitter > 0 ? arc4random_uniform(jitter + 1) : 0);
+		if (s->state == STATE_RELAYING &&
+		    (left = session_deadline(s, now)) >= 0)
+			session_timer(s, left);
+	}
+}
+
+/* The sockets of an old generation go at once, its memory with its last session. */
+static void
+relay_config_retire(struct relay_env *env, struct l4d_config *conf)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		if (l->ev_added)
+			event_del(&l->ev);
+		l->ev_added = 0;
+		if (l->fd != -1)
+			close(l->fd);
+		l->fd = -1;
+	}
+	if (conf->refs == 0)
+		config_free(conf);
+}
+
+static void
+relay_config_loaded(struct relay_env *env)
+{
+	struct l4d_config	*old = env->conf;
+	struct listener		*l;
+
 	env->conf = env->pending;
 	env->pending = NULL;
+	relay_stats_bind(env, env->conf);
+	if (old != NULL)
+		relay_config_retire(env, old);
 	TAILQ_FOREACH(l, &env->conf->listeners, entry) {
 		event_set(&l->ev, l->fd, EV_READ | EV_PERSIST, relay_accept, l);
 		l->ev_added = 0;
@@ -180,24 +263,17 @@ relay_config_loaded(struct relay_env *env)
 	env->zero_copy = env->conf->relay_mode == RELAY_MODE_AUTO &&
 	    HAVE_SPLICE;
 	env->access_log = env->conf->log_access;
+	relay_drain_schedule(env, env->conf);
 	imsgev_compose(&env->parent, IMSG_CONF_END, 0, -1, NULL, 0);
-	log_debug("configuration loaded: %u listeners, %s",
-	    env->conf->nlisteners, env->zero_copy ? "splice" : "copy");
+	log_debug("generation %u loaded: %u listeners, %s",
+	    env->conf->generation, env->conf->nlisteners,
+	    env->zero_copy ? "splice" : "copy");
 }
 
 void
 relay_config_free(struct l4d_config *conf)
 {
-	struct listener	*l;
-
-	TAILQ_FOREACH(l, &conf->listeners, entry) {
-		if (l->ev_added)
-			event_del(&l->ev);
-		if (l->fd != -1)
-			close(l->fd);
-		l->fd = -1;
-	}
-	config_free(conf);
+	relay_config_retire(&relay_env, conf);
 }
 
 static void
@@ -242,8 +318,17 @@ relay_dispatch_parent(int fd, short event, void *arg)
 			if (r == 1)
 				relay_config_loaded(env);
 			break;
-		case IMSG_CTL_SUMMARY:
-			relay_ctl_summary(env, imsg.hdr.peerid);
+		case IMSG_CTL_STATS:
+			relay_ctl_stats(env, imsg.hdr.peerid);
+			break;
+		case IMSG_CTL_SESSIONS:
+			relay_ctl_sessions(env, imsg.hdr.peerid);
+			break;
+		case IMSG_CTL_KILL:
+			if (imsg.datalen != sizeof(uint64_t))
+				fatalx("bad kill frame");
+			relay_ctl_kill(env, imsg.hdr.peerid,
+			    *(uint64_t *)imsg.data);
 			break;
 		case IMSG_CTL_LOG_VERBOSE:
 			if (imsg.datalen == sizeof(int))
@@ -259,36 +344,69 @@ relay_dispatch_parent(int fd, short event, void *arg)
 }
 
 void
-relay_ctl_summary(struct relay_env *env, uint32_t peerid)
+relay_ctl_stats(struct relay_env *env, uint32_t peerid)
 {
-	struct ctl_counts	 c;
-	struct listener		*l;
-	struct backend		*be;
-	struct server		*srv;
+	struct ctl_stat	 cs;
+	struct stats	*st;
+	int		 found = 0;
 
-	if (env->conf != NULL) {
-		TAILQ_FOREACH(l, &env->conf->listeners, entry) {
-			memset(&c, 0, sizeof(c));
-			c.obj = CTL_OBJ_LISTENER;
-			c.id = l->id;
-			c.active = l->active;
-			c.total = l->total;
-			imsgev_compose(&env->parent, IMSG_CTL_COUNTS, peerid,
-			    -1, &c, sizeof(c));
-		}
-		TAILQ_FOREACH(be, &env->conf->backends, entry)
-			TAILQ_FOREACH(srv, &be->servers, entry) {
-				memset(&c, 0, sizeof(c));
-				c.obj = CTL_OBJ_SERVER;
-				c.id = be->id;
-				c.server_id = srv->id;
-				c.active = srv->active;
-				c.total = srv->sessions;
-				imsgev_compose(&env->parent, IMSG_CTL_COUNTS,
-				    peerid, -1, &c, sizeof(c));
-			}
+	RB_FOREACH(st, stats_tree, &env->stats) {
+		memset(&cs, 0, sizeof(cs));
+		strlcpy(cs.key, st->key, sizeof(cs.key));
+		cs.c = st->c;
+		imsgev_compose(&env->parent, IMSG_CTL_STAT, peerid, -1, &cs,
+		    sizeof(cs));
 	}
-	imsgev_compose(&env->parent, IMSG_CTL_END, peerid, -1, NULL, 0);
+	imsgev_compose(&env->parent, IMSG_CTL_END, peerid, -1, &found,
+	    sizeof(found));
+}
+
+void
+relay_ctl_sessions(struct relay_env *env, uint32_t peerid)
+{
+	struct ctl_session	 cs;
+	struct session		*s;
+	long long		 now = relay_now_ms();
+	int			 found = 0;
+
+	TAILQ_FOREACH(s, &env->sessions, entry) {
+		memset(&cs, 0, sizeof(cs));
+		cs.id = s->id;
+		cs.generation = s->conf->generation;
+		cs.state = s->state;
+		strlcpy(cs.listener, s->listener->name, sizeof(cs.listener));
+		strlcpy(cs.backend, s->backend->name, sizeof(cs.backend));
+		cs.client = s->client;
+		if (s->server != NULL && s->state == STATE_RELAYING)
+			memcpy(&cs.server, &s->server->ss, s->server->sslen <=
+			    sizeof(cs.server) ? s->server->sslen :
+			    sizeof(cs.server));
+		cs.age_ms = now - s->start_ms;
+		cs.idle_ms = now - s->last_ms;
+		cs.bytes_in = s->c2s.bytes;
+		cs.bytes_out = s->s2c.bytes;
+		imsgev_compose(&env->parent, IMSG_CTL_SESSION, peerid, -1, &cs,
+		    sizeof(cs));
+	}
+	imsgev_compose(&env->parent, IMSG_CTL_END, peerid, -1, &found,
+	    sizeof(found));
+}
+
+void
+relay_ctl_kill(struct relay_env *env, uint32_t peerid, uint64_t id)
+{
+	struct session	*s;
+	int		 found = 0;
+
+	TAILQ_FOREACH(s, &env->sessions, entry)
+		if (s->id == id)
+			break;
+	if (s != NULL) {
+		found = 1;
+		session_end(s, CAUSE_KILLED, 0);
+	}
+	imsgev_compose(&env->parent, IMSG_CTL_END, peerid, -1, &found,
+	    sizeof(found));
 }
 
 /*
@@ -320,14 +438,24 @@ relay_accept_pause(struct relay_env *env, int error)
 {
 	struct timeval	 tv;
 
-	if (env->accept_backoff_ms == 0)
+	long long	 now = relay_now_ms();
+
+	/* the backoff grows while pauses follow each other closely */
+	if (env->accept_backoff_ms == 0 ||
+	    now - env->accept_paused_ms > ACCEPT_BACKOFF_RESET_MS)
 		env->accept_backoff_ms = ACCEPT_BACKOFF_MIN_MS;
 	else if (env->accept_backoff_ms < ACCEPT_BACKOFF_MAX_MS)
 		env->accept_backoff_ms *= 2;
 	if (env->accept_backoff_ms > ACCEPT_BACKOFF_MAX_MS)
 		env->accept_backoff_ms = ACCEPT_BACKOFF_MAX_MS;
-	log_warnx("accept: %s; pausing accepts for %lldms (%u sessions)",
-	    strerror(error), env->accept_backoff_ms, env->nsessions);
+	env->accept_paused_ms = now;
+	env->accept_pauses++;
+	if (now - env->accept_logged_ms >= 1000) {
+		log_warnx("accept: %s; pausing accepts for %lldms (%u sessions,"
+		    " %llu pauses)", strerror(error), env->accept_backoff_ms,
+		    env->nsessions, (unsigned long long)env->accept_pauses);
+		env->accept_logged_ms = now;
+	}
 	listeners_enable(0);
 	tv.tv_sec = env->accept_backoff_ms / 1000;
 	tv.tv_usec = (env->accept_backoff_ms % 1000) * 1000;
@@ -370,7 +498,6 @@ relay_accept(int fd, short event, void *arg)
 				return;
 			}
 		}
-		env->accept_backoff_ms = 0;
 		session_start(l, s, (struct sockaddr *)&ss, len);
 	}
 }
@@ -398,10 +525,14 @@ session_new(struct listener *l, int fd, const struct sockaddr *sa,
 	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
 	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
 	evtimer_set(&s->ev_timeout, session_timeout, s);
+	s->conf = env->conf;
+	s->conf->refs++;
 	TAILQ_INSERT_TAIL(&env->sessions, s, entry);
 	env->nsessions++;
 	l->active++;
 	l->total++;
+	l->stats->c.total++;
+	l->stats->c.active++;
 	return s;
 }
 
@@ -515,6 +646,8 @@ session_connect(struct session *s)
 			return;
 		}
 		cause = CAUSE_CONNECT_REFUSED;
+		srv->stats->c.connect_failures++;
+		s->backend->stats->c.connect_failures++;
 		log_debug("session %s: connect %s: %s", session_idstr(s),
 		    srv->address, strerror(errno));
 		close(s->sfd);
@@ -535,6 +668,8 @@ session_connect_failed(struct session *s, enum end_cause cause, int error)
 	event_del(&s->sev);
 	close(s->sfd);
 	s->sfd = -1;
+	s->server->stats->c.connect_failures++;
+	s->backend->stats->c.connect_failures++;
 	s->server = NULL;
 	s->last_connect_cause = cause;
 	session_connect(s);
@@ -556,6 +691,10 @@ session_connected(int fd, short event, void *arg)
 	s->state = STATE_RELAYING;
 	s->server->active++;
 	s->server->sessions++;
+	s->server->stats->c.total++;
+	s->server->stats->c.active++;
+	s->backend->stats->c.total++;
+	s->backend->stats->c.active++;
 	s->last_ms = relay_now_ms();
 	event_set(&s->cev, s->cfd, 0, session_io, s);
 	event_set(&s->sev, s->sfd, 0, session_io, s);
@@ -606,6 +745,19 @@ session_arm(struct session *s)
 long long
 session_deadline(struct session *s, long long now)
 {
+	long long	 left, drain;
+
+	if (s->drain_ms != 0) {
+		drain = s->drain_ms > now ? s->drain_ms - now : 0;
+		left = session_deadline_nodrain(s, now);
+		return left == -1 || left > drain ? drain : left;
+	}
+	return session_deadline_nodrain(s, now);
+}
+
+static long long
+session_deadline_nodrain(struct session *s, long long now)
+{
 	struct timeouts	*t = &s->listener->timeouts;
 	long long	 idle = -1, half = -1;
 
@@ -650,7 +802,9 @@ session_timeout(int fd, short event, void *arg)
 	}
 	if (left == -1)
 		return;
-	if (s->half_closed_ms != 0 && t->half_closed != TIMEOUT_INFINITE &&
+	if (s->drain_ms != 0 && now >= s->drain_ms)
+		session_end(s, CAUSE_DRAINED, 0);
+	else if (s->half_closed_ms != 0 && t->half_closed != TIMEOUT_INFINITE &&
 	    now >= s->half_closed_ms + t->half_closed)
 		session_end(s, CAUSE_HALF_CLOSED_TIMEOUT, 0);
 	else
@@ -757,6 +911,27 @@ session_log(struct session *s, enum end_cause cause, long long now)
 	    s->reset ? " reset" : "");
 }
 
+static void
+counters_end(struct counters *c, struct session *s, enum end_cause cause)
+{
+	c->active--;
+	c->bytes_in += s->c2s.bytes;
+	c->bytes_out += s->s2c.bytes;
+	c->causes[cause]++;
+}
+
+static void
+session_count(struct session *s, enum end_cause cause)
+{
+	counters_end(&s->listener->stats->c, s, cause);
+	if (s->server != NULL && s->state == STATE_RELAYING) {
+		s->server->active--;
+		counters_end(&s->server->stats->c, s, cause);
+		counters_end(&s->backend->stats->c, s, cause);
+	} else
+		s->backend->stats->c.causes[cause]++;
+}
+
 /* SO_LINGER with a zero timeout makes close(2) send a reset. */
 static void
 close_with_reset(int fd)
@@ -795,11 +970,12 @@ session_end(struct session *s, enum end_cause cause, int reset)
 	}
 	flow_release(&s->c2s);
 	flow_release(&s->s2c);
-	if (s->server != NULL && s->state == STATE_RELAYING)
-		s->server->active--;
+	session_count(s, cause);
 	env->counts[cause]++;
 	s->listener->active--;
 	TAILQ_REMOVE(&env->sessions, s, entry);
 	env->nsessions--;
+	if (--s->conf->refs == 0 && s->conf != env->conf)
+		config_free(s->conf);
 	free(s);
 }

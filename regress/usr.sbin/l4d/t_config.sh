@@ -51,7 +51,7 @@ check_error_at()
 	cat -n cfg.yaml
 	atf_check -s exit:1 -o not-match:'configuration OK' \
 	    -e not-match:'configuration OK' \
-	    -e match:"cfg\.yaml:$2:[0-9]+: L4D-$1: [^ ]" \
+	    -e match:"cfg\.yaml:$2:[0-9]+: L4D-$1: [^ ].* \(hint: .+\)$" \
 	    "$L4D" -n -f cfg.yaml
 }
 

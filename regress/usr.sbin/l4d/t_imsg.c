@@ -277,11 +277,14 @@ check_pipe(int sent_fd, int pipe_rd, const char *word)
 	ATF_REQUIRE(sent_fd != -1);
 	ATF_REQUIRE_EQ(write(sent_fd, word, len), (ssize_t)len);
 	close(sent_fd);
+	/* Nonblocking, so that a leaked write end fails instead of hangs. */
+	set_nonblock(pipe_rd);
 	memset(got, 0, sizeof(got));
 	ATF_REQUIRE_EQ(read(pipe_rd, got, sizeof(got) - 1), (ssize_t)len);
 	ATF_CHECK_STREQ(got, word);
 	/* EOF proves the sending side closed its copy after sending. */
-	ATF_CHECK_EQ(read(pipe_rd, got, sizeof(got)), 0);
+	ATF_CHECK_EQ_MSG(read(pipe_rd, got, sizeof(got)), 0,
+	    "write end still open somewhere");
 }
 
 ATF_TC_WITHOUT_HEAD(fd_pass);
@@ -330,7 +333,14 @@ ATF_TC_BODY(fd_order, tc)
 		ATF_REQUIRE_EQ(imsg_compose(&p.w, TEST_TYPE, (uint32_t)i, 0,
 		    pfd[i][1], &i, sizeof(i)), 0);
 	}
-	pump(&p, imsg, NPIPES);
+	ATF_REQUIRE_EQ(imsgbuf_flush(&p.w), 0);
+	/* Every fd queued before the first frame is taken. */
+	while (imsgbuf_read(&p.r) > 0)
+		continue;
+	ATF_REQUIRE_EQ(errno, EAGAIN);
+	ATF_REQUIRE_EQ(p.r.nrfds, NPIPES);
+	for (i = 0; i < NPIPES; i++)
+		ATF_REQUIRE(imsg_get(&p.r, &imsg[i]) > 0);
 	for (i = 0; i < NPIPES; i++) {
 		ATF_CHECK_EQ(imsg[i].hdr.peerid, (uint32_t)i);
 		snprintf(word, sizeof(word), "pipe %d", i);
@@ -405,6 +415,7 @@ ATF_TC_BODY(clear_closes_fds, tc)
 	ATF_CHECK(ib.rbuf == NULL);
 	ATF_CHECK_EQ(ib.wqlen, 0);
 	/* The write end was the queue's to close. */
+	set_nonblock(pfd[0]);
 	ATF_CHECK_EQ(read(pfd[0], &c, 1), 0);
 	close(pfd[0]);
 }

@@ -50,8 +50,112 @@ EOF
 	if log_has "access .*server=127\.0\.0\.2:$dead"; then
 		atf_fail "an access line names the refusing server: $(grep access l4d.log)"
 	fi
+	# The whole line, as documented ("second\n" is 7 bytes).
+	log_has "^relay\[[01]\]: access id=[01]-[0-9]+ listener=fo client=127\.0\.0\.1:[0-9]+ backend=pool server=127\.0\.0\.3:$sp in=0 out=7 duration=[0-9]+\.[0-9]{3}s cause=(client|server)-closed\$" ||
+	    atf_fail "no access line of the documented form: $(grep access l4d.log | head -n 3)"
 }
 failover_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
+atf_test_case all_refused cleanup
+all_refused_head()
+{
+	atf_set descr "every server refuses: the client is closed, server=- cause=connect-refused"
+	atf_set require.user root
+	atf_set timeout 60
+}
+all_refused_body()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	set -- $(free_ports 2 127.0.0.2)	# nothing listens there
+	{
+		cfg_head 1 true
+		cat <<EOF
+listeners:
+  - name: nowhere
+    listen: "127.0.0.1:$lp"
+    backend: pool
+backends:
+  - name: pool
+    retries: 2
+    servers:
+      - address: "127.0.0.2:$1"
+      - address: "127.0.0.2:$2"
+EOF
+	} >l4d.conf
+	start_l4d
+
+	atf_check -s exit:0 -o inline:'3 (empty)\n' -e empty \
+	    $PY "$CLIENT" ids --allow-empty --connect "127.0.0.1:$lp" \
+	    --count 3 --timeout 10
+	wait_for 10 log_count_is 3 \
+	    'access .*listener=nowhere .*server=- .*cause=connect-refused' ||
+	    atf_fail "expected 3 access lines server=- cause=connect-refused: $(grep access l4d.log)"
+}
+all_refused_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
+atf_test_case connect_timeout cleanup
+connect_timeout_head()
+{
+	atf_set descr "a server that never answers the SYN: connect-timeout, then the next server"
+	atf_set require.user root
+	atf_set timeout 60
+}
+connect_timeout_body()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	set -- $(free_ports 2)
+	lfo=$1
+	lonly=$2
+	bh=$(free_ports 1 127.0.0.2)
+	sp=$(free_ports 1 127.0.0.3)
+	start_server bh blackhole "127.0.0.2:$bh"
+	start_server second id "127.0.0.3:$sp" --id second
+	{
+		cfg_head 1 true
+		cat <<EOF
+timeouts: { connect: 500ms }
+listeners:
+  - name: fo
+    listen: "127.0.0.1:$lfo"
+    backend: pool
+  - name: only
+    listen: "127.0.0.1:$lonly"
+    backend: hole
+backends:
+  - name: pool
+    retries: 1
+    servers:
+      - address: "127.0.0.2:$bh"
+      - address: "127.0.0.3:$sp"
+  - name: hole
+    servers:
+      - address: "127.0.0.2:$bh"
+EOF
+	} >l4d.conf
+	start_l4d
+
+	# Round robin offers the silent server first to every other session.
+	atf_check -s exit:0 -o inline:'4 second\n' -e empty \
+	    $PY "$CLIENT" ids --connect "127.0.0.1:$lfo" --count 4 --timeout 10
+	# Only the silent server: closed after about 500 ms.
+	atf_check -s exit:0 -o match:'^(eof|reset) after' -e empty \
+	    $PY "$CLIENT" idle --connect "127.0.0.1:$lonly" --min 0.3 --max 3 \
+	    --timeout 10
+	wait_log 'access .*listener=only .*server=- .*cause=connect-timeout' 5 ||
+	    atf_fail "no access line server=- cause=connect-timeout: $(grep access l4d.log)"
+}
+connect_timeout_cleanup()
 {
 	. "$(atf_get_srcdir)/tools/lib.sh"
 	l4d_cleanup
@@ -104,6 +208,118 @@ EOF
 	    atf_fail "B (weight 1) got $b of 400, expected 100 +- 30"
 }
 weighted_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
+atf_test_case source_hash cleanup
+source_hash_head()
+{
+	atf_set descr "source-hash: one client address always lands on one server, whichever relay accepts"
+	atf_set require.user root
+	atf_set timeout 60
+}
+source_hash_body()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	set -- $(free_ports 3 127.0.0.2)
+	start_server a id "127.0.0.2:$1" --id A
+	start_server b id "127.0.0.2:$2" --id B
+	start_server c id "127.0.0.2:$3" --id C
+	{
+		cfg_head 2 true
+		cat <<EOF
+listeners:
+  - name: sh
+    listen: "127.0.0.1:$lp"
+    backend: pool
+backends:
+  - name: pool
+    balance: source-hash
+    servers:
+      - address: "127.0.0.2:$1"
+      - address: "127.0.0.2:$2"
+      - address: "127.0.0.2:$3"
+EOF
+	} >l4d.conf
+	start_l4d
+
+	# 40 sessions from each of 8 source addresses (distinct source
+	# ports spread them over both relays): one server per address.
+	: >servers.seen
+	for i in 1 2 3 4 5 6 7 8; do
+		atf_check -s exit:0 -o save:ids.out -e empty \
+		    $PY "$CLIENT" ids --bind "127.0.1.$i" \
+		    --connect "127.0.0.1:$lp" --count 40 --timeout 10
+		[ "$(wc -l <ids.out)" -eq 1 ] ||
+		    atf_fail "client 127.0.1.$i was spread over servers: $(cat ids.out)"
+		awk '{ print $2 }' ids.out >>servers.seen
+	done
+	# 8 addresses over 3 servers: more than one server is used.
+	[ "$(sort -u servers.seen | wc -l)" -ge 2 ] ||
+	    atf_fail "8 client addresses all hashed to $(sort -u servers.seen)"
+}
+source_hash_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
+atf_test_case leastconn cleanup
+leastconn_head()
+{
+	atf_set descr "leastconn: open sessions are spread evenly"
+	atf_set require.user root
+	atf_set timeout 60
+}
+leastconn_body()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	set -- $(free_ports 2 127.0.0.2)
+	pa=$1
+	pb=$2
+	start_server a hold "127.0.0.2:$pa"
+	start_server b hold "127.0.0.2:$pb"
+	{
+		cfg_head 1 true
+		cat <<EOF
+listeners:
+  - name: lc
+    listen: "127.0.0.1:$lp"
+    backend: pool
+backends:
+  - name: pool
+    balance: leastconn
+    servers:
+      - address: "127.0.0.2:$pa"
+      - address: "127.0.0.2:$pb"
+EOF
+	} >l4d.conf
+	start_l4d
+
+	# 10 sessions that stay open, opened one after the other.
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		$PY "$CLIENT" hold --connect "127.0.0.1:$lp" --count 1 \
+		    --timeout 30 --ready "holder$i.ready" \
+		    >"holder$i.log" 2>&1 </dev/null &
+		echo $! >"holder$i.pid"
+		wait_for 10 test -e "holder$i.ready" ||
+		    atf_fail "holder $i did not start"
+		wait_for 10 sessions_at_server $((i + 1)) "$pa" "$pb" ||
+		    atf_fail "session $i did not reach a server"
+	done
+	na=$(ss -Htn state established "( sport = :$pa )" | wc -l)
+	nb=$(ss -Htn state established "( sport = :$pb )" | wc -l)
+	echo "A=$na B=$nb"
+	[ "$na" -eq 5 ] && [ "$nb" -eq 5 ] ||
+	    atf_fail "10 open sessions split A=$na B=$nb, expected 5/5"
+}
+leastconn_cleanup()
 {
 	. "$(atf_get_srcdir)/tools/lib.sh"
 	l4d_cleanup
@@ -182,6 +398,10 @@ backup_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case failover
+	atf_add_test_case all_refused
+	atf_add_test_case connect_timeout
 	atf_add_test_case weighted
+	atf_add_test_case source_hash
+	atf_add_test_case leastconn
 	atf_add_test_case backup
 }

@@ -557,6 +557,8 @@ ERR_CASE(e006_listener_name, "E006", 2, 5,
     BACKEND_B)
 ERR_CASE(e006_no_listeners, "E006", 1, 1,
     BACKEND_B)
+ERR_CASE(e006_no_backends, "E006", 1, 1,
+    LISTENER_A)
 ERR_CASE(e006_empty_listeners, "E006", 1, 12,
     "listeners: []\n" BACKEND_B)
 ERR_CASE(e006_server_address, "E006", 8, 9,
@@ -628,6 +630,8 @@ ERR_CASE(e014_log_level, "E014", 2, 10,
     "log:\n  level: verbose\n" LISTENER_A BACKEND_B)
 ERR_CASE(e018_dup_key, "E018", 5, 5,
     LISTENER_A "    backend: b\n" BACKEND_B)
+ERR_CASE(e018_dup_key_line, "E018", 5, 1,
+    BACKEND_B "backends:\n  - name: c\n" LISTENER_A)
 ERR_CASE(e018_dup_top_key, "E018", 10, 1,
     "relays: 2\n" LISTENER_A BACKEND_B "relays: 3\n")
 ERR_CASE(e019_bad_chars, "E019", 2, 11,
@@ -720,6 +724,8 @@ ATF_TC_BODY(messages, tc)
 	parse_str(LISTENER_A "  - name: c\n    listen: \"*:80\"\n"
 	    "    backend: b\n" BACKEND_B, 0);
 	check_contains("conflicts with listener \"a\" (line 2)");
+	parse_str(BACKEND_B "backends:\n  - name: c\n" LISTENER_A, 0);
+	check_contains("key \"backends\" appears twice (first at line 1)");
 	parse_str(LISTENER_A "    rate_limit: 5\n" BACKEND_B, 0);
 	check_contains("hint: valid keys here: name, listen, backend, "
 	    "max_sessions, timeouts)");
@@ -877,6 +883,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, e005_server_no_port);
 	ATF_TP_ADD_TC(tp, e006_listener_name);
 	ATF_TP_ADD_TC(tp, e006_no_listeners);
+	ATF_TP_ADD_TC(tp, e006_no_backends);
 	ATF_TP_ADD_TC(tp, e006_empty_listeners);
 	ATF_TP_ADD_TC(tp, e006_server_address);
 	ATF_TP_ADD_TC(tp, e007_dup_listener);
@@ -894,6 +901,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, e014_log_level);
 	ATF_TP_ADD_TC(tp, e018_dup_key);
 	ATF_TP_ADD_TC(tp, e018_dup_top_key);
+	ATF_TP_ADD_TC(tp, e018_dup_key_line);
 	ATF_TP_ADD_TC(tp, e019_bad_chars);
 	ATF_TP_ADD_TC(tp, e019_too_long);
 	ATF_TP_ADD_TC(tp, e019_empty_name);

@@ -121,6 +121,27 @@ do_reset()
 	done
 }
 
+# The client resets the connection: the server must see a reset too.
+do_client_reset()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	sp=$(free_ports 1 127.0.0.2)
+	start_server observe observe "127.0.0.2:$sp" --report observe.report
+	relay_cfg "$1" "$lp" "$sp" >l4d.conf
+	start_l4d
+
+	for i in 1 2 3; do
+		atf_check -s exit:0 -o inline:'sent reset\n' -e empty \
+		    $PY "$CLIENT" rst --connect "127.0.0.1:$lp" --timeout 10
+	done
+	wait_for 10 log_count_is 3 '.' observe.report ||
+	    atf_fail "the server saw $(wc -l <observe.report) of 3 sessions end"
+	[ "$(sort -u observe.report)" = reset ] ||
+	    atf_fail "the server saw: $(tr '\n' ' ' <observe.report), expected 3 resets"
+}
+
 cleanup()
 {
 	. "$(atf_get_srcdir)/tools/lib.sh"
@@ -184,6 +205,16 @@ reset_copy_head() { meta "a server reset reaches the client as a reset, zero_cop
 reset_copy_body() { do_reset false; }
 reset_copy_cleanup() { cleanup; }
 
+atf_test_case client_reset_splice cleanup
+client_reset_splice_head() { meta "a client reset reaches the server as a reset, zero_copy true"; }
+client_reset_splice_body() { do_client_reset true; }
+client_reset_splice_cleanup() { cleanup; }
+
+atf_test_case client_reset_copy cleanup
+client_reset_copy_head() { meta "a client reset reaches the server as a reset, zero_copy false"; }
+client_reset_copy_body() { do_client_reset false; }
+client_reset_copy_cleanup() { cleanup; }
+
 atf_init_test_cases()
 {
 	atf_add_test_case bulk_splice
@@ -196,4 +227,6 @@ atf_init_test_cases()
 	atf_add_test_case banner_copy
 	atf_add_test_case reset_splice
 	atf_add_test_case reset_copy
+	atf_add_test_case client_reset_splice
+	atf_add_test_case client_reset_copy
 }

@@ -22,11 +22,14 @@ Commands:
               got nothing (unless --allow-empty).
   reset       send a line, then read: expect ECONNRESET (prints "reset");
               an EOF or a timeout is a failure.
-  idle        send nothing; wait until the proxy closes; the time taken
-              must be within [--min, --max] seconds.  Prints it.
+  idle        send nothing (with --shut: shut down the write side at
+              once); wait until the proxy closes; the time taken must be
+              within [--min, --max] seconds.  Prints it.
   hold        open --count connections (without waiting for accept) and
               keep them open until killed or --timeout; pid in --pidfile,
               --ready created once all are opened.
+  rst         send a line, read it back (echo), then close with SO_LINGER 0
+              so that the peer gets a reset.
   ping        --count sequential sessions to an echo server: send a line,
               expect it back, close.
   genhash     print "<bytes> <sha256>" of --bytes of deterministic data
@@ -39,6 +42,7 @@ import os
 import random
 import selectors
 import socket
+import struct
 import sys
 import threading
 import time
@@ -73,7 +77,9 @@ def addr(s):
 
 
 def connect(args):
-    s = socket.create_connection(addr(args.connect), timeout=args.timeout)
+    src = (args.bind, 0) if args.bind else None
+    s = socket.create_connection(addr(args.connect), timeout=args.timeout,
+                                 source_address=src)
     s.settimeout(args.timeout)
     return s
 
@@ -267,6 +273,8 @@ def cmd_reset(args):
 
 def cmd_idle(args):
     s = connect(args)
+    if args.shut:
+        s.shutdown(socket.SHUT_WR)
     t0 = time.monotonic()
     try:
         b = s.recv(4096)
@@ -303,6 +311,22 @@ def cmd_hold(args):
     return 0
 
 
+def cmd_rst(args):
+    s = connect(args)
+    msg = b"about to reset\n"
+    s.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        b = s.recv(4096)
+        if not b:
+            fail("rst: EOF before the echo")
+        got += b
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    print("sent reset")
+    return 0
+
+
 def cmd_ping(args):
     for i in range(args.count):
         msg = ("ping %d %s\n" % (i, os.urandom(8).hex())).encode()
@@ -333,7 +357,7 @@ COMMANDS = {
     "bulk": cmd_bulk, "concurrent": cmd_concurrent,
     "halfclose": cmd_halfclose, "banner": cmd_banner, "ids": cmd_ids,
     "reset": cmd_reset, "idle": cmd_idle, "hold": cmd_hold,
-    "ping": cmd_ping, "genhash": cmd_genhash,
+    "ping": cmd_ping, "rst": cmd_rst, "genhash": cmd_genhash,
 }
 
 
@@ -341,6 +365,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("command", choices=sorted(COMMANDS))
     p.add_argument("--connect")
+    p.add_argument("--bind", help="source address")
     p.add_argument("--timeout", type=float, default=30.0)
     p.add_argument("--bytes", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)
@@ -351,6 +376,7 @@ def main():
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--expect", default="")
     p.add_argument("--allow-empty", action="store_true")
+    p.add_argument("--shut", action="store_true")
     p.add_argument("--min", type=float, default=0.0)
     p.add_argument("--max", type=float, default=1e9)
     p.add_argument("--pidfile")

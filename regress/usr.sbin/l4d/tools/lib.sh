@@ -120,6 +120,20 @@ relay_pids()
 	pgrep -P "$1" | sort -n
 }
 
+# sessions_at_server N PORT...: at least N established TCP connections
+# with one of these local ports (the server side of l4d's backend
+# connections).
+sessions_at_server()
+{
+	_sa_n=$1
+	shift
+	_sa_f=
+	for _sa_p; do
+		_sa_f="$_sa_f${_sa_f:+ or }sport = :$_sa_p"
+	done
+	[ "$(ss -Htn state established "( $_sa_f )" | wc -l)" -ge "$_sa_n" ]
+}
+
 # proc_state PID: the state letter from /proc/PID/stat (empty if gone).
 proc_state()
 {

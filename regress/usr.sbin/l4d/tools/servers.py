@@ -4,6 +4,10 @@
         [--id STR] [--bytes N] [--seed S] [--report F] [--delay SEC]
         [--lifetime SEC]
 
+Mode "blackhole" never accepts: it listens with a backlog of 0 and fills
+that queue itself, so that the kernel drops further SYNs and a connect()
+to it hangs until the connector's timeout.
+
 The pid is written to --pidfile before listen(); the --ready file is
 created after listen(), so a test polls for it instead of sleeping.  Every
 accepted connection is served by its own thread.  The server exits on
@@ -26,6 +30,10 @@ Modes:
   reset       read until the first bytes arrive, then close with SO_LINGER
               0 (the peer sees a reset).
   hold        read and discard until EOF; never send.
+  observe     echo until the peer ends the stream, then append "eof" or
+              "reset" (how it ended) to --report.
+  stay        read and discard until EOF, then keep the connection open
+              (neither send nor close) until the server exits.
 """
 
 import argparse
@@ -136,6 +144,28 @@ def serve_hold(conn, args):
     read_to_eof(conn)
 
 
+def serve_observe(conn, args):
+    how = "eof"
+    try:
+        while True:
+            b = conn.recv(65536)
+            if not b:
+                break
+            conn.sendall(b)
+    except ConnectionResetError:
+        how = "reset"
+    except OSError as e:
+        how = "error %s" % e
+    with report_lock:
+        with open(args.report, "a") as f:
+            f.write(how + "\n")
+
+
+def serve_stay(conn, args):
+    read_to_eof(conn)
+    threading.Event().wait()
+
+
 MODES = {
     "echo": serve_echo,
     "banner": serve_banner,
@@ -144,6 +174,8 @@ MODES = {
     "rae": serve_rae,
     "reset": serve_reset,
     "hold": serve_hold,
+    "stay": serve_stay,
+    "observe": serve_observe,
 }
 
 
@@ -158,7 +190,7 @@ def handle(conn, args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=sorted(MODES))
+    p.add_argument("mode", choices=sorted(MODES) + ["blackhole"])
     p.add_argument("--listen", required=True)
     p.add_argument("--pidfile")
     p.add_argument("--ready")
@@ -180,6 +212,27 @@ def main():
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((host, int(port)))
+    if args.mode == "blackhole":
+        ls.listen(0)
+        fillers = []
+        for _ in range(3):
+            f = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            f.setblocking(False)
+            f.connect_ex((host, int(port)))
+            fillers.append(f)
+        # Bounded wait until the queue is full: a probe connect must hang.
+        for _ in range(50):
+            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            probe.settimeout(0.2)
+            try:
+                probe.connect((host, int(port)))
+                fillers.append(probe)
+            except socket.timeout:
+                probe.close()
+                break
+        if args.ready:
+            write_atomic(args.ready, "%s\n" % args.listen)
+        threading.Event().wait()
     ls.listen(1024)
     if args.ready:
         write_atomic(args.ready, "%s\n" % args.listen)

@@ -1,0 +1,51 @@
+/*
+ * Counters by name.  A relay keeps one entry per listener, backend and
+ * server it has ever been configured with, so a reload that keeps a
+ * name keeps its counts.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "l4d.h"
+
+int
+stats_cmp(struct stats *a, struct stats *b)
+{
+	return strcmp(a->key, b->key);
+}
+
+RB_GENERATE(stats_tree, stats, entry, stats_cmp);
+
+/* kind "l", "b" or "s"; sub is the server address or NULL. */
+struct stats *
+stats_get(struct stats_tree *tree, const char *kind, const char *name,
+    const char *sub)
+{
+	struct stats	 key, *st;
+
+	snprintf(key.key, sizeof(key.key), "%s/%s%s%s", kind, name,
+	    sub ? "/" : "", sub ? sub : "");
+	if ((st = RB_FIND(stats_tree, tree, &key)) != NULL)
+		return st;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		fatal("%s", __func__);
+	strlcpy(st->key, key.key, sizeof(st->key));
+	RB_INSERT(stats_tree, tree, st);
+	return st;
+}
+
+void
+stats_merge(struct counters *to, const struct counters *from)
+{
+	int	 i;
+
+	to->total += from->total;
+	to->active += from->active;
+	to->bytes_in += from->bytes_in;
+	to->bytes_out += from->bytes_out;
+	to->connect_failures += from->connect_failures;
+	for (i = 0; i < CAUSE_MAX; i++)
+		to->causes[i] += from->causes[i];
+}
