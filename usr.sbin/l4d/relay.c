@@ -42,7 +42,7 @@ static void	 session_io(int, short, void *);
 static void	 session_timeout(int, short, void *);
 static void	 session_arm(struct session *);
 static void	 session_end(struct session *, enum end_cause, int);
-static void	 flow_io(struct session *, struct flow *);
+static int	 flow_io(struct session *, struct flow *);
 static void	 listeners_enable(int);
 static void	 session_timer(struct session *, long long);
 static long long session_deadline_nodrain(struct session *, long long);
@@ -815,20 +815,19 @@ static void
 session_io(int fd, short event, void *arg)
 {
 	struct session	*s = arg;
+	struct flow	*wflow, *rflow;
 
 	s->last_ms = relay_now_ms();
 	if (fd == s->cfd) {
-		if (event & EV_WRITE)
-			flow_io(s, &s->s2c);
-		if ((event & EV_READ) && s->state == STATE_RELAYING)
-			flow_io(s, &s->c2s);
+		wflow = &s->s2c;
+		rflow = &s->c2s;
 	} else {
-		if (event & EV_WRITE)
-			flow_io(s, &s->c2s);
-		if ((event & EV_READ) && s->state == STATE_RELAYING)
-			flow_io(s, &s->s2c);
+		wflow = &s->c2s;
+		rflow = &s->s2c;
 	}
-	if (s->state != STATE_RELAYING)
+	if ((event & EV_WRITE) && flow_io(s, wflow) == -1)
+		return;
+	if ((event & EV_READ) && flow_io(s, rflow) == -1)
 		return;
 	if (flow_done(&s->c2s) && flow_done(&s->s2c)) {
 		session_end(s, s->first_fin, 0);
@@ -838,10 +837,10 @@ session_io(int fd, short event, void *arg)
 }
 
 /*
- * Move what can move in one direction.  Returns with the flow either
- * drained, waiting for input, or holding bytes for a writable event.
+ * Move what can move in one direction.  Returns -1 when the session
+ * ended (and is freed), 0 otherwise.
  */
-static void
+static int
 flow_io(struct session *s, struct flow *f)
 {
 	int	 from = f->dir == FLOW_C2S ? s->cfd : s->sfd;
@@ -868,15 +867,16 @@ flow_io(struct session *s, struct flow *f)
 			session_end(s, CAUSE_CLIENT_CLOSED, RESET_SERVER);
 		else
 			session_end(s, CAUSE_SERVER_CLOSED, RESET_CLIENT);
-		break;
+		return -1;
 	case FLOW_RESET_TO:
 		/* the destination is gone: the source gets the reset */
 		if (f->dir == FLOW_C2S)
 			session_end(s, CAUSE_SERVER_CLOSED, RESET_CLIENT);
 		else
 			session_end(s, CAUSE_CLIENT_CLOSED, RESET_SERVER);
-		break;
+		return -1;
 	}
+	return 0;
 }
 
 const char *
