@@ -344,6 +344,7 @@ struct flow {
 	uint8_t		 dir;
 	uint8_t		 eof;		/* the source sent FIN */
 	uint8_t		 shut;		/* we shut the destination's write */
+	uint8_t		 bulk;		/* splice: reads fill the buffer */
 	uint32_t	 len;		/* copy: bytes in buf */
 	uint32_t	 off;		/* copy: bytes of buf already sent */
 	uint32_t	 inpipe;	/* splice: bytes held in the pipe */

@@ -811,6 +811,21 @@ session_timeout(int fd, short event, void *arg)
 		session_end(s, CAUSE_IDLE_TIMEOUT, 0);
 }
 
+/*
+ * Once a direction has ended and its bytes are out, its destination
+ * gets the FIN; if the other direction is already over, the close that
+ * follows sends it and the shutdown(2) is saved.
+ */
+static void
+flow_pass_fin(struct flow *f, struct flow *other, int to)
+{
+	if (!f->eof || f->shut || flow_pending(f))
+		return;
+	if (!flow_done(other))
+		(void)shutdown(to, SHUT_WR);
+	f->shut = 1;
+}
+
 static void
 session_io(int fd, short event, void *arg)
 {
@@ -829,6 +844,8 @@ session_io(int fd, short event, void *arg)
 		return;
 	if ((event & EV_READ) && flow_io(s, rflow) == -1)
 		return;
+	flow_pass_fin(&s->c2s, &s->s2c, s->sfd);
+	flow_pass_fin(&s->s2c, &s->c2s, s->cfd);
 	if (flow_done(&s->c2s) && flow_done(&s->s2c)) {
 		session_end(s, s->first_fin, 0);
 		return;

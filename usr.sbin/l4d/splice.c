@@ -2,7 +2,8 @@
  * The data path: move bytes from one socket to another, by copying
  * through one buffer shared by the whole relay, or with splice(2)
  * through a pipe that is borrowed from a pool only while bytes are in
- * flight.  Either way an idle flow holds nothing.
+ * flight.  Either way an idle flow holds nothing.  Passing a FIN on is
+ * the session's business (relay.c), which knows both directions.
  */
 
 #include <sys/types.h>
@@ -19,6 +20,7 @@
 #define FLOW_AGAIN	(-1)	/* the round moved everything: go on */
 #define FLOW_ROUNDS	4
 #define PIPE_SIZE	(256 * 1024)
+#define SPLICE_MIN	(16 * 1024)	/* shorter splices: back to copying */
 
 static char	 shared_buf[RELAY_BUF_SIZE];
 static int	 pipe_pool[PIPE_POOL_MAX][2];
@@ -29,15 +31,6 @@ static int
 peer_gone(int error)
 {
 	return error != EAGAIN && error != EWOULDBLOCK && error != EINTR;
-}
-
-static void
-flow_shutdown(struct flow *f, int to)
-{
-	if (!f->shut) {
-		(void)shutdown(to, SHUT_WR);
-		f->shut = 1;
-	}
 }
 
 /* Keep what the destination did not take; the source waits for it. */
@@ -69,8 +62,6 @@ flow_copy_flush(struct flow *f, int to)
 	free(f->buf);
 	f->buf = NULL;
 	f->len = f->off = 0;
-	if (f->eof)
-		flow_shutdown(f, to);
 	return FLOW_OK;
 }
 
@@ -105,7 +96,6 @@ flow_copy_once(struct flow *f, int from, int to)
 		return peer_gone(errno) ? FLOW_RESET_FROM : FLOW_OK;
 	if (n == 0) {
 		f->eof = 1;
-		flow_shutdown(f, to);
 		return FLOW_EOF;
 	}
 	f->bytes += n;
@@ -179,8 +169,6 @@ flow_splice_flush(struct flow *f, int to)
 	if (f->inpipe > 0)
 		return FLOW_OK;
 	pipe_put(f);
-	if (f->eof)
-		flow_shutdown(f, to);
 	return FLOW_OK;
 }
 
@@ -194,7 +182,18 @@ flow_splice(struct flow *f, int from, int to)
 	if (f->inpipe > 0)
 		return flow_splice_flush(f, to);
 	for (i = 0; i < FLOW_ROUNDS; i++) {
-		r = flow_splice_once(f, from, to);
+		/*
+		 * Small messages go faster through the shared buffer; a
+		 * read that fills it marks a bulk flow, which splices
+		 * until a splice comes back short again.
+		 */
+		if (f->bulk)
+			r = flow_splice_once(f, from, to);
+		else {
+			r = flow_copy_once(f, from, to);
+			if (r == FLOW_AGAIN)
+				f->bulk = 1;
+		}
 		if (r != FLOW_AGAIN)
 			return r;
 	}
@@ -218,11 +217,12 @@ flow_splice_once(struct flow *f, int from, int to)
 		if (n == -1)
 			return peer_gone(errno) ? FLOW_RESET_FROM : FLOW_OK;
 		f->eof = 1;
-		flow_shutdown(f, to);
 		return FLOW_EOF;
 	}
 	f->bytes += n;
 	f->inpipe = n;
+	if (n < SPLICE_MIN)
+		f->bulk = 0;
 	if ((r = flow_splice_flush(f, to)) != FLOW_OK || f->inpipe > 0)
 		return r;
 	return n >= RELAY_BUF_SIZE ? FLOW_AGAIN : FLOW_OK;
