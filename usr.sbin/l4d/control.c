@@ -84,14 +84,14 @@ control_init(const char *path)
 	(void)unlink(path);
 	old_umask = umask(S_IXUSR | S_IXGRP | S_IRWXO);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		log_warn("control socket %s", path);
+		log_warn("control socket %s", sun.sun_path);
 		umask(old_umask);
 		close(fd);
 		return -1;
 	}
 	umask(old_umask);
-	if (chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
-		log_warn("control socket %s", path);
+	if (chmod(sun.sun_path, 0660) == -1 || listen(fd, 16) == -1) {
+		log_warn("control socket %s", sun.sun_path);
 		close(fd);
 		(void)unlink(path);
 		return -1;

@@ -34,10 +34,27 @@ Commands:
               expect it back, close.
   genhash     print "<bytes> <sha256>" of --bytes of deterministic data
               (--seed); no connection.
+  loop        --parallel workers open sessions one after another until
+              the --stop file exists: each sends a few random bytes to an
+              echo server and checks the echo.  --ready is created after
+              the first good session.  Prints "sessions N failures F";
+              fails if F > 0, if no session succeeded or if --stop did not
+              appear within --timeout.
+  keep        open --count sessions per --bind address (comma separated
+              list; default: any), optionally read a first line and compare
+              it with --expect (banner), then send --size + k bytes on
+              session k and check the echo.  Writes a JSON list of
+              {"client","sent","received"} to --report, creates --ready,
+              then waits (bounded by --timeout) for the --go file and does
+              --after: "echo" (every session echoes a new line), "close"
+              (every session is closed by the peer within --max seconds
+              after --go appeared; prints the time) or "hold" (keep them
+              open until killed or --timeout).
 """
 
 import argparse
 import hashlib
+import json
 import os
 import random
 import selectors
@@ -353,11 +370,183 @@ def cmd_genhash(args):
     return 0
 
 
+def recv_exact(s, n):
+    got = b""
+    while len(got) < n:
+        b = s.recv(n - len(got))
+        if not b:
+            break
+        got += b
+    return got
+
+
+def wait_file(path, timeout):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def touch_atomic(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+def cmd_loop(args):
+    lock = threading.Lock()
+    st = {"ok": 0, "fail": 0, "errors": []}
+    deadline = time.monotonic() + args.timeout
+    timed_out = []
+
+    def one():
+        msg = os.urandom(8 + random.randrange(56))
+        s = connect(args)
+        try:
+            s.sendall(msg)
+            got = recv_exact(s, len(msg))
+            if got != msg:
+                raise OSError("sent %d bytes, echo %d bytes%s" %
+                              (len(msg), len(got),
+                               "" if len(got) != len(msg) else " (differ)"))
+        finally:
+            s.close()
+
+    def worker():
+        while not os.path.exists(args.stop):
+            if time.monotonic() >= deadline:
+                timed_out.append(1)
+                return
+            try:
+                one()
+                with lock:
+                    st["ok"] += 1
+                    if st["ok"] == 1 and args.ready:
+                        touch_atomic(args.ready, "1\n")
+            except OSError as e:
+                with lock:
+                    st["fail"] += 1
+                    if len(st["errors"]) < 10:
+                        st["errors"].append("%s: %s" %
+                                            (e.__class__.__name__, e))
+
+    ts = [threading.Thread(target=worker, daemon=True)
+          for _ in range(args.parallel)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(args.timeout + 5)
+    print("sessions %d failures %d" % (st["ok"], st["fail"]))
+    for e in st["errors"]:
+        sys.stderr.write("client: loop: %s\n" % e)
+    if st["fail"]:
+        fail("loop: %d of %d sessions failed" %
+             (st["fail"], st["fail"] + st["ok"]))
+    if st["ok"] == 0:
+        fail("loop: no session succeeded")
+    if timed_out:
+        fail("loop: %s did not appear within %.1f s" %
+             (args.stop, args.timeout))
+    return 0
+
+
+def cmd_keep(args):
+    binds = args.bind.split(",") if args.bind else [None]
+    socks = []
+    report = []
+    k = 0
+    for b in binds:
+        for _ in range(args.count):
+            src = (b, 0) if b else None
+            try:
+                s = socket.create_connection(addr(args.connect),
+                                             timeout=args.timeout,
+                                             source_address=src)
+            except OSError as e:
+                fail("keep: connect from %s: %s" % (b, e))
+            s.settimeout(args.timeout)
+            received = 0
+            try:
+                if args.expect:
+                    buf = b""
+                    while not buf.endswith(b"\n"):
+                        c = s.recv(1)
+                        if not c:
+                            break
+                        buf += c
+                    received += len(buf)
+                    line = buf.decode(errors="replace").rstrip("\r\n")
+                    if line != args.expect:
+                        fail("keep: first line %r, expected %r" %
+                             (line, args.expect))
+                msg = os.urandom(args.size + k)
+                s.sendall(msg)
+                got = recv_exact(s, len(msg))
+            except OSError as e:
+                fail("keep: session %d: %s" % (k, e))
+            if got != msg:
+                fail("keep: session %d: sent %d bytes, echo %d bytes" %
+                     (k, len(msg), len(got)))
+            received += len(got)
+            host, port = s.getsockname()[:2]
+            report.append({"client": "%s:%d" % (host, port),
+                           "sent": len(msg), "received": received})
+            socks.append(s)
+            k += 1
+    if args.report:
+        touch_atomic(args.report, json.dumps(report) + "\n")
+    if args.ready:
+        touch_atomic(args.ready, "%d\n" % len(socks))
+    if args.after == "hold" or not args.go:
+        time.sleep(args.timeout)
+        return 0
+    if not wait_file(args.go, args.timeout):
+        fail("keep: %s did not appear within %.1f s" % (args.go,
+                                                         args.timeout))
+    t0 = time.monotonic()
+    if args.after == "echo":
+        for i, s in enumerate(socks):
+            msg = ("after %d %s\n" % (i, os.urandom(8).hex())).encode()
+            try:
+                s.sendall(msg)
+                got = recv_exact(s, len(msg))
+            except OSError as e:
+                fail("keep: session %d after --go: %s" % (i, e))
+            if got != msg:
+                fail("keep: session %d after --go: sent %r, got %r" %
+                     (i, msg, got))
+        print("ok %d sessions still echo" % len(socks))
+        return 0
+    worst = 0.0
+    for i, s in enumerate(socks):
+        left = max(0.05, args.max + 1 - (time.monotonic() - t0))
+        s.settimeout(left)
+        try:
+            b = s.recv(4096)
+            how = "eof" if not b else "data %r" % b
+        except ConnectionResetError:
+            how = "reset"
+        except socket.timeout:
+            fail("keep: session %d not closed within %.1f s after --go" %
+                 (i, args.max + 1))
+        if how.startswith("data"):
+            fail("keep: session %d: unexpected %s" % (i, how))
+        worst = max(worst, time.monotonic() - t0)
+    print("closed after %.3f s" % worst)
+    if worst > args.max:
+        fail("keep: closed after %.3f s, expected at most %.3f" %
+             (worst, args.max))
+    return 0
+
+
 COMMANDS = {
     "bulk": cmd_bulk, "concurrent": cmd_concurrent,
     "halfclose": cmd_halfclose, "banner": cmd_banner, "ids": cmd_ids,
     "reset": cmd_reset, "idle": cmd_idle, "hold": cmd_hold,
     "ping": cmd_ping, "rst": cmd_rst, "genhash": cmd_genhash,
+    "loop": cmd_loop, "keep": cmd_keep,
 }
 
 
@@ -381,6 +570,12 @@ def main():
     p.add_argument("--max", type=float, default=1e9)
     p.add_argument("--pidfile")
     p.add_argument("--ready")
+    p.add_argument("--stop")
+    p.add_argument("--go")
+    p.add_argument("--report")
+    p.add_argument("--parallel", type=int, default=2)
+    p.add_argument("--after", choices=["echo", "close", "hold"],
+                   default="hold")
     args = p.parse_args()
     if args.command != "genhash" and not args.connect:
         p.error("--connect is required")
