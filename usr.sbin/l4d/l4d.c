@@ -33,6 +33,7 @@ struct relay_proc {
 	int		 instance;
 	pid_t		 pid;
 	int		 ready;
+	int		 restarted;	/* announce when it is ready */
 	long long	 started_ms;
 	struct imsgev	 iev;
 	struct event	 ev_restart;
@@ -493,6 +494,7 @@ relay_fork(struct relay_proc *rp)
 		fatal("fcntl");
 	rp->pid = pid;
 	rp->ready = 0;
+	rp->restarted = announced;
 	rp->started_ms = now_ms();
 	imsgev_init(&rp->iev, sp[0], PROC_RELAY, rp->instance,
 	    parent_dispatch_relay, rp);
@@ -647,6 +649,9 @@ relay_ready(struct relay_proc *rp)
 		return;
 	rp->ready = 1;
 	if (announced) {
+		if (!rp->restarted)
+			return;
+		rp->restarted = 0;
 		log_info("relay %d running, pid %d, generation %u",
 		    rp->instance, (int)rp->pid, l4d_conf->generation);
 		control_event("relay %d running, pid %d, generation %u",
