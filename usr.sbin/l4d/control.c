@@ -726,6 +726,18 @@ control_event(const char *fmt, ...)
 }
 
 static void
+monitor_start(struct ctl_conn *c)
+{
+	char	 line[128];
+	int	 n;
+
+	n = snprintf(line, sizeof(line), "monitor: generation %u, %d relays\n",
+	    l4d_conf->generation, parent_total_relays());
+	imsgev_compose(&c->iev, IMSG_CTL_DATA, 0, -1, line, n);
+	c->monitor = 1;
+}
+
+static void
 control_request(struct ctl_conn *c, struct imsg *imsg)
 {
 	if (imsg->datalen != sizeof(c->req)) {
@@ -760,9 +772,7 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		control_log(c, c->req.cmd == CTL_CMD_LOG_VERBOSE);
 		break;
 	case CTL_CMD_MONITOR:
-		c->monitor = 1;
-		control_event("monitor: generation %u, %d relays",
-		    l4d_conf->generation, parent_total_relays());
+		monitor_start(c);
 		break;
 	default:
 		control_error(c, "unknown command");

@@ -446,7 +446,7 @@ parent_reload(const char *path, FILE *out, int apply)
 	    path);
 	rv = 0;
 done:
-	if (rv == -1)
+	if (rv == -1 && apply)
 		control_event("reload of %s failed; generation %u kept", path,
 		    l4d_conf->generation);
 	if (log_fp != NULL) {

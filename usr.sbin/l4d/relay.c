@@ -198,14 +198,14 @@ config_has_listener(struct l4d_config *conf, const char *name)
 
 /*
  * Sessions whose listener or backend the new generation dropped are
- * closed after the drain timeout, spread over a jitter so that their
+ * closed after the drain timeout of their listener, spread over a jitter so that their
  * clients do not all come back in the same instant.
  */
 static void
 relay_drain_schedule(struct relay_env *env, struct l4d_config *conf)
 {
 	struct session	*s;
-	long long	 now = relay_now_ms(), jitter, left;
+	long long	 now = relay_now_ms(), jitter, left, drain;
 
 	TAILQ_FOREACH(s, &env->sessions, entry) {
 		if (s->conf == conf || s->drain_ms != 0)
@@ -213,12 +213,13 @@ relay_drain_schedule(struct relay_env *env, struct l4d_config *conf)
 		if (config_has_listener(conf, s->listener->name) &&
 		    config_find_backend(conf, s->backend->name) != NULL)
 			continue;
-		if (conf->timeouts.drain == TIMEOUT_INFINITE)
+		drain = s->listener->timeouts.drain;
+		if (drain == TIMEOUT_INFINITE)
 			continue;
-		jitter = conf->timeouts.drain / 10;
+		jitter = drain / 10;
 		if (jitter > DRAIN_JITTER_MAX_MS)
 			jitter = DRAIN_JITTER_MAX_MS;
-		s->drain_ms = now + conf->timeouts.drain +
+		s->drain_ms = now + drain +
 		    (jitter > 0 ? arc4random_uniform(jitter + 1) : 0);
 		if (s->state == STATE_RELAYING &&
 		    (left = session_deadline(s, now)) >= 0)

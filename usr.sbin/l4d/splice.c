@@ -46,6 +46,7 @@ flow_keep(struct flow *f, const char *data, size_t len)
 }
 
 static int	 flow_copy_once(struct flow *, int, int);
+static int	 flow_splice_flush(struct flow *, int);
 static int	 flow_splice_once(struct flow *, int, int);
 
 static int
@@ -74,6 +75,8 @@ flow_copy(struct flow *f, int from, int to)
 {
 	int	 i, r;
 
+	if (f->inpipe > 0)	/* zero_copy was turned off by a reload */
+		return flow_splice_flush(f, to);
 	if (flow_pending(f))
 		return flow_copy_flush(f, to);
 	for (i = 0; i < FLOW_ROUNDS; i++) {
