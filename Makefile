@@ -93,7 +93,9 @@ check: deps
 # Tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
 check-sanitize: clean
 	${MAKE} SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" regress
-	cd regress && { kyua test || { kyua report --verbose; exit 1; }; }
+	cd regress && LSAN_OPTIONS=suppressions=$$PWD/lsan.supp \
+	    UBSAN_OPTIONS=halt_on_error=1 \
+	    kyua test || { kyua report --verbose; exit 1; }
 
 run: all
 	sh regress/run-demo.sh
