@@ -700,8 +700,13 @@ session_connected(int fd, short event, void *arg)
 	event_set(&s->cev, s->cfd, 0, session_io, s);
 	event_set(&s->sev, s->sfd, 0, session_io, s);
 	s->cev_flags = s->sev_flags = 0;
-	session_arm(s);
 	session_timer(s, session_deadline(s, s->last_ms));
+	/*
+	 * Most clients spoke while we connected: read them now instead of
+	 * after another trip through the event loop.  This arms the events
+	 * and may end the session, so it comes last.
+	 */
+	session_io(s->cfd, EV_READ, s);
 }
 
 /*
