@@ -141,7 +141,6 @@ read_reply(struct imsgbuf *ibuf)
 		}
 		if (n == 0)
 			errx(1, "l4d closed the connection");
-		fflush(stdout);
 		while ((n = imsg_get(ibuf, &imsg)) > 0) {
 			switch (imsg.hdr.type) {
 			case IMSG_CTL_DATA:
@@ -160,6 +159,8 @@ read_reply(struct imsgbuf *ibuf)
 		}
 		if (n == -1)
 			errx(1, "malformed reply");
+		/* monitor lines must reach a pipe as they happen */
+		fflush(stdout);
 	}
 }
 

@@ -221,12 +221,12 @@ gather_start(struct ctl_conn *c, uint32_t type)
 	struct timeval	 tv;
 
 	gather_reset(c);
-	c->waiting = parent_nrelays();
+	c->waiting = proc_nready(PROC_RELAY);
 	if (c->waiting == 0) {
 		control_reply(c);
 		return;
 	}
-	parent_send_relays(type, c->id, NULL, 0);
+	proc_send_all(PROC_RELAY, type, c->id, NULL, 0);
 	tv.tv_sec = CONTROL_GATHER_MS / 1000;
 	tv.tv_usec = (CONTROL_GATHER_MS % 1000) * 1000;
 	evtimer_add(&c->ev_gather, &tv);
@@ -367,8 +367,8 @@ static void
 relays_line(struct ctl_conn *c, FILE *fp)
 {
 	fprintf(fp, "generation %u, %d relays", l4d_conf->generation,
-	    parent_total_relays());
-	if (c->answered < parent_total_relays())
+	    proc_ninstances(PROC_RELAY));
+	if (c->answered < proc_ninstances(PROC_RELAY))
 		fprintf(fp, " (%d answered)", c->answered);
 	fprintf(fp, "\n");
 }
@@ -433,7 +433,7 @@ summary_json(struct ctl_conn *c, FILE *fp)
 	struct server	*srv;
 
 	fprintf(fp, "{\"generation\":%u,\"relays\":%d,\"answered\":%d,"
-	    "\"listeners\":[", l4d_conf->generation, parent_total_relays(),
+	    "\"listeners\":[", l4d_conf->generation, proc_ninstances(PROC_RELAY),
 	    c->answered);
 	TAILQ_FOREACH(l, &l4d_conf->listeners, entry) {
 		fprintf(fp, "%s{\"name\":", l->id ? "," : "");
@@ -665,7 +665,7 @@ control_kill(struct ctl_conn *c)
 		return;
 	}
 	gather_reset(c);
-	if (parent_send_relay(relay, IMSG_CTL_KILL, c->id, &id,
+	if (proc_send(PROC_RELAY, relay, IMSG_CTL_KILL, c->id, &id,
 	    sizeof(id)) == -1) {
 		control_error(c, "kill: no such relay");
 		return;
@@ -732,7 +732,7 @@ monitor_start(struct ctl_conn *c)
 	int	 n;
 
 	n = snprintf(line, sizeof(line), "monitor: generation %u, %d relays\n",
-	    l4d_conf->generation, parent_total_relays());
+	    l4d_conf->generation, proc_ninstances(PROC_RELAY));
 	imsgev_compose(&c->iev, IMSG_CTL_DATA, 0, -1, line, n);
 	c->monitor = 1;
 }

@@ -26,39 +26,15 @@
 #include "l4d.h"
 
 #define LISTEN_BACKLOG		4096
-#define RESTART_DELAY_MS	1000	/* for a relay that died young */
-#define STOP_WAIT_MS		5000
-
-struct relay_proc {
-	int		 instance;
-	pid_t		 pid;
-	int		 ready;
-	int		 restarted;	/* announce when it is ready */
-	long long	 started_ms;
-	struct imsgev	 iev;
-	struct event	 ev_restart;
-};
 
 struct l4d_config	*l4d_conf;
 
-#define RELAY_CHANNEL_FD	3
-
-static char		 self_path[PATH_MAX];
-static struct relay_proc *relays;
-static int		 nrelays;
 static int		 foreground;
 static int		 verbose;
-static int		 announced;
-static int		 stopping;
 static struct event	 ev_sigterm, ev_sigint, ev_sighup, ev_sigchld;
 
 static __dead void	 usage(void);
 static void		 parent_sig(int, short, void *);
-static void		 parent_dispatch_relay(int, short, void *);
-static void		 relay_fork(struct relay_proc *);
-static void		 relay_send_config(struct relay_proc *);
-static __dead void	 relay_exec(int, int);
-static void		 relay_restart(int, short, void *);
 
 static __dead void
 usage(void)
@@ -67,15 +43,6 @@ usage(void)
 
 	fprintf(stderr, "usage: %s [-dnv] [-f file]\n", __progname);
 	exit(1);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -346,7 +313,8 @@ reload_bind(struct l4d_config *old, struct l4d_config *nc, FILE *out,
 	TAILQ_FOREACH(l, &nc->listeners, entry) {
 		if (listener_same_address(old, l) != NULL)
 			continue;
-		if ((apply ? listener_bind(l, nrelays, why, sizeof(why)) :
+		if ((apply ? listener_bind(l,
+		    proc_ninstances(PROC_RELAY), why, sizeof(why)) :
 		    listen_probe(l, why, sizeof(why))) == -1) {
 			fprintf(out, "listen %s: %s\n", l->listen, why);
 			rv = -1;
@@ -361,7 +329,6 @@ static void
 reload_commit(struct l4d_config *old, struct l4d_config *nc)
 {
 	struct listener	*l, *ol;
-	int		 i;
 
 	TAILQ_FOREACH(l, &nc->listeners, entry) {
 		if ((ol = listener_same_address(old, l)) == NULL)
@@ -376,11 +343,7 @@ reload_commit(struct l4d_config *old, struct l4d_config *nc)
 	nc->generation = old->generation + 1;
 	l4d_conf = nc;
 	config_free(old);
-	for (i = 0; i < nrelays; i++)
-		if (relays[i].pid > 0 && relays[i].iev.ibuf.fd != -1) {
-			relays[i].ready = 0;
-			relay_send_config(&relays[i]);
-		}
+	proc_configure_all();
 }
 
 static void
@@ -457,8 +420,27 @@ done:
 	return rv;
 }
 
+static int
+relay_count(struct l4d_config *conf)
+{
+	long	 n;
+
+	if (conf->relays > 0)
+		return conf->relays;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (n > L4D_MAX_RELAYS)
+		n = L4D_MAX_RELAYS;
+	return (int)n;
+}
+
+/*
+ * The relay row of the process table.  A relay gets the configuration
+ * with its own socket of every listener.
+ */
 static void
-relay_send_config(struct relay_proc *rp)
+relay_configure(struct child *c)
 {
 	struct listener	*l;
 	int		*fds;
@@ -467,341 +449,42 @@ relay_send_config(struct relay_proc *rp)
 	if ((fds = calloc(l4d_conf->nlisteners + 1, sizeof(int))) == NULL)
 		fatal("calloc");
 	TAILQ_FOREACH(l, &l4d_conf->listeners, entry)
-		fds[i++] = l->relay_fds[rp->instance % l->nrelay_fds];
-	if (config_send(&rp->iev, l4d_conf, fds) == -1)
-		fatal("sending the configuration to relay %d", rp->instance);
+		fds[i++] = l->relay_fds[c->instance % l->nrelay_fds];
+	if (config_send(&c->iev, l4d_conf, fds) == -1)
+		fatal("sending the configuration to relay %d", c->instance);
 	free(fds);
 }
 
-static void
-relay_fork(struct relay_proc *rp)
+static int
+relay_dispatch(struct child *c, struct imsg *imsg)
 {
-	int	 sp[2];
-	pid_t	 pid;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
-		fatal("socketpair");
-	switch (pid = fork()) {
-	case -1:
-		fatal("fork");
-	case 0:
-		close(sp[0]);
-		relay_exec(sp[1], rp->instance);
+	switch (imsg->hdr.type) {
+	case IMSG_CTL_STAT:
+	case IMSG_CTL_SESSION:
+	case IMSG_CTL_END:
+		return control_relay_reply(imsg, c->instance);
 	}
-	close(sp[1]);
-	if (fcntl(sp[0], F_SETFL, O_NONBLOCK) == -1 ||
-	    fcntl(sp[0], F_SETFD, FD_CLOEXEC) == -1)
-		fatal("fcntl");
-	rp->pid = pid;
-	rp->ready = 0;
-	rp->restarted = announced;
-	rp->started_ms = now_ms();
-	imsgev_init(&rp->iev, sp[0], PROC_RELAY, rp->instance,
-	    parent_dispatch_relay, rp);
-	relay_send_config(rp);
-	log_debug("relay %d started, pid %d", rp->instance, (int)pid);
+	return -1;
 }
 
-/*
- * Relays are re-executed rather than just forked: each gets a fresh
- * address space layout and none of the parent's event loop, heap or
- * descriptors.  The channel to the parent is always descriptor 3.
- */
-static __dead void
-relay_exec(int fd, int instance)
-{
-	char	 inst[16], count[16], level[16];
-	char	*args[16];
-	int	 n = 0;
-
-	if (fd != RELAY_CHANNEL_FD) {
-		if (dup2(fd, RELAY_CHANNEL_FD) == -1)
-			fatal("dup2");
-		close(fd);
-	}
-	closefrom(RELAY_CHANNEL_FD + 1);
-	snprintf(inst, sizeof(inst), "%d", instance);
-	snprintf(count, sizeof(count), "%d", nrelays);
-	snprintf(level, sizeof(level), "%d", log_getlevel());
-	args[n++] = self_path;
-	args[n++] = "-R";
-	args[n++] = inst;
-	args[n++] = "-N";
-	args[n++] = count;
-	args[n++] = "-L";
-	args[n++] = level;
-	args[n++] = "-u";
-	args[n++] = l4d_conf->user;
-	args[n++] = "-c";
-	args[n++] = l4d_conf->chroot;
-	if (foreground)
-		args[n++] = "-d";
-	args[n] = NULL;
-	execv(self_path, args);
-	fatal("exec %s", self_path);
-}
-
-/* The running binary, found the way the shell found it. */
-static void
-find_self(const char *argv0)
-{
-	char	 candidate[PATH_MAX], *path, *dir, *p;
-
-	if (strchr(argv0, '/') != NULL) {
-		if (realpath(argv0, self_path) == NULL)
-			err(1, "%s", argv0);
-		return;
-	}
-	if ((p = getenv("PATH")) == NULL || (path = strdup(p)) == NULL)
-		errx(1, "cannot find %s in PATH", argv0);
-	for (p = path; (dir = strsep(&p, ":")) != NULL;) {
-		snprintf(candidate, sizeof(candidate), "%s/%s",
-		    *dir ? dir : ".", argv0);
-		if (access(candidate, X_OK) == 0 &&
-		    realpath(candidate, self_path) != NULL) {
-			free(path);
-			return;
-		}
-	}
-	errx(1, "cannot find %s in PATH; start l4d with a full path", argv0);
-}
-
-/* Hidden entry point of a re-executed relay. */
-static __dead void
-relay_start(int instance, int count, int level, const char *user,
-    const char *root)
-{
-	log_init(foreground, level, "l4d");
-	proc_drop_privileges(user, root);
-	relay_main(RELAY_CHANNEL_FD, instance, count);
-}
-
-static void
-relay_restart(int fd, short event, void *arg)
-{
-	struct relay_proc	*rp = arg;
-
-	if (!stopping)
-		relay_fork(rp);
-}
-
-static void
-relay_exited(struct relay_proc *rp, int status)
-{
-	struct timeval	 tv = { 0, 0 };
-	char		 how[64];
-	pid_t		 pid = rp->pid;
-
-	if (WIFSIGNALED(status))
-		snprintf(how, sizeof(how), "killed by signal %d",
-		    WTERMSIG(status));
-	else
-		snprintf(how, sizeof(how), "exited with status %d",
-		    WEXITSTATUS(status));
-	if (rp->iev.ibuf.fd != -1)
-		imsgev_clear(&rp->iev);
-	rp->pid = 0;
-	rp->ready = 0;
-	if (stopping)
-		return;
-	/* a relay that dies at once would otherwise fork in a loop */
-	if (now_ms() - rp->started_ms < RESTART_DELAY_MS)
-		tv.tv_sec = RESTART_DELAY_MS / 1000;
-	log_warnx("relay %d (pid %d) %s; restarting%s", rp->instance,
-	    (int)pid, how, tv.tv_sec ? " in 1s" : "");
-	control_event("relay %d (pid %d) %s; restarting", rp->instance,
-	    (int)pid, how);
-	evtimer_add(&rp->ev_restart, &tv);
-}
-
-static void
-reap_children(void)
-{
-	pid_t	 pid;
-	int	 status, i;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (i = 0; i < nrelays; i++) {
-			if (relays[i].pid == pid) {
-				relay_exited(&relays[i], status);
-				break;
-			}
-		}
-	}
-}
-
-static void
-relay_kill(struct relay_proc *rp, const char *why)
-{
-	log_warnx("relay %d (pid %d): %s; killing it", rp->instance,
-	    (int)rp->pid, why);
-	if (rp->pid > 0)
-		kill(rp->pid, SIGKILL);
-	event_del(&rp->iev.ev);
-}
-
-static void
-relay_ready(struct relay_proc *rp)
-{
-	int	 i;
-
-	if (rp->ready)
-		return;
-	rp->ready = 1;
-	if (announced) {
-		if (!rp->restarted)
-			return;
-		rp->restarted = 0;
-		log_info("relay %d running, pid %d, generation %u",
-		    rp->instance, (int)rp->pid, l4d_conf->generation);
-		control_event("relay %d running, pid %d, generation %u",
-		    rp->instance, (int)rp->pid, l4d_conf->generation);
-		return;
-	}
-	for (i = 0; i < nrelays; i++)
-		if (!relays[i].ready)
-			return;
-	announced = 1;
-	log_info("ready: generation %u, %u listeners, %d relays",
-	    l4d_conf->generation, l4d_conf->nlisteners, nrelays);
-}
-
-/* Everything a child sends is checked before it is believed. */
-static void
-parent_dispatch_relay(int fd, short event, void *arg)
-{
-	struct imsgev		*iev = arg;
-	struct relay_proc	*rp = iev->data;
-	struct imsgbuf		*ibuf = &rp->iev.ibuf;
-	struct imsg		 imsg;
-	ssize_t			 n;
-
-	if (event & EV_READ) {
-		n = imsgbuf_read(ibuf);
-		if ((n == -1 && errno != EAGAIN && errno != EINTR) || n == 0) {
-			/* SIGCHLD does the rest */
-			event_del(&rp->iev.ev);
-			return;
-		}
-	}
-	if ((event & EV_WRITE) && imsgbuf_write(ibuf) == -1) {
-		event_del(&rp->iev.ev);
-		return;
-	}
-	for (;;) {
-		if ((n = imsg_get(ibuf, &imsg)) == -1) {
-			relay_kill(rp, "malformed frame");
-			return;
-		}
-		if (n == 0)
-			break;
-		if (imsg.fd != -1) {
-			close(imsg.fd);
-			imsg_free(&imsg);
-			relay_kill(rp, "unexpected descriptor");
-			return;
-		}
-		switch (imsg.hdr.type) {
-		case IMSG_CONF_END:
-			if (imsg.datalen != 0)
-				goto bad;
-			relay_ready(rp);
-			break;
-		case IMSG_CTL_STAT:
-		case IMSG_CTL_SESSION:
-		case IMSG_CTL_END:
-			if (control_relay_reply(&imsg, rp->instance) == -1)
-				goto bad;
-			break;
-		default:
-			goto bad;
-		}
-		imsg_free(&imsg);
-	}
-	imsgev_add(&rp->iev);
-	return;
-bad:
-	log_warnx("relay %d: bad frame type %u length %zu", rp->instance,
-	    imsg.hdr.type, imsg.datalen);
-	imsg_free(&imsg);
-	relay_kill(rp, "protocol violation");
-}
-
-void
-parent_send_relays(uint32_t type, uint32_t peerid, const void *data,
-    size_t len)
-{
-	int	 i;
-
-	for (i = 0; i < nrelays; i++)
-		if (relays[i].pid > 0 && relays[i].ready)
-			imsgev_compose(&relays[i].iev, type, peerid, -1, data,
-			    len);
-}
-
-int
-parent_send_relay(int instance, uint32_t type, uint32_t peerid,
-    const void *data, size_t len)
-{
-	if (instance < 0 || instance >= nrelays || relays[instance].pid <= 0 ||
-	    !relays[instance].ready)
-		return -1;
-	return imsgev_compose(&relays[instance].iev, type, peerid, -1, data,
-	    len);
-}
+static const struct proc_kind proc_table[] = {
+	{ "relay", PROC_RELAY, relay_count, relay_main, relay_configure,
+	    relay_dispatch },
+};
 
 void
 parent_log_level(int level)
 {
 	log_setlevel(level);
-	parent_send_relays(IMSG_CTL_LOG_VERBOSE, 0, &level, sizeof(level));
-}
-
-/* Relays that would answer a request now. */
-int
-parent_nrelays(void)
-{
-	int	 i, n = 0;
-
-	for (i = 0; i < nrelays; i++)
-		if (relays[i].pid > 0 && relays[i].ready)
-			n++;
-	return n;
-}
-
-int
-parent_total_relays(void)
-{
-	return nrelays;
+	proc_send_all(PROC_RELAY, IMSG_CTL_LOG_VERBOSE, 0, &level,
+	    sizeof(level));
 }
 
 static void
 parent_stop(void)
 {
-	long long	 deadline;
-	int		 i, alive;
-
-	stopping = 1;
 	log_info("stopping");
-	for (i = 0; i < nrelays; i++)
-		if (relays[i].pid > 0)
-			kill(relays[i].pid, SIGTERM);
-	deadline = now_ms() + STOP_WAIT_MS;
-	do {
-		reap_children();
-		for (alive = 0, i = 0; i < nrelays; i++)
-			if (relays[i].pid > 0)
-				alive++;
-		if (alive == 0)
-			break;
-		usleep(10000);
-	} while (now_ms() < deadline);
-	for (i = 0; i < nrelays; i++)
-		if (relays[i].pid > 0) {
-			log_warnx("relay %d did not stop; killing it", i);
-			kill(relays[i].pid, SIGKILL);
-			waitpid(relays[i].pid, NULL, 0);
-		}
+	proc_stop();
 	control_cleanup(l4d_conf->control);
 	log_info("stopped");
 	exit(0);
@@ -816,28 +499,13 @@ parent_sig(int sig, short event, void *arg)
 		parent_stop();
 		break;
 	case SIGCHLD:
-		reap_children();
+		proc_reap();
 		break;
 	case SIGHUP:
 		log_info("SIGHUP: reloading %s", l4d_conf->path);
 		(void)parent_reload(NULL, NULL, 1);
 		break;
 	}
-}
-
-static int
-relay_count(struct l4d_config *conf)
-{
-	long	 n;
-
-	if (conf->relays > 0)
-		return conf->relays;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1)
-		n = 1;
-	if (n > L4D_MAX_RELAYS)
-		n = L4D_MAX_RELAYS;
-	return (int)n;
 }
 
 static void
@@ -859,14 +527,27 @@ main(int argc, char *argv[], char *envp[])
 {
 	struct conf_errors	 errs;
 	const char		*conffile = L4D_CONF, *errstr;
-	const char		*user = NULL, *root = NULL;
-	int			 ch, checkonly = 0, level, i;
-	int			 relay = -1, count = 1;
+	const char		*kind = NULL, *user = NULL, *root = NULL;
+	int			 ch, checkonly = 0, level, nrelays;
+	int			 instance = 0, count = 1;
 
 	compat_setproctitle_init(argc, argv, envp);
 	level = LOG_LEVEL_INFO;
-	while ((ch = getopt(argc, argv, "c:df:L:nN:R:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:df:L:nN:P:R:u:v")) != -1) {
 		switch (ch) {
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'n':
+			checkonly = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		/* hidden: how the parent starts its children */
 		case 'c':
 			root = optarg;
 			break;
@@ -880,8 +561,11 @@ main(int argc, char *argv[], char *envp[])
 			if (errstr != NULL)
 				errx(1, "-N %s: %s", optarg, errstr);
 			break;
+		case 'P':
+			kind = optarg;
+			break;
 		case 'R':
-			relay = strtonum(optarg, 0, L4D_MAX_RELAYS - 1,
+			instance = strtonum(optarg, 0, L4D_MAX_RELAYS - 1,
 			    &errstr);
 			if (errstr != NULL)
 				errx(1, "-R %s: %s", optarg, errstr);
@@ -889,30 +573,18 @@ main(int argc, char *argv[], char *envp[])
 		case 'u':
 			user = optarg;
 			break;
-		case 'd':
-			foreground = 1;
-			break;
-		case 'f':
-			conffile = optarg;
-			break;
-		case 'n':
-			checkonly = 1;
-			break;
-		case 'v':
-			verbose++;
-			break;
 		default:
 			usage();
 		}
 	}
 	if (argc != optind)
 		usage();
-	if (relay != -1) {
+	if (kind != NULL) {
 		if (user == NULL || root == NULL)
 			usage();
-		relay_start(relay, count, level, user, root);
+		proc_child_main(proc_table, nitems(proc_table), kind, instance,
+		    count, level, user, root, foreground);
 	}
-	find_self(argv[0]);
 
 	log_init(1, LOG_LEVEL_INFO, "l4d");
 	log_procname("parent");
@@ -929,6 +601,8 @@ main(int argc, char *argv[], char *envp[])
 	if (verbose > 0 && level < LOG_LEVEL_DEBUG)
 		level = LOG_LEVEL_DEBUG;
 	l4d_conf->generation = 1;
+	proc_init(proc_table, nitems(proc_table), argv[0], foreground,
+	    control_event);
 
 	raise_nofile();
 	nrelays = relay_count(l4d_conf);
@@ -946,14 +620,7 @@ main(int argc, char *argv[], char *envp[])
 
 	event_init();
 	signals_init();
-	if ((relays = calloc(nrelays, sizeof(*relays))) == NULL)
-		fatal("calloc");
-	for (i = 0; i < nrelays; i++) {
-		relays[i].instance = i;
-		relays[i].iev.ibuf.fd = -1;
-		evtimer_set(&relays[i].ev_restart, relay_restart, &relays[i]);
-		relay_fork(&relays[i]);
-	}
+	proc_start(l4d_conf);
 	control_listen();
 	event_dispatch();
 	fatalx("event loop ended");

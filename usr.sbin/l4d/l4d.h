@@ -266,6 +266,34 @@ enum l4d_proc {
 	PROC_MAX
 };
 
+struct child;
+
+/*
+ * One row per kind of child process: adding a process (the TLS engine,
+ * the health checker) is adding a row to the table in l4d.c.
+ */
+struct proc_kind {
+	const char	*name;
+	enum l4d_proc	 id;
+	int		(*count)(struct l4d_config *);
+	__attribute__((__noreturn__))
+	void		(*run)(int fd, int instance, int count);
+	void		(*configure)(struct child *);
+	int		(*dispatch)(struct child *, struct imsg *);
+};
+
+struct child {
+	const struct proc_kind	*kind;
+	int			 instance;
+	int			 count;		/* instances of its kind */
+	pid_t			 pid;
+	int			 ready;		/* has its configuration */
+	int			 restarted;	/* announce when ready */
+	long long		 started_ms;
+	struct imsgev		 iev;
+	struct event		 ev_restart;
+};
+
 /* Frame types. */
 enum imsg_type {
 	IMSG_NONE = 0,
@@ -493,6 +521,22 @@ __dead void	 fatalx(const char *, ...)
 const char	*log_sockaddr(const struct sockaddr *, char *, size_t);
 
 /* proc.c */
+void		 proc_init(const struct proc_kind *, size_t, const char *argv0,
+		    int foreground, void (*)(const char *, ...));
+void		 proc_start(struct l4d_config *);
+void		 proc_reap(void);
+void		 proc_stop(void);
+void		 proc_configure_all(void);
+int		 proc_send(enum l4d_proc, int instance, uint32_t type,
+		    uint32_t peerid, const void *, size_t);
+void		 proc_send_all(enum l4d_proc, uint32_t type, uint32_t peerid,
+		    const void *, size_t);
+int		 proc_nready(enum l4d_proc);
+int		 proc_ninstances(enum l4d_proc);
+__dead void	 proc_child_main(const struct proc_kind *, size_t,
+		    const char *kind, int instance, int count, int level,
+		    const char *user, const char *root, int foreground);
+long long	 proc_now_ms(void);
 void		 imsgev_init(struct imsgev *, int fd, int proc_id, int instance,
 		    void (*)(int, short, void *), void *);
 void		 imsgev_add(struct imsgev *);
@@ -506,7 +550,6 @@ const char	*proc_name(int);
 __dead void	 relay_main(int fd, int instance, int nrelays);
 __dead void	 relay_shutdown(void);
 const char	*cause_name(enum end_cause);
-long long	 relay_now_ms(void);
 void		 relay_config_free(struct l4d_config *);
 void		 relay_ctl_stats(struct relay_env *, uint32_t);
 void		 relay_ctl_sessions(struct relay_env *, uint32_t);
@@ -538,12 +581,6 @@ void		 stats_merge(struct counters *, const struct counters *);
 
 /* l4d.c */
 extern struct l4d_config *l4d_conf;
-void		 parent_send_relays(uint32_t type, uint32_t peerid,
-		    const void *, size_t);
-int		 parent_send_relay(int instance, uint32_t type,
-		    uint32_t peerid, const void *, size_t);
-int		 parent_nrelays(void);
-int		 parent_total_relays(void);
 int		 parent_reload(const char *path, FILE *out, int apply);
 void		 parent_log_level(int);
 

@@ -78,15 +78,6 @@ cause_name(enum end_cause cause)
 	return cause_names[cause];
 }
 
-long long
-relay_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Sessions are capped by descriptors: two sockets each, and a margin
  * for pipes, the parent channel and listeners.
@@ -205,7 +196,7 @@ static void
 relay_drain_schedule(struct relay_env *env, struct l4d_config *conf)
 {
 	struct session	*s;
-	long long	 now = relay_now_ms(), jitter, left, drain;
+	long long	 now = proc_now_ms(), jitter, left, drain;
 
 	TAILQ_FOREACH(s, &env->sessions, entry) {
 		if (s->conf == conf || s->drain_ms != 0)
@@ -367,7 +358,7 @@ relay_ctl_sessions(struct relay_env *env, uint32_t peerid)
 {
 	struct ctl_session	 cs;
 	struct session		*s;
-	long long		 now = relay_now_ms();
+	long long		 now = proc_now_ms();
 	int			 found = 0;
 
 	TAILQ_FOREACH(s, &env->sessions, entry) {
@@ -439,7 +430,7 @@ relay_accept_pause(struct relay_env *env, int error)
 {
 	struct timeval	 tv;
 
-	long long	 now = relay_now_ms();
+	long long	 now = proc_now_ms();
 
 	/* the backoff grows while pauses follow each other closely */
 	if (env->accept_backoff_ms == 0 ||
@@ -520,7 +511,7 @@ session_new(struct listener *l, int fd, const struct sockaddr *sa,
 	if (salen > sizeof(s->client))
 		salen = sizeof(s->client);
 	memcpy(&s->client, sa, salen);
-	s->start_ms = s->last_ms = relay_now_ms();
+	s->start_ms = s->last_ms = proc_now_ms();
 	s->c2s.dir = FLOW_C2S;
 	s->s2c.dir = FLOW_S2C;
 	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
@@ -696,7 +687,7 @@ session_connected(int fd, short event, void *arg)
 	s->server->stats->c.active++;
 	s->backend->stats->c.total++;
 	s->backend->stats->c.active++;
-	s->last_ms = relay_now_ms();
+	s->last_ms = proc_now_ms();
 	event_set(&s->cev, s->cfd, 0, session_io, s);
 	event_set(&s->sev, s->sfd, 0, session_io, s);
 	s->cev_flags = s->sev_flags = 0;
@@ -801,7 +792,7 @@ session_timeout(int fd, short event, void *arg)
 		session_connect_failed(s, CAUSE_CONNECT_TIMEOUT, 0);
 		return;
 	}
-	now = relay_now_ms();
+	now = proc_now_ms();
 	if ((left = session_deadline(s, now)) > 0) {
 		session_timer(s, left);
 		return;
@@ -838,7 +829,7 @@ session_io(int fd, short event, void *arg)
 	struct session	*s = arg;
 	struct flow	*wflow, *rflow;
 
-	s->last_ms = relay_now_ms();
+	s->last_ms = proc_now_ms();
 	if (fd == s->cfd) {
 		wflow = &s->s2c;
 		rflow = &s->c2s;
@@ -879,7 +870,7 @@ flow_io(struct session *s, struct flow *f)
 		if (s->first_fin == CAUSE_NONE) {
 			s->first_fin = f->dir == FLOW_C2S ?
 			    CAUSE_CLIENT_CLOSED : CAUSE_SERVER_CLOSED;
-			s->half_closed_ms = relay_now_ms();
+			s->half_closed_ms = proc_now_ms();
 			session_timer(s, session_deadline(s,
 			    s->half_closed_ms));
 		}
@@ -975,7 +966,7 @@ session_end(struct session *s, enum end_cause cause, int reset)
 	struct relay_env	*env = &relay_env;
 
 	s->reset = reset != RESET_NONE;
-	session_log(s, cause, relay_now_ms());
+	session_log(s, cause, proc_now_ms());
 	if (s->cev_flags)
 		event_del(&s->cev);
 	if (s->sev_flags || s->state == STATE_CONNECTING)

@@ -10,7 +10,7 @@ ctl()
 # fail MESSAGE: fail with the message on one line (atf wants one).
 fail()
 {
-	fail "$(printf '%s' "$*" | tr '\n' '|')"
+	atf_fail "$(printf '%s' "$*" | tr '\n' '|')"
 }
 
 # generation_is N: show summary says "generation N".
@@ -88,6 +88,10 @@ under_load_body()
 	i=1
 	while [ $i -le 20 ]; do
 		if [ $((i % 2)) -eq 1 ]; then f=b.conf; else f=a.conf; fi
+		# Sessions between one reload and the next.
+		n0=$(grep -c 'access ' l4d.log)
+		wait_for 10 more_access $((n0 + 5)) ||
+		    fail "no sessions before reload $i: $(cat loop.err)"
 		atf_check -s exit:0 -e empty -o save:reload.$i \
 		    -o match:"^backend pool: changed$" \
 		    -o match:"^listener web: unchanged$" \
@@ -508,6 +512,7 @@ EOF
 	}
 	conf infinite both >l4d.conf
 	conf infinite one >inf.conf
+	conf 1s both >drain-both.conf
 	conf 1s one >drain.conf
 	start_l4d
 
@@ -534,7 +539,7 @@ EOF
 	# 2. drain 1s: back to both listeners, a session on "gone", reload
 	# without it: closed 1 s (+ up to 10%) later, cause drained.
 	atf_check -s exit:0 -e empty -o match:'generation 3$' \
-	    $CTL reload -f l4d.conf
+	    $CTL reload -f drain-both.conf
 	$PY "$CLIENT" keep --connect "127.0.0.1:$lx" --size 10 \
 	    --ready s2.ready --go s2.go --after close --max 3 --timeout 30 \
 	    >s2.out 2>&1 </dev/null &
@@ -570,6 +575,93 @@ drain_cleanup()
 	l4d_cleanup
 }
 
+atf_test_case drain_of_session cleanup
+drain_of_session_head()
+{
+	atf_set descr "the drain that applies is the one the session's listener had when it started (global or the listener's own), not the reloaded file's"
+	atf_set require.user root
+	atf_set timeout 60
+}
+drain_of_session_body()
+{
+	reload_setup
+	set -- $(free_ports 3)
+	lk=$1
+	lx=$2
+	lo=$3
+	sp=$(free_ports 1 127.0.0.2)
+	start_server echo echo "127.0.0.2:$sp"
+	# old: global drain infinite; "gone" inherits it, "own" overrides
+	# it with 1s.  new: global drain 1s, both listeners removed.
+	for f in old new; do
+		{
+			cfg_head 2 true
+			if [ $f = old ]; then
+				echo "timeouts: { drain: infinite }"
+			else
+				echo "timeouts: { drain: 1s }"
+			fi
+			cat <<EOF
+listeners:
+  - name: keep
+    listen: "127.0.0.1:$lk"
+    backend: pool
+EOF
+			[ $f = old ] && cat <<EOF
+  - name: gone
+    listen: "127.0.0.1:$lx"
+    backend: pool
+  - name: own
+    listen: "127.0.0.1:$lo"
+    backend: pool
+    timeouts: { drain: 1s }
+EOF
+			cat <<EOF
+backends:
+  - name: pool
+    servers: [ { address: "127.0.0.2:$sp" } ]
+EOF
+		} >$f.conf
+	done
+	start_l4d old.conf
+	$PY "$CLIENT" keep --connect "127.0.0.1:$lx" --size 10 \
+	    --ready inf.ready --go inf.go --after echo --timeout 30 \
+	    >inf.out 2>&1 </dev/null &
+	echo $! >inf.pid
+	$PY "$CLIENT" keep --connect "127.0.0.1:$lo" --size 10 \
+	    --ready own.ready --go own.go --after close --max 3 --timeout 30 \
+	    >own.out 2>&1 </dev/null &
+	echo $! >own.pid
+	wait_for 10 test -e inf.ready || fail "session on gone: $(cat inf.out)"
+	wait_for 10 test -e own.ready || fail "session on own: $(cat own.out)"
+	atf_check -s exit:0 -e empty -o match:'^listener gone: removed$' \
+	    -o match:'^listener own: removed$' \
+	    -o match:'generation 2$' $CTL reload -f new.conf
+	touch own.go
+	# "own" had drain 1s: closed about 1 s after the reload.
+	wait_for 10 not_alive "$(cat own.pid)" || fail "session on own hangs"
+	wait "$(cat own.pid)" ||
+	    fail "session on a listener with its own drain 1s: $(cat own.out)"
+	wait_log "access .*listener=own .*cause=drained" 2 ||
+	    fail "no access line with cause=drained: $(grep access l4d.log)"
+	# "gone" had drain infinite when its session started: the 1s of the
+	# new file does not apply to it.
+	if wait_for 1 log_has 'listener=gone .*cause=drained'; then
+		fail "drained by the new file's drain: $(grep access l4d.log)"
+	fi
+	touch inf.go
+	wait_for 10 not_alive "$(cat inf.pid)" || fail "session on gone hangs"
+	wait "$(cat inf.pid)" ||
+	    fail "session on gone after the reload: $(cat inf.out)"
+	[ "$(log_count 'cause=drained')" -eq 1 ] ||
+	    fail "expected one drained session: $(grep access l4d.log)"
+}
+drain_of_session_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case under_load
@@ -578,4 +670,5 @@ atf_init_test_cases()
 	atf_add_test_case check
 	atf_add_test_case sighup
 	atf_add_test_case drain
+	atf_add_test_case drain_of_session
 }

@@ -20,6 +20,11 @@ uint32 cmd, uint32 flags, char arg[--arg-size].
 Prints "sent N cases" and a count per case kind; exits 1 only if the
 socket could not be reached at all (connect refused or missing), which
 would mean the daemon is gone.
+
+With --probe CMD it sends instead one well-formed request for command
+number CMD and prints the text of the reply (the IMSG_CTL_DATA frames,
+type --type-request + 1), then "status N" from the last frame: a check
+that the frame layout used for the garbage is the daemon's.
 """
 
 import argparse
@@ -132,6 +137,37 @@ def run_case(args, kind, data, stats, lock):
         stats[kind] = stats.get(kind, 0) + 1
 
 
+def probe(args):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(args.timeout)
+    s.connect(args.socket)
+    s.sendall(frame(args.type_request, request(args, args.probe),
+                    pid=os.getpid()))
+    buf = b""
+    out = []
+    while True:
+        while len(buf) >= HDR.size:
+            ftype, flen = HDR.unpack_from(buf)[:2]
+            if flen < HDR.size or len(buf) < flen:
+                break
+            payload = buf[HDR.size:flen]
+            buf = buf[flen:]
+            if ftype == args.type_request + 1:
+                out.append(payload)
+            elif ftype == args.type_request + 2 and len(payload) == 4:
+                sys.stdout.write(b"".join(out).decode(errors="replace"))
+                print("status %d" % struct.unpack("<i", payload)[0])
+                return 0
+            else:
+                sys.stderr.write("ctlfuzz: unexpected frame %d\n" % ftype)
+                return 1
+        b = s.recv(65536)
+        if not b:
+            sys.stderr.write("ctlfuzz: closed before the last frame\n")
+            return 1
+        buf += b
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--socket", required=True)
@@ -141,8 +177,11 @@ def main():
     p.add_argument("--parallel", type=int, default=4)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--timeout", type=float, default=5.0)
+    p.add_argument("--probe", type=int)
     args = p.parse_args()
 
+    if args.probe is not None:
+        return probe(args)
     stats = {}
     lock = threading.Lock()
     cases = [make_case(args, random.Random(args.seed * 100003 + i), i)
