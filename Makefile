@@ -93,7 +93,7 @@ check: deps
 # Tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
 check-sanitize: clean
 	${MAKE} SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" regress
-	cd regress && LSAN_OPTIONS=suppressions=$$PWD/lsan.supp \
+	cd regress && LSAN_OPTIONS=suppressions=$$PWD/lsan.supp:print_suppressions=0 \
 	    UBSAN_OPTIONS=halt_on_error=1 \
 	    kyua test || { kyua report --verbose; exit 1; }
 
