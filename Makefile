@@ -91,11 +91,20 @@ check: deps
 	cd regress && { kyua test || { kyua report --verbose; exit 1; }; }
 
 # Tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
+# Sanitizer reports of every process (relays too, whom the parent would
+# quietly restart) go to files; any file fails the run.
+SAN_LOGS =	/tmp/l4d-sanitizer
 check-sanitize: clean
 	${MAKE} SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" regress
-	cd regress && LSAN_OPTIONS=suppressions=$$PWD/lsan.supp:print_suppressions=0 \
-	    UBSAN_OPTIONS=halt_on_error=1 \
+	rm -rf ${SAN_LOGS} && mkdir -p ${SAN_LOGS} && chmod 1777 ${SAN_LOGS}
+	cd regress && \
+	    LSAN_OPTIONS=suppressions=$$PWD/lsan.supp:print_suppressions=0 \
+	    ASAN_OPTIONS=log_path=${SAN_LOGS}/asan \
+	    UBSAN_OPTIONS=print_stacktrace=1:log_path=${SAN_LOGS}/ubsan \
 	    kyua test || { kyua report --verbose; exit 1; }
+	@if [ -n "$$(ls ${SAN_LOGS})" ]; then \
+		head -n 40 ${SAN_LOGS}/*; echo "sanitizer reports above"; \
+		exit 1; fi
 
 run: all
 	sh regress/run-demo.sh
