@@ -841,6 +841,14 @@ session_io(int fd, short event, void *arg)
 		return;
 	if ((event & EV_READ) && flow_io(s, rflow) == -1)
 		return;
+	/*
+	 * One side just finished; if the other has finished too (a client
+	 * that closes as soon as it has its answer), both closes are
+	 * sent by close(2) and the shutdown(2) is saved.
+	 */
+	if (rflow->eof && !rflow->shut && flow_wants_read(wflow) &&
+	    flow_io(s, wflow) == -1)
+		return;
 	flow_pass_fin(&s->c2s, &s->s2c, s->sfd);
 	flow_pass_fin(&s->s2c, &s->c2s, s->cfd);
 	if (flow_done(&s->c2s) && flow_done(&s->s2c)) {
