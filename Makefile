@@ -25,12 +25,15 @@ CFLAGS +=	-std=c11 -D_GNU_SOURCE -D_DEFAULT_SOURCE ${OPTFLAGS} \
 LDLIBS +=	${PKG_LIBS}
 LDFLAGS +=	${SANFLAGS}
 
+# Zero-copy: splice(2) on Linux, a plain copy where nothing like it exists.
+SPLICE !=	[ "$$(uname -s)" = Linux ] && echo splice || echo splice_none
+
 L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/parse.o usr.sbin/l4d/config.o \
 		usr.sbin/l4d/control.o usr.sbin/l4d/relay.o \
-		usr.sbin/l4d/balance.o usr.sbin/l4d/splice.o usr.sbin/l4d/stats.o \
-		usr.sbin/l4d/log.o \
-		compat/setproctitle.o
+		usr.sbin/l4d/balance.o usr.sbin/l4d/flow.o \
+		usr.sbin/l4d/${SPLICE}.o usr.sbin/l4d/stats.o \
+		usr.sbin/l4d/log.o compat/setproctitle.o
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o
 HDRS =		usr.sbin/l4d/l4d.h compat/compat.h
@@ -124,7 +127,7 @@ lint:
 	    share/man/man8/l4d.8 share/man/man8/l4ctl.8
 
 clean:
-	rm -f ${L4D} ${L4CTL} ${L4D_OBJS} ${L4CTL_OBJS} ${UNIT_TESTS} \
+	rm -f ${L4D} ${L4CTL} usr.sbin/l4d/*.o ${L4CTL_OBJS} ${UNIT_TESTS} \
 	    ${SH_TESTS}
 
 .PHONY: all deps check check-sanitize run bench fuzz install lint clean \

@@ -558,10 +558,17 @@ uint32_t	 relay_listener_cap(struct listener *);
 long long	 session_deadline(struct session *, long long);
 const char	*session_idstr(struct session *);
 
-/* splice.c: the data path */
+/* flow.c: the data path */
 int		 flow_copy(struct flow *, int from, int to);
-int		 flow_splice(struct flow *, int from, int to);
+int		 flow_copy_once(struct flow *, int from, int to);
+int		 flow_peer_gone(int);
 void		 flow_release(struct flow *);
+#define FLOW_AGAIN		(-1)	/* a round moved everything: go on */
+#define FLOW_ROUNDS		4
+
+/* splice.c (Linux) or splice_none.c: zero-copy */
+int		 flow_splice(struct flow *, int from, int to);
+int		 flow_pipe_flush(struct flow *, int to);
 void		 pipe_pool_flush(void);
 
 /* control.c */

@@ -1,0 +1,120 @@
+/*
+ * The data path: move bytes from one socket to another through one
+ * buffer shared by the whole relay.  Only bytes the destination could
+ * not take yet are kept, per flow, until it can; an idle flow holds
+ * nothing.  Passing a FIN on is the session's business (relay.c),
+ * which knows both directions.  Zero-copy lives beside this file
+ * (splice.c on Linux, splice_none.c elsewhere).
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "l4d.h"
+
+static char	 shared_buf[RELAY_BUF_SIZE];
+
+/* Errors that mean the peer is gone rather than busy. */
+int
+flow_peer_gone(int error)
+{
+	return error != EAGAIN && error != EWOULDBLOCK && error != EINTR;
+}
+
+/* Keep what the destination did not take; the source waits for it. */
+static int
+flow_keep(struct flow *f, const char *data, size_t len)
+{
+	if ((f->buf = malloc(len)) == NULL)
+		return -1;
+	memcpy(f->buf, data, len);
+	f->len = len;
+	f->off = 0;
+	return 0;
+}
+
+static int
+flow_copy_flush(struct flow *f, int to)
+{
+	ssize_t	 w;
+
+	w = write(to, f->buf + f->off, f->len - f->off);
+	if (w == -1)
+		return flow_peer_gone(errno) ? FLOW_RESET_TO : FLOW_OK;
+	f->off += w;
+	if (f->off < f->len)
+		return FLOW_OK;
+	free(f->buf);
+	f->buf = NULL;
+	f->len = f->off = 0;
+	return FLOW_OK;
+}
+
+/*
+ * A few rounds per event: a bulk flow then costs one wakeup for several
+ * reads, and a short read (the socket is drained) ends the rounds early.
+ */
+int
+flow_copy(struct flow *f, int from, int to)
+{
+	int	 i, r;
+
+	if (f->inpipe > 0)	/* zero_copy was turned off by a reload */
+		return flow_pipe_flush(f, to);
+	if (flow_pending(f))
+		return flow_copy_flush(f, to);
+	for (i = 0; i < FLOW_ROUNDS; i++) {
+		r = flow_copy_once(f, from, to);
+		if (r != FLOW_AGAIN)
+			return r;
+	}
+	return FLOW_OK;
+}
+
+int
+flow_copy_once(struct flow *f, int from, int to)
+{
+	ssize_t	 n, w;
+
+	if (f->eof)
+		return FLOW_OK;
+	n = read(from, shared_buf, sizeof(shared_buf));
+	if (n == -1)
+		return flow_peer_gone(errno) ? FLOW_RESET_FROM : FLOW_OK;
+	if (n == 0) {
+		f->eof = 1;
+		return FLOW_EOF;
+	}
+	f->bytes += n;
+	if ((w = write(to, shared_buf, n)) == -1) {
+		if (flow_peer_gone(errno))
+			return FLOW_RESET_TO;
+		w = 0;
+	}
+	if (w < n) {
+		if (flow_keep(f, shared_buf + w, n - w) == -1)
+			return FLOW_RESET_TO;
+		return FLOW_OK;
+	}
+	return (size_t)n == sizeof(shared_buf) ? FLOW_AGAIN : FLOW_OK;
+}
+
+void
+flow_release(struct flow *f)
+{
+	free(f->buf);
+	f->buf = NULL;
+	f->len = f->off = 0;
+	if (f->pipe[0] != -1) {
+		/* bytes still inside cannot be handed to the next flow */
+		close(f->pipe[0]);
+		close(f->pipe[1]);
+		f->pipe[0] = f->pipe[1] = -1;
+	}
+	f->inpipe = 0;
+}
