@@ -789,14 +789,7 @@ control_dispatch(int fd, short event, void *arg)
 	struct imsg	 imsg;
 	ssize_t		 n;
 
-	if (event & EV_READ) {
-		n = imsgbuf_read(ibuf);
-		if ((n == -1 && errno != EAGAIN && errno != EINTR) || n == 0) {
-			control_close(c);
-			return;
-		}
-	}
-	if ((event & EV_WRITE) && imsgbuf_write(ibuf) == -1) {
+	if (imsgev_io(iev, event) == -1) {
 		control_close(c);
 		return;
 	}

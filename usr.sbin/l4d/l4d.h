@@ -542,6 +542,7 @@ void		 imsgev_init(struct imsgev *, int fd, int proc_id, int instance,
 void		 imsgev_add(struct imsgev *);
 int		 imsgev_compose(struct imsgev *, uint32_t type, uint32_t peerid,
 		    int fd, const void *, size_t);
+int		 imsgev_io(struct imsgev *, short);
 void		 imsgev_clear(struct imsgev *);
 void		 proc_drop_privileges(const char *user, const char *chroot);
 const char	*proc_name(int);

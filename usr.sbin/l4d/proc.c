@@ -79,6 +79,22 @@ imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid, int fd,
 	return 0;
 }
 
+/* Read and write what the event allows; -1: the peer is gone or broken. */
+int
+imsgev_io(struct imsgev *iev, short event)
+{
+	ssize_t	 n;
+
+	if (event & EV_READ) {
+		n = imsgbuf_read(&iev->ibuf);
+		if ((n == -1 && errno != EAGAIN && errno != EINTR) || n == 0)
+			return -1;
+	}
+	if ((event & EV_WRITE) && imsgbuf_write(&iev->ibuf) == -1)
+		return -1;
+	return 0;
+}
+
 void
 imsgev_clear(struct imsgev *iev)
 {
@@ -393,15 +409,8 @@ child_dispatch(int fd, short event, void *arg)
 	struct imsg	 imsg;
 	ssize_t		 n;
 
-	if (event & EV_READ) {
-		n = imsgbuf_read(ibuf);
-		if ((n == -1 && errno != EAGAIN && errno != EINTR) || n == 0) {
-			/* SIGCHLD does the rest */
-			event_del(&c->iev.ev);
-			return;
-		}
-	}
-	if ((event & EV_WRITE) && imsgbuf_write(ibuf) == -1) {
+	if (imsgev_io(iev, event) == -1) {
+		/* SIGCHLD does the rest */
 		event_del(&c->iev.ev);
 		return;
 	}

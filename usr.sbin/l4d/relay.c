@@ -277,18 +277,9 @@ relay_dispatch_parent(int fd, short event, void *arg)
 	ssize_t		 n;
 	int		 r;
 
-	if (event & EV_READ) {
-		n = imsgbuf_read(&iev->ibuf);
-		if (n == -1 && errno != EAGAIN && errno != EINTR)
-			fatal("parent channel");
-		if (n == 0) {
-			log_debug("parent went away");
-			relay_shutdown();
-		}
-	}
-	if (event & EV_WRITE) {
-		if (imsgbuf_write(&iev->ibuf) == -1)
-			fatal("parent channel write");
+	if (imsgev_io(iev, event) == -1) {
+		log_debug("parent went away");
+		relay_shutdown();
 	}
 	for (;;) {
 		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
