@@ -683,12 +683,7 @@ session_connected(int fd, short event, void *arg)
 	event_set(&s->sev, s->sfd, 0, session_io, s);
 	s->cev_flags = s->sev_flags = 0;
 	session_timer(s, session_deadline(s, s->last_ms));
-	/*
-	 * Most clients spoke while we connected: read them now instead of
-	 * after another trip through the event loop.  This arms the events
-	 * and may end the session, so it comes last.
-	 */
-	session_io(s->cfd, EV_READ, s);
+	session_arm(s);
 }
 
 /*
@@ -831,14 +826,6 @@ session_io(int fd, short event, void *arg)
 	if ((event & EV_WRITE) && flow_io(s, wflow) == -1)
 		return;
 	if ((event & EV_READ) && flow_io(s, rflow) == -1)
-		return;
-	/*
-	 * One side just finished; if the other has finished too (a client
-	 * that closes as soon as it has its answer), both closes are
-	 * sent by close(2) and the shutdown(2) is saved.
-	 */
-	if (rflow->eof && !rflow->shut && flow_wants_read(wflow) &&
-	    flow_io(s, wflow) == -1)
 		return;
 	flow_pass_fin(&s->c2s, &s->s2c, s->sfd);
 	flow_pass_fin(&s->s2c, &s->c2s, s->cfd);
