@@ -185,13 +185,6 @@ listeners_bind(struct l4d_config *conf, int n)
 	return 0;
 }
 
-static int
-sockaddr_equal(const struct sockaddr_storage *a, socklen_t alen,
-    const struct sockaddr_storage *b, socklen_t blen)
-{
-	return alen == blen && memcmp(a, b, alen) == 0;
-}
-
 /* The listener of the running generation bound to the same address. */
 static struct listener *
 listener_same_address(struct l4d_config *conf, struct listener *nl)
@@ -199,7 +192,7 @@ listener_same_address(struct l4d_config *conf, struct listener *nl)
 	struct listener	*l;
 
 	TAILQ_FOREACH(l, &conf->listeners, entry)
-		if (sockaddr_equal(&l->ss, l->sslen, &nl->ss, nl->sslen))
+		if (sockaddr_equal(&l->ss, &nl->ss))
 			return l;
 	return NULL;
 }
@@ -227,7 +220,7 @@ backend_equal(struct backend *a, struct backend *b)
 	TAILQ_FOREACH(x, &a->servers, entry) {
 		if (strcmp(x->address, y->address) != 0 ||
 		    x->weight != y->weight || x->backup != y->backup ||
-		    !sockaddr_equal(&x->ss, x->sslen, &y->ss, y->sslen))
+		    !sockaddr_equal(&x->ss, &y->ss))
 			return 0;
 		y = TAILQ_NEXT(y, entry);
 	}

@@ -484,6 +484,8 @@ struct l4d_config *parse_config_buffer(const char *name, const char *buf,
 		    size_t len, int resolve, struct conf_errors *);
 void		 conf_errors_clear(struct conf_errors *);
 int		 parse_duration(const char *, long long *ms, int infinite_ok);
+int		 sockaddr_equal(const struct sockaddr_storage *,
+		    const struct sockaddr_storage *);
 int		 parse_address(const char *, struct sockaddr_storage *,
 		    socklen_t *, int resolve, char *err, size_t errlen);
 

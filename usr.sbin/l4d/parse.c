@@ -559,7 +559,8 @@ parse_address(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
 	    (resolve ? ADDR_RESOLVE : 0), ss, sslen, err, errlen);
 }
 
-static int
+/* Same family, address and port; the rest of the storage is ignored. */
+int
 sockaddr_equal(const struct sockaddr_storage *a,
     const struct sockaddr_storage *b)
 {
