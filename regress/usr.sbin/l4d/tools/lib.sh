@@ -177,8 +177,8 @@ l4d_wait_ready()
 	relay_pids "$(cat l4d.pid)" >relays.pid
 }
 
-# Cleanup: TERM every recorded pid, wait up to 5 s, then KILL what is left.
-l4d_cleanup()
+# TERM every recorded pid, wait up to 5 s, then KILL what is left.
+l4d_stop_all()
 {
 	_cl_pids=
 	for _cl_f in *.pid; do
@@ -201,6 +201,23 @@ l4d_cleanup()
 	done
 	for _cl_p in $_cl_alive; do
 		kill -KILL "$_cl_p" 2>/dev/null
+	done
+	return 0
+}
+
+# Cleanup: stop everything, then fail the case (kyua reports a failed
+# cleanup) if any l4d process printed a sanitizer report: relays are
+# chrooted and restarted quietly, so their reports only reach the log.
+l4d_cleanup()
+{
+	l4d_stop_all
+	for _cl_log in l4d*.log; do
+		[ -f "$_cl_log" ] || continue
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' \
+		    "$_cl_log"; then
+			cat "$_cl_log" >&2
+			return 1
+		fi
 	done
 	return 0
 }
