@@ -215,8 +215,55 @@ client_reset_copy_head() { meta "a client reset reaches the server as a reset, z
 client_reset_copy_body() { do_client_reset false; }
 client_reset_copy_cleanup() { cleanup; }
 
+# IPv6 on both sides, and an IPv4 listener on the same port beside it:
+# IPv6 listeners are V6ONLY, so the two do not conflict.
+do_ipv6()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1 ::1)
+	sp=$(free_ports 1 ::1)
+	start_server echo6 echo "[::1]:$sp"
+	cfg_head 2 "$1" >l4d.conf
+	cat >>l4d.conf <<EOF
+listeners:
+  - { name: six, listen: "[::1]:$lp", backend: pool }
+  - { name: four, listen: "127.0.0.1:$lp", backend: pool }
+backends:
+  - name: pool
+    servers:
+      - address: "[::1]:$sp"
+EOF
+	start_l4d
+
+	atf_check -s exit:0 -o match:'^ok 20 sessions' -e empty \
+	    $PY "$CLIENT" concurrent --connect "[::1]:$lp" --timeout 30 \
+	    --sessions 20 --size 65536
+	atf_check -s exit:0 -o match:'^ok 20 sessions' -e empty \
+	    $PY "$CLIENT" concurrent --connect "127.0.0.1:$lp" --timeout 30 \
+	    --sessions 20 --size 65536
+	wait_for 10 log_count_is 20 \
+	    'access .*listener=six client=\[::1\]:[0-9]+ .*server=\[::1\]:'"$sp"' in=65536 out=65536 ' ||
+	    atf_fail "expected 20 IPv6 access lines: $(grep access l4d.log | head -n 3)"
+	wait_for 10 log_count_is 20 \
+	    'access .*listener=four client=127\.0\.0\.1:[0-9]+ .* in=65536 out=65536 ' ||
+	    atf_fail "expected 20 IPv4 access lines: $(grep access l4d.log | head -n 3)"
+}
+
+atf_test_case ipv6_splice cleanup
+ipv6_splice_head() { meta "IPv6 listener and server, beside IPv4 on the same port, zero_copy true"; }
+ipv6_splice_body() { do_ipv6 true; }
+ipv6_splice_cleanup() { cleanup; }
+
+atf_test_case ipv6_copy cleanup
+ipv6_copy_head() { meta "IPv6 listener and server, beside IPv4 on the same port, zero_copy false"; }
+ipv6_copy_body() { do_ipv6 false; }
+ipv6_copy_cleanup() { cleanup; }
+
 atf_init_test_cases()
 {
+	atf_add_test_case ipv6_splice
+	atf_add_test_case ipv6_copy
 	atf_add_test_case bulk_splice
 	atf_add_test_case bulk_copy
 	atf_add_test_case concurrent_splice

@@ -90,7 +90,7 @@ def fail(msg):
 
 def addr(s):
     host, port = s.rsplit(":", 1)
-    return host, int(port)
+    return host.strip("[]"), int(port)
 
 
 def connect(args):

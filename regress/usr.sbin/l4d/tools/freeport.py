@@ -14,11 +14,13 @@ import sys
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     addr = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    addr = addr.strip("[]")
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
     socks = []
     ports = []
     try:
         for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s = socket.socket(family, socket.SOCK_STREAM)
             s.bind((addr, 0))
             socks.append(s)
             ports.append(s.getsockname()[1])

@@ -203,13 +203,15 @@ def main():
     args = p.parse_args()
 
     host, port = args.listen.rsplit(":", 1)
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     if args.pidfile:
         write_atomic(args.pidfile, "%d\n" % os.getpid())
     signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
     signal.signal(signal.SIGALRM, lambda *a: os._exit(2))
     signal.setitimer(signal.ITIMER_REAL, args.lifetime)
 
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls = socket.socket(family, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((host, int(port)))
     if args.mode == "blackhole":
