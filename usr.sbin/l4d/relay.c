@@ -420,7 +420,6 @@ static void
 relay_accept_pause(struct relay_env *env, int error)
 {
 	struct timeval	 tv;
-
 	long long	 now = proc_now_ms();
 
 	/* the backoff grows while pauses follow each other closely */
@@ -615,9 +614,11 @@ session_connect(struct session *s)
 		s->tried[s->ntried++] = srv->id;
 		s->server = srv;
 		if ((s->sfd = server_socket(srv)) == -1) {
+			/* out of descriptors: no server can be tried */
 			log_warn("socket for %s", srv->address);
-			cause = CAUSE_NO_SERVER;
-			break;
+			s->server = NULL;
+			session_end(s, CAUSE_NO_SERVER, 0);
+			return;
 		}
 		if (connect(s->sfd, (struct sockaddr *)&srv->ss,
 		    srv->sslen) == 0 || errno == EINPROGRESS) {
