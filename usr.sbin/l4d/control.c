@@ -603,8 +603,9 @@ control_reply(struct ctl_conn *c)
 		json ? summary_json(c, fp) : stats_text(c, fp);
 		break;
 	case CTL_CMD_SHOW_SESSIONS:
-		qsort(c->sessions, c->nsessions, sizeof(*c->sessions),
-		    session_cmp);
+		if (c->nsessions > 0)
+			qsort(c->sessions, c->nsessions, sizeof(*c->sessions),
+			    session_cmp);
 		json ? sessions_json(c, fp) : sessions_text(c, fp);
 		break;
 	case CTL_CMD_KILL:
