@@ -62,8 +62,10 @@ pick_roundrobin(struct backend *be, const uint64_t *tried, int backup)
 	return best;
 }
 
-/* Fewest active sessions relative to weight; ties go to the server
- * with fewer sessions so far, again relative to weight. */
+/*
+ * Fewest active sessions relative to weight; ties go to the server with
+ * fewer sessions so far, again relative to weight.
+ */
 static struct server *
 pick_leastconn(struct backend *be, const uint64_t *tried, int backup)
 {
