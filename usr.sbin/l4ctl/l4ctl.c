@@ -20,6 +20,7 @@
 #define ARG_NONE	0
 #define ARG_FILE	1	/* optional -f FILE */
 #define ARG_SESSION	2	/* one session id */
+#define ARG_SERVER	3	/* BACKEND ADDRESS */
 
 struct command {
 	const char	*words[3];
@@ -37,6 +38,8 @@ static const struct command commands[] = {
 	{ { "log", "verbose", NULL }, CTL_CMD_LOG_VERBOSE, ARG_NONE },
 	{ { "log", "brief", NULL }, CTL_CMD_LOG_BRIEF, ARG_NONE },
 	{ { "monitor", NULL, NULL }, CTL_CMD_MONITOR, ARG_NONE },
+	{ { "server", "disable", NULL }, CTL_CMD_SERVER_DISABLE, ARG_SERVER },
+	{ { "server", "enable", NULL }, CTL_CMD_SERVER_ENABLE, ARG_SERVER },
 };
 
 static __dead void
@@ -51,7 +54,8 @@ usage(void)
 	    "\tshow summary | sessions | stats\n"
 	    "\tkill session\n"
 	    "\tlog verbose | brief\n"
-	    "\tmonitor\n", __progname);
+	    "\tmonitor\n"
+	    "\tserver disable | enable backend address\n", __progname);
 	exit(1);
 }
 
@@ -96,6 +100,13 @@ command_arg(const struct command *cmd, int argc, char **argv,
 		if (strlcpy(req->arg, path, sizeof(req->arg)) >=
 		    sizeof(req->arg))
 			errx(1, "%s: path too long", argv[1]);
+		break;
+	case ARG_SERVER:
+		if (argc != 2)
+			usage();
+		if ((size_t)snprintf(req->arg, sizeof(req->arg), "%s %s",
+		    argv[0], argv[1]) >= sizeof(req->arg))
+			errx(1, "%s %s: too long", argv[0], argv[1]);
 		break;
 	case ARG_SESSION:
 		if (argc != 1)

@@ -1,7 +1,7 @@
 /*
  * Server selection.  Every algorithm sees the same candidate set: the
- * servers of the requested tier (primaries or backups) that are up and
- * that this session has not tried yet, so that failover and weights
+ * servers of the requested tier (primaries or backups) that are up, not
+ * disabled by the operator, and not tried yet by this session, so that failover and weights
  * compose without special cases.
  */
 
@@ -19,7 +19,7 @@
 static int
 candidate(const struct server *srv, const uint64_t *tried, int backup)
 {
-	if (srv->backup != backup || !srv->up)
+	if (srv->backup != backup || !srv->up || srv->disabled)
 		return 0;
 	if (tried != NULL && TRIED(tried, srv->id))
 		return 0;

@@ -124,6 +124,7 @@ receive_server(struct l4d_config *conf, struct imsg *imsg)
 	srv->active = 0;
 	srv->sessions = 0;
 	srv->up = 1;
+	srv->disabled = cs.server.disabled != 0;
 	srv->stats = NULL;
 	TAILQ_INSERT_TAIL(&be->servers, srv, entry);
 	be->nservers++;

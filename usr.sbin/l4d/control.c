@@ -373,6 +373,14 @@ relays_line(struct ctl_conn *c, FILE *fp)
 	fprintf(fp, "\n");
 }
 
+static const char *
+server_state(struct server *srv)
+{
+	if (srv->disabled)
+		return "disabled";
+	return srv->up ? "up" : "down";
+}
+
 static void
 summary_text(struct ctl_conn *c, FILE *fp)
 {
@@ -397,7 +405,7 @@ summary_text(struct ctl_conn *c, FILE *fp)
 			fprintf(fp, "  server %s weight %d%s state %s active %llu "
 			    "total %llu\n", srv->address, srv->weight,
 			    srv->backup ? " backup" : "",
-			    srv->up ? "up" : "down",
+			    server_state(srv),
 			    (unsigned long long)k->active,
 			    (unsigned long long)k->total);
 		}
@@ -460,7 +468,7 @@ summary_json(struct ctl_conn *c, FILE *fp)
 			fprintf(fp, ",\"weight\":%d,\"backup\":%s,"
 			    "\"state\":\"%s\",", srv->weight,
 			    srv->backup ? "true" : "false",
-			    srv->up ? "up" : "down");
+			    server_state(srv));
 			json_counters(fp, stat_find(c, "s", be->name,
 			    srv->address));
 			fprintf(fp, "}");
@@ -726,6 +734,56 @@ control_event(const char *fmt, ...)
 			imsgev_compose(&c->iev, IMSG_CTL_DATA, 0, -1, line, n);
 }
 
+/*
+ * Drain or restore one server: new sessions avoid a disabled server,
+ * its established sessions go on.  The parent's copy of the setting is
+ * what relays restarted later, and reloads, start from.
+ */
+static void
+control_server(struct ctl_conn *c, int disable)
+{
+	struct ctl_server	 cs;
+	struct backend		*be;
+	struct server		*srv;
+	char			 name[L4D_NAME_MAX], msg[512], *address;
+
+	strlcpy(name, c->req.arg, sizeof(name));
+	if ((address = strchr(c->req.arg, ' ')) == NULL ||
+	    (size_t)(address - c->req.arg) >= sizeof(name)) {
+		control_error(c, "server: expected BACKEND ADDRESS");
+		return;
+	}
+	name[address++ - c->req.arg] = '\0';
+	if ((be = config_find_backend(l4d_conf, name)) == NULL) {
+		snprintf(msg, sizeof(msg), "server: no backend %s", name);
+		control_error(c, msg);
+		return;
+	}
+	TAILQ_FOREACH(srv, &be->servers, entry)
+		if (strcmp(srv->address, address) == 0)
+			break;
+	if (srv == NULL) {
+		snprintf(msg, sizeof(msg), "server: backend %s has no server "
+		    "%s (addresses as written in the configuration)", name,
+		    address);
+		control_error(c, msg);
+		return;
+	}
+	srv->disabled = disable;
+	memset(&cs, 0, sizeof(cs));
+	cs.backend_id = be->id;
+	cs.server_id = srv->id;
+	cs.disabled = disable;
+	proc_send_all(PROC_RELAY, IMSG_CTL_SERVER, 0, &cs, sizeof(cs));
+	log_info("server %s of backend %s %s", srv->address, be->name,
+	    disable ? "disabled" : "enabled");
+	control_event("server %s of backend %s %s", srv->address, be->name,
+	    disable ? "disabled" : "enabled");
+	snprintf(msg, sizeof(msg), "server %s of backend %s %s\n",
+	    srv->address, be->name, disable ? "disabled" : "enabled");
+	control_send(c, msg, strlen(msg), 0);
+}
+
 static void
 monitor_start(struct ctl_conn *c)
 {
@@ -774,6 +832,10 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 		break;
 	case CTL_CMD_MONITOR:
 		monitor_start(c);
+		break;
+	case CTL_CMD_SERVER_DISABLE:
+	case CTL_CMD_SERVER_ENABLE:
+		control_server(c, c->req.cmd == CTL_CMD_SERVER_DISABLE);
 		break;
 	default:
 		control_error(c, "unknown command");

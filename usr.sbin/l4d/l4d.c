@@ -318,6 +318,24 @@ reload_bind(struct l4d_config *old, struct l4d_config *nc, FILE *out,
 	return rv;
 }
 
+/* A server the operator disabled stays disabled across reloads. */
+static void
+reload_keep_disabled(struct l4d_config *old, struct l4d_config *nc)
+{
+	struct backend	*be, *ob;
+	struct server	*srv, *os;
+
+	TAILQ_FOREACH(be, &nc->backends, entry) {
+		if ((ob = config_find_backend(old, be->name)) == NULL)
+			continue;
+		TAILQ_FOREACH(srv, &be->servers, entry)
+			TAILQ_FOREACH(os, &ob->servers, entry)
+				if (os->disabled &&
+				    strcmp(os->address, srv->address) == 0)
+					srv->disabled = 1;
+	}
+}
+
 static void
 reload_commit(struct l4d_config *old, struct l4d_config *nc)
 {
@@ -333,6 +351,7 @@ reload_commit(struct l4d_config *old, struct l4d_config *nc)
 	}
 	TAILQ_FOREACH(ol, &old->listeners, entry)
 		listener_unbind(ol);
+	reload_keep_disabled(old, nc);
 	nc->generation = old->generation + 1;
 	l4d_conf = nc;
 	config_free(old);

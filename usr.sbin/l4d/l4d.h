@@ -124,6 +124,8 @@ struct server {
 	socklen_t		 sslen;
 	int			 weight;	/* 1..L4D_WEIGHT_MAX */
 	int			 backup;
+	int			 disabled;	/* l4ctl server disable; kept
+						   across reloads */
 
 	/* relay runtime state, never shipped */
 	int			 current_weight;	/* smooth wrr */
@@ -315,6 +317,8 @@ enum imsg_type {
 	IMSG_CTL_REQUEST,	/* struct ctl_request */
 	IMSG_CTL_DATA,		/* text or JSON chunk */
 	IMSG_CTL_DONE,		/* int status (0 ok, 1 failed) */
+	/* parent -> relay: an operator drained or restored a server */
+	IMSG_CTL_SERVER,	/* struct ctl_server */
 	IMSG_TYPE_MAX
 };
 
@@ -351,6 +355,14 @@ struct ctl_session {
 #define CTL_CMD_LOG_VERBOSE	7
 #define CTL_CMD_LOG_BRIEF	8
 #define CTL_CMD_MONITOR		9
+#define CTL_CMD_SERVER_DISABLE	10	/* arg: "BACKEND ADDRESS" */
+#define CTL_CMD_SERVER_ENABLE	11
+
+struct ctl_server {
+	uint32_t	 backend_id;
+	uint32_t	 server_id;
+	int		 disabled;
+};
 #define CTL_FLAG_JSON		0x01
 struct ctl_request {
 	uint32_t	 cmd;

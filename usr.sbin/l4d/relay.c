@@ -47,6 +47,7 @@ static void	 listeners_enable(int);
 static void	 session_timer(struct session *, long long);
 static long long session_deadline_nodrain(struct session *, long long);
 static void	 session_count(struct session *, enum end_cause);
+static void	 relay_ctl_server(struct relay_env *, struct imsg *);
 
 static const char *cause_names[CAUSE_MAX] = {
 	[CAUSE_NONE] = "none",
@@ -313,6 +314,9 @@ relay_dispatch_parent(int fd, short event, void *arg)
 			relay_ctl_kill(env, imsg.hdr.peerid,
 			    *(uint64_t *)imsg.data);
 			break;
+		case IMSG_CTL_SERVER:
+			relay_ctl_server(env, &imsg);
+			break;
 		case IMSG_CTL_LOG_VERBOSE:
 			if (imsg.datalen == sizeof(int))
 				log_setlevel(*(int *)imsg.data);
@@ -373,6 +377,26 @@ relay_ctl_sessions(struct relay_env *env, uint32_t peerid)
 	}
 	imsgev_compose(&env->parent, IMSG_CTL_END, peerid, -1, &found,
 	    sizeof(found));
+}
+
+/* Only new sessions avoid a disabled server; its sessions go on. */
+static void
+relay_ctl_server(struct relay_env *env, struct imsg *imsg)
+{
+	struct ctl_server	 cs;
+	struct backend		*be;
+
+	if (imsg->datalen != sizeof(cs))
+		fatalx("bad server frame");
+	memcpy(&cs, imsg->data, sizeof(cs));
+	if (env->conf == NULL)
+		return;
+	TAILQ_FOREACH(be, &env->conf->backends, entry)
+		if (be->id == cs.backend_id && cs.server_id < be->nservers) {
+			be->server_index[cs.server_id]->disabled =
+			    cs.disabled != 0;
+			return;
+		}
 }
 
 void

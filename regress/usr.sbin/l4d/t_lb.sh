@@ -395,8 +395,102 @@ backup_cleanup()
 	l4d_cleanup
 }
 
+# l4ctl server disable: new sessions avoid the server while its open
+# session goes on; the setting survives a reload; enable restores it.
+atf_test_case server_disable cleanup
+server_disable_head()
+{
+	atf_set descr "server disable drains a server, survives a reload, enable restores it"
+	atf_set require.user root
+	atf_set timeout 60
+}
+server_disable_body()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	lh=$(free_ports 1)
+	pa=$(free_ports 1 127.0.0.2)
+	pb=$(free_ports 1 127.0.0.3)
+	pe=$(free_ports 1 127.0.0.4)
+	start_server a id "127.0.0.2:$pa" --id A
+	start_server b id "127.0.0.3:$pb" --id B
+	start_server e echo "127.0.0.4:$pe"
+	{
+		cfg_head 1 true
+		cat <<EOF
+listeners:
+  - { name: front, listen: "127.0.0.1:$lp", backend: pool }
+  - { name: held, listen: "127.0.0.1:$lh", backend: echoes }
+backends:
+  - name: pool
+    servers:
+      - { address: "127.0.0.2:$pa" }
+      - { address: "127.0.0.3:$pb" }
+  - name: echoes
+    servers:
+      - { address: "127.0.0.4:$pe" }
+EOF
+	} >l4d.conf
+	start_l4d
+	ctl="$L4CTL -s $PWD/l4d.sock"
+
+	# open sessions on the echo server, which is then disabled
+	$PY "$CLIENT" keep --connect "127.0.0.1:$lh" --count 3 --size 16 \
+	    --after echo --report keep.json --go go --timeout 20 \
+	    >keep.out 2>&1 &
+	echo $! >keep.pid
+	wait_for 10 test -s keep.json ||
+	    atf_fail "the held sessions did not start: $(cat keep.out)"
+
+	atf_check -s exit:0 -o match:"^server 127.0.0.4:$pe of backend echoes disabled$" \
+	    $ctl server disable echoes "127.0.0.4:$pe"
+	atf_check -s exit:0 -o match:"^server 127.0.0.2:$pa of backend pool disabled$" \
+	    $ctl server disable pool "127.0.0.2:$pa"
+	atf_check -s exit:0 -o match:"server 127.0.0.2:$pa weight 1 state disabled" \
+	    $ctl show summary
+	atf_check -s exit:0 -o save:ids1.out -e empty \
+	    $PY "$CLIENT" ids --connect "127.0.0.1:$lp" --count 20 --timeout 10
+	grep -qx "20 B" ids1.out || atf_fail "with A and E disabled: $(cat ids1.out)"
+
+	# the setting outlives a reload
+	atf_check -s exit:0 -o match:'generation 2' $ctl reload
+	atf_check -s exit:0 -o save:ids2.out -e empty \
+	    $PY "$CLIENT" ids --connect "127.0.0.1:$lp" --count 10 --timeout 10
+	grep -qx "10 B" ids2.out || atf_fail "after the reload: $(cat ids2.out)"
+
+	atf_check -s exit:0 -o match:"enabled$" \
+	    $ctl server enable pool "127.0.0.2:$pa"
+	atf_check -s exit:0 -o save:ids3.out -e empty \
+	    $PY "$CLIENT" ids --connect "127.0.0.1:$lp" --count 20 --timeout 10
+	grep -qx "10 A" ids3.out && grep -qx "10 B" ids3.out ||
+	    atf_fail "after enable: $(cat ids3.out)"
+
+	# a new session to the disabled echo server finds none; the
+	# sessions opened before the disable still echo
+	atf_check -s exit:0 -o match:'\(empty\)' -e empty \
+	    $PY "$CLIENT" ids --allow-empty --connect "127.0.0.1:$lh" \
+	    --count 1 --timeout 10
+	wait_log 'access .*listener=held .*server=- .*cause=no-server' ||
+	    atf_fail "no no-server access line: $(grep access l4d.log)"
+	touch go
+	wait_for 20 grep -q '^ok 3 sessions still echo' keep.out ||
+	    atf_fail "held sessions: $(cat keep.out)"
+
+	atf_check -s exit:1 -o match:'has no server' \
+	    $ctl server disable pool 127.0.0.9:1
+	atf_check -s exit:1 -o match:'no backend' \
+	    $ctl server disable nosuch "127.0.0.2:$pa"
+}
+server_disable_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case server_disable
 	atf_add_test_case failover
 	atf_add_test_case all_refused
 	atf_add_test_case connect_timeout
