@@ -330,6 +330,33 @@ relay_dispatch_parent(int fd, short event, void *arg)
 	imsgev_add(iev);
 }
 
+static void
+counters_bytes(struct counters *c, struct session *s, int sign)
+{
+	if (sign > 0) {
+		c->bytes_in += s->c2s.bytes;
+		c->bytes_out += s->s2c.bytes;
+	} else {
+		c->bytes_in -= s->c2s.bytes;
+		c->bytes_out -= s->s2c.bytes;
+	}
+}
+
+/* Session end adds a session's bytes for good; this adds them for now. */
+static void
+stats_add_live(struct relay_env *env, int sign)
+{
+	struct session	*s;
+
+	TAILQ_FOREACH(s, &env->sessions, entry) {
+		counters_bytes(&s->listener->stats->c, s, sign);
+		if (s->server != NULL && s->state == STATE_RELAYING) {
+			counters_bytes(&s->server->stats->c, s, sign);
+			counters_bytes(&s->backend->stats->c, s, sign);
+		}
+	}
+}
+
 void
 relay_ctl_stats(struct relay_env *env, uint32_t peerid)
 {
@@ -337,6 +364,8 @@ relay_ctl_stats(struct relay_env *env, uint32_t peerid)
 	struct stats	*st;
 	int		 found = 0;
 
+	/* bytes of live sessions count too, only for this answer */
+	stats_add_live(env, 1);
 	RB_FOREACH(st, stats_tree, &env->stats) {
 		memset(&cs, 0, sizeof(cs));
 		strlcpy(cs.key, st->key, sizeof(cs.key));
@@ -344,6 +373,7 @@ relay_ctl_stats(struct relay_env *env, uint32_t peerid)
 		imsgev_compose(&env->parent, IMSG_CTL_STAT, peerid, -1, &cs,
 		    sizeof(cs));
 	}
+	stats_add_live(env, -1);
 	imsgev_compose(&env->parent, IMSG_CTL_END, peerid, -1, &found,
 	    sizeof(found));
 }

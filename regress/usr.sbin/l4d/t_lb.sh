@@ -442,6 +442,10 @@ EOF
 	echo $! >keep.pid
 	wait_for 10 test -s keep.json ||
 	    atf_fail "the held sessions did not start: $(cat keep.out)"
+	# 16, 17 and 18 bytes each way, counted while the sessions live
+	atf_check -s exit:0 \
+	    -o match:'^listener held sessions 3 active 3 in 51 out 51 ' \
+	    $L4CTL -s "$PWD/l4d.sock" show stats
 
 	atf_check -s exit:0 -o match:"^server 127.0.0.4:$pe of backend echoes disabled$" \
 	    $ctl server disable echoes "127.0.0.4:$pe"
