@@ -535,24 +535,36 @@ session_id_text(uint64_t id, char *buf, size_t len)
 	    (unsigned long long)(id & 0xffffffffffffULL));
 }
 
+struct session_names {
+	char	 id[32];
+	char	 client[64];
+	char	 server[64];
+};
+
+static void
+session_names(const struct ctl_session *cs, struct session_names *n)
+{
+	session_id_text(cs->id, n->id, sizeof(n->id));
+	log_sockaddr((const struct sockaddr *)&cs->client, n->client,
+	    sizeof(n->client));
+	log_sockaddr((const struct sockaddr *)&cs->server, n->server,
+	    sizeof(n->server));
+}
+
 static void
 sessions_text(struct ctl_conn *c, FILE *fp)
 {
 	struct ctl_session	*cs;
-	char			 id[32], client[64], server[64];
+	struct session_names	 n;
 	size_t			 i;
 
 	fprintf(fp, "%-10s %-16s %-22s %-22s %9s %9s %12s %12s\n", "ID",
 	    "LISTENER", "CLIENT", "SERVER", "AGE", "IDLE", "IN", "OUT");
 	for (i = 0; i < c->nsessions; i++) {
 		cs = &c->sessions[i];
-		session_id_text(cs->id, id, sizeof(id));
-		log_sockaddr((struct sockaddr *)&cs->client, client,
-		    sizeof(client));
-		log_sockaddr((struct sockaddr *)&cs->server, server,
-		    sizeof(server));
+		session_names(cs, &n);
 		fprintf(fp, "%-10s %-16s %-22s %-22s %8.1fs %8.1fs %12llu "
-		    "%12llu\n", id, cs->listener, client, server,
+		    "%12llu\n", n.id, cs->listener, n.client, n.server,
 		    cs->age_ms / 1000.0, cs->idle_ms / 1000.0,
 		    (unsigned long long)cs->bytes_in,
 		    (unsigned long long)cs->bytes_out);
@@ -563,26 +575,22 @@ static void
 sessions_json(struct ctl_conn *c, FILE *fp)
 {
 	struct ctl_session	*cs;
-	char			 id[32], client[64], server[64];
+	struct session_names	 n;
 	size_t			 i;
 
 	fprintf(fp, "{\"generation\":%u,\"answered\":%d,\"sessions\":[",
 	    l4d_conf->generation, c->answered);
 	for (i = 0; i < c->nsessions; i++) {
 		cs = &c->sessions[i];
-		session_id_text(cs->id, id, sizeof(id));
-		log_sockaddr((struct sockaddr *)&cs->client, client,
-		    sizeof(client));
-		log_sockaddr((struct sockaddr *)&cs->server, server,
-		    sizeof(server));
+		session_names(cs, &n);
 		fprintf(fp, "%s{\"id\":\"%s\",\"listener\":", i ? "," : "",
-		    id);
+		    n.id);
 		json_string(fp, cs->listener);
 		fprintf(fp, ",\"backend\":");
 		json_string(fp, cs->backend);
 		fprintf(fp, ",\"client\":\"%s\",\"server\":\"%s\","
 		    "\"generation\":%u,\"age_ms\":%lld,\"idle_ms\":%lld,"
-		    "\"bytes_in\":%llu,\"bytes_out\":%llu}", client, server,
+		    "\"bytes_in\":%llu,\"bytes_out\":%llu}", n.client, n.server,
 		    cs->generation, cs->age_ms, cs->idle_ms,
 		    (unsigned long long)cs->bytes_in,
 		    (unsigned long long)cs->bytes_out);

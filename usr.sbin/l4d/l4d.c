@@ -81,8 +81,14 @@ error_text(int error, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * A socket bound to the listener's address.  shared: one of a set of
+ * SO_REUSEPORT sockets, one per relay, which spread accepts without a
+ * herd; otherwise a plain socket, which fails with "in use" if anything
+ * else holds the port.
+ */
 static int
-listen_socket(struct listener *l, char *why, size_t whylen)
+listen_bound(struct listener *l, int shared, char *why, size_t whylen)
 {
 	int	 fd, on = 1;
 
@@ -92,17 +98,13 @@ listen_socket(struct listener *l, char *why, size_t whylen)
 		goto fail;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
 		goto fail;
-	/* one socket per relay spreads accepts without a herd */
-	if (HAVE_SO_REUSEPORT_LB && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT,
-	    &on, sizeof(on)) == -1)
+	if (shared && HAVE_SO_REUSEPORT_LB && setsockopt(fd, SOL_SOCKET,
+	    SO_REUSEPORT, &on, sizeof(on)) == -1)
 		goto fail;
 	if (l->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
 		goto fail;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	if (bind(fd, (struct sockaddr *)&l->ss, l->sslen) == -1)
-		goto fail;
-	if (listen(fd, LISTEN_BACKLOG) == -1)
 		goto fail;
 	return fd;
 fail:
@@ -112,6 +114,23 @@ fail:
 	return -1;
 }
 
+static int
+listen_socket(struct listener *l, char *why, size_t whylen)
+{
+	int	 fd, on = 1;
+
+	if ((fd = listen_bound(l, 1, why, whylen)) == -1)
+		return -1;
+	/* accepted sockets inherit it */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (listen(fd, LISTEN_BACKLOG) == -1) {
+		error_text(errno, why, whylen);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * SO_REUSEPORT would let a second l4d (or anything else) share the
  * port silently; a plain probe bind first makes "in use" an error.
@@ -119,23 +138,12 @@ fail:
 static int
 listen_probe(struct listener *l, char *why, size_t whylen)
 {
-	int	 fd, on = 1;
+	int	 fd;
 
-	if ((fd = socket(l->ss.ss_family, SOCK_STREAM, 0)) == -1)
-		goto fail;
-	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (l->ss.ss_family == AF_INET6)
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
-		    sizeof(on));
-	if (bind(fd, (struct sockaddr *)&l->ss, l->sslen) == -1)
-		goto fail;
+	if ((fd = listen_bound(l, 0, why, whylen)) == -1)
+		return -1;
 	close(fd);
 	return 0;
-fail:
-	error_text(errno, why, whylen);
-	if (fd != -1)
-		close(fd);
-	return -1;
 }
 
 /* Bind one listener: one socket per relay where the OS spreads them. */
