@@ -27,12 +27,15 @@ LDFLAGS +=	${SANFLAGS}
 
 # Zero-copy: splice(2) on Linux, a plain copy where nothing like it exists.
 SPLICE !=	[ "$$(uname -s)" = Linux ] && echo splice || echo splice_none
+# Session sockets: a private epoll set on Linux, libevent elsewhere.
+POLL !=		[ "$$(uname -s)" = Linux ] && echo poll_epoll || echo poll_event
 
 L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/parse.o usr.sbin/l4d/config.o \
 		usr.sbin/l4d/control.o usr.sbin/l4d/relay.o \
 		usr.sbin/l4d/balance.o usr.sbin/l4d/flow.o \
-		usr.sbin/l4d/${SPLICE}.o usr.sbin/l4d/stats.o \
+		usr.sbin/l4d/${SPLICE}.o usr.sbin/l4d/${POLL}.o \
+		usr.sbin/l4d/stats.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o

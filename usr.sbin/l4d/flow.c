@@ -38,17 +38,24 @@ flow_keep(struct flow *f, const char *data, size_t len)
 	return 0;
 }
 
+/* The destination is ready: write what it did not take before. */
 static int
-flow_copy_flush(struct flow *f, int to)
+flow_copy_flush(struct flow *f, int to, uint8_t *rto)
 {
 	ssize_t	 w;
 
 	w = write(to, f->buf + f->off, f->len - f->off);
-	if (w == -1)
-		return flow_peer_gone(errno) ? FLOW_RESET_TO : FLOW_OK;
-	f->off += w;
-	if (f->off < f->len)
+	if (w == -1) {
+		if (flow_peer_gone(errno))
+			return FLOW_RESET_TO;
+		*rto &= ~READY_WRITE;
 		return FLOW_OK;
+	}
+	f->off += w;
+	if (f->off < f->len) {
+		*rto &= ~READY_WRITE;
+		return FLOW_OK;
+	}
 	free(f->buf);
 	f->buf = NULL;
 	f->len = f->off = 0;
@@ -60,48 +67,87 @@ flow_copy_flush(struct flow *f, int to)
  * reads, and a short read (the socket is drained) ends the rounds early.
  */
 int
-flow_copy(struct flow *f, int from, int to)
+flow_copy(struct flow *f, int from, int to, uint8_t *rfrom, uint8_t *rto)
 {
 	int	 i, r;
 
 	if (f->inpipe > 0)	/* zero_copy was turned off by a reload */
-		return flow_pipe_flush(f, to);
-	if (flow_pending(f))
-		return flow_copy_flush(f, to);
+		return flow_pipe_flush(f, to, rto);
+	if (flow_pending(f)) {
+		if (!(*rto & READY_WRITE))
+			return FLOW_OK;
+		r = flow_copy_flush(f, to, rto);
+		if (r != FLOW_OK || flow_pending(f))
+			return r;
+	}
 	for (i = 0; i < FLOW_ROUNDS; i++) {
-		r = flow_copy_once(f, from, to);
+		r = flow_copy_once(f, from, to, rfrom, rto);
 		if (r != FLOW_AGAIN)
 			return r;
 	}
 	return FLOW_OK;
 }
 
+/*
+ * A short read drained the socket.  If the poller saw a clean FIN
+ * before we read, every byte in front of it has now been read, and
+ * the read(2) that would return 0 is saved.  If it saw none, a FIN
+ * that comes raises an event of its own.  A poller that cannot tell
+ * (poll_exact is 0) may hold back a FIN already queued, so the caller
+ * reads again, to EAGAIN or EOF.
+ */
 int
-flow_copy_once(struct flow *f, int from, int to)
+flow_drained(struct flow *f, uint8_t *rfrom, uint8_t was)
+{
+	if (was & READY_FIN) {
+		*rfrom &= ~READY_READ;
+		f->eof = 1;
+		return FLOW_EOF;
+	}
+	if (!poll_exact)
+		return FLOW_AGAIN;
+	*rfrom &= ~READY_READ;
+	return FLOW_OK;
+}
+
+int
+flow_copy_once(struct flow *f, int from, int to, uint8_t *rfrom,
+    uint8_t *rto)
 {
 	ssize_t	 n, w;
+	uint8_t	 was = *rfrom;
+	int	 last, r;
 
-	if (f->eof)
+	if (f->eof || flow_pending(f) || !(was & READY_READ))
 		return FLOW_OK;
 	n = read(from, shared_buf, sizeof(shared_buf));
-	if (n == -1)
-		return flow_peer_gone(errno) ? FLOW_RESET_FROM : FLOW_OK;
+	if (n == -1) {
+		if (flow_peer_gone(errno))
+			return FLOW_RESET_FROM;
+		*rfrom &= ~READY_READ;
+		return FLOW_OK;
+	}
 	if (n == 0) {
 		f->eof = 1;
 		return FLOW_EOF;
 	}
 	f->bytes += n;
-	if ((w = write(to, shared_buf, n)) == -1) {
+	/* the last bytes before a FIN leave in one segment with it */
+	last = (size_t)n < sizeof(shared_buf) && (was & READY_FIN);
+	if ((w = send(to, shared_buf, n, last ? MSG_MORE : 0)) == -1) {
 		if (flow_peer_gone(errno))
 			return FLOW_RESET_TO;
 		w = 0;
 	}
 	if (w < n) {
+		*rto &= ~READY_WRITE;
 		if (flow_keep(f, shared_buf + w, n - w) == -1)
 			return FLOW_RESET_TO;
-		return FLOW_OK;
 	}
-	return (size_t)n == sizeof(shared_buf) ? FLOW_AGAIN : FLOW_OK;
+	r = (size_t)n < sizeof(shared_buf) ? flow_drained(f, rfrom, was) :
+	    FLOW_AGAIN;
+	/* held bytes go first: no more reading until they are out */
+	return w < n && r == FLOW_AGAIN ? FLOW_OK : r;
 }
 
 void

@@ -405,6 +405,22 @@ struct flow {
 
 #define STATE_CONNECTING	1
 #define STATE_RELAYING		2
+#define STATE_ENDED		3	/* freed once the poller's batch is over */
+
+/* The two sockets of a session, as the poller names them. */
+#define SIDE_CLIENT		0
+#define SIDE_SERVER		1
+
+/*
+ * What a socket may do without blocking, as far as we know: the poller
+ * sets bits (edge-triggered), a short or refused read or write clears
+ * them.
+ */
+#define READY_READ		0x01
+#define READY_WRITE		0x02
+#define READY_FIN		0x04	/* a clean FIN waits behind the data */
+#define READY_ERROR		0x08	/* event only: the socket has an error */
+#define READY_STATE		(READY_READ | READY_WRITE | READY_FIN)
 
 #define RESET_NONE		0
 #define RESET_CLIENT		1
@@ -415,11 +431,12 @@ struct session {
 	uint64_t		 id;		/* relay << 48 | counter */
 	int			 cfd;
 	int			 sfd;
-	struct event		 cev;
-	struct event		 sev;
+	TAILQ_ENTRY(session)	 run_entry;	/* more to move next turn */
+	void			*poll;		/* the poller's, if it needs any */
 	struct event		 ev_timeout;
-	short			 cev_flags;
-	short			 sev_flags;
+	uint8_t			 cready;	/* READY_* of cfd */
+	uint8_t			 sready;	/* READY_* of sfd */
+	uint8_t			 queued;	/* on the run queue */
 	uint8_t			 state;
 	uint8_t			 reset;
 	uint8_t			 ntried;
@@ -455,6 +472,11 @@ struct relay_env {
 	struct l4d_config	*conf;		/* newest generation */
 	struct l4d_config	*pending;
 	struct sessionlist	 sessions;
+	struct sessionlist	 runq;		/* flows that used their rounds */
+	struct sessionlist	 ended;		/* freed after the batch */
+	struct event		 ev_runq;
+	uint32_t		 nrunq;
+	int			 batching;	/* poller is delivering events */
 	struct stats_tree	 stats;
 	uint32_t		 nsessions;
 	uint32_t		 session_cap;
@@ -573,18 +595,38 @@ uint32_t	 relay_listener_cap(struct listener *);
 long long	 session_deadline(struct session *, long long);
 const char	*session_idstr(struct session *);
 
-/* flow.c: the data path */
-int		 flow_copy(struct flow *, int from, int to);
-int		 flow_copy_once(struct flow *, int from, int to);
+/*
+ * flow.c: the data path.  from and to are sockets, rfrom and rto their
+ * READY_* bits, which the data path clears when a socket runs dry or
+ * full.
+ */
+int		 flow_copy(struct flow *, int from, int to, uint8_t *rfrom,
+		    uint8_t *rto);
+int		 flow_copy_once(struct flow *, int from, int to,
+		    uint8_t *rfrom, uint8_t *rto);
 int		 flow_peer_gone(int);
+int		 flow_drained(struct flow *, uint8_t *rfrom, uint8_t was);
 void		 flow_release(struct flow *);
 #define FLOW_AGAIN		(-1)	/* a round moved everything: go on */
 #define FLOW_ROUNDS		4
 
 /* splice.c (Linux) or splice_none.c: zero-copy */
-int		 flow_splice(struct flow *, int from, int to);
-int		 flow_pipe_flush(struct flow *, int to);
+int		 flow_splice(struct flow *, int from, int to, uint8_t *rfrom,
+		    uint8_t *rto);
+int		 flow_pipe_flush(struct flow *, int to, uint8_t *rto);
 void		 pipe_pool_flush(void);
+
+/*
+ * poll_epoll.c (Linux) or poll_event.c: edge-triggered readiness of
+ * session sockets, delivered to session_ready().
+ */
+extern const int poll_exact;	/* events tell FIN, error and neither apart */
+int		 poll_init(void);
+int		 poll_add(struct session *, int side);
+void		 poll_forget(struct session *, int side);
+void		 session_ready(struct session *, int side, int events);
+void		 relay_batch_begin(void);
+void		 relay_batch_end(void);
 
 /* control.c */
 int		 control_init(const char *path);

@@ -37,10 +37,10 @@ static void	 relay_sighandler(int, short, void *);
 static void	 session_start(struct listener *, int,
 		    const struct sockaddr *, socklen_t);
 static void	 session_connect(struct session *);
-static void	 session_connected(int, short, void *);
-static void	 session_io(int, short, void *);
+static void	 session_connected(struct session *, int);
+static int	 session_io(struct session *);
 static void	 session_timeout(int, short, void *);
-static void	 session_arm(struct session *);
+static void	 relay_run_queue(int, short, void *);
 static void	 session_end(struct session *, enum end_cause, int);
 static int	 flow_io(struct session *, struct flow *);
 static void	 listeners_enable(int);
@@ -109,6 +109,8 @@ relay_main(int fd, int instance, int nrelays)
 	env->instance = instance;
 	env->nrelays = nrelays;
 	TAILQ_INIT(&env->sessions);
+	TAILQ_INIT(&env->runq);
+	TAILQ_INIT(&env->ended);
 	RB_INIT(&env->stats);
 	env->session_cap = relay_session_cap();
 	env->accept_backoff_ms = 0;
@@ -122,6 +124,9 @@ relay_main(int fd, int instance, int nrelays)
 	signal_set(&env->ev_sighup, SIGHUP, relay_sighandler, env);
 	signal_add(&env->ev_sighup, NULL);
 	evtimer_set(&env->ev_accept_resume, relay_accept_resume, env);
+	evtimer_set(&env->ev_runq, relay_run_queue, env);
+	if (poll_init() == -1)
+		fatal("session poller");
 
 	imsgev_init(&env->parent, fd, PROC_PARENT, 0, relay_dispatch_parent,
 	    env);
@@ -676,9 +681,11 @@ session_connect(struct session *s)
 		}
 		if (connect(s->sfd, (struct sockaddr *)&srv->ss,
 		    srv->sslen) == 0 || errno == EINPROGRESS) {
-			event_set(&s->sev, s->sfd, EV_WRITE,
-			    session_connected, s);
-			event_add(&s->sev, NULL);
+			if (poll_add(s, SIDE_SERVER) == -1) {
+				log_warn("session %s: poll", session_idstr(s));
+				session_end(s, CAUSE_NO_SERVER, 0);
+				return;
+			}
 			session_timer(s, s->listener->timeouts.connect);
 			s->state = STATE_CONNECTING;
 			return;
@@ -703,7 +710,7 @@ session_connect_failed(struct session *s, enum end_cause cause, int error)
 {
 	log_debug("session %s: connect %s: %s", session_idstr(s),
 	    s->server->address, error ? strerror(error) : "timed out");
-	event_del(&s->sev);
+	poll_forget(s, SIDE_SERVER);
 	close(s->sfd);
 	s->sfd = -1;
 	s->server->stats->c.connect_failures++;
@@ -713,18 +720,27 @@ session_connect_failed(struct session *s, enum end_cause cause, int error)
 	session_connect(s);
 }
 
+/*
+ * The first event of the server socket ends the connect.  Only a poller
+ * that reports errors exactly spares us asking the socket.
+ */
 static void
-session_connected(int fd, short event, void *arg)
+session_connected(struct session *s, int events)
 {
-	struct session	*s = arg;
 	int		 error = 0;
 	socklen_t	 len = sizeof(error);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
-		error = errno;
-	if (error != 0) {
-		session_connect_failed(s, CAUSE_CONNECT_REFUSED, error);
+	if (!(events & (READY_WRITE | READY_ERROR)))
 		return;
+	if ((events & READY_ERROR) || !poll_exact) {
+		if (getsockopt(s->sfd, SOL_SOCKET, SO_ERROR, &error,
+		    &len) == -1)
+			error = errno;
+		if (error != 0) {
+			session_connect_failed(s, CAUSE_CONNECT_REFUSED,
+			    error);
+			return;
+		}
 	}
 	s->state = STATE_RELAYING;
 	s->server->active++;
@@ -734,46 +750,111 @@ session_connected(int fd, short event, void *arg)
 	s->backend->stats->c.total++;
 	s->backend->stats->c.active++;
 	s->last_ms = proc_now_ms();
-	event_set(&s->cev, s->cfd, 0, session_io, s);
-	event_set(&s->sev, s->sfd, 0, session_io, s);
-	s->cev_flags = s->sev_flags = 0;
+	s->sready = events & READY_STATE;
 	session_timer(s, session_deadline(s, s->last_ms));
-	session_arm(s);
+	/*
+	 * What the client sent meanwhile goes out now, a turn of the loop
+	 * earlier.  Read first, then watch: a socket drained before
+	 * poll_add() raises no stale event, one filled after it raises one.
+	 */
+	s->cready = READY_READ | READY_WRITE;
+	if (session_io(s) == -1)
+		return;
+	if (poll_add(s, SIDE_CLIENT) == -1) {
+		log_warn("session %s: poll", session_idstr(s));
+		session_end(s, CAUSE_SHUTDOWN, RESET_CLIENT);
+	}
+}
+
+void
+session_ready(struct session *s, int side, int events)
+{
+	switch (s->state) {
+	case STATE_CONNECTING:
+		if (side == SIDE_SERVER)
+			session_connected(s, events);
+		break;
+	case STATE_RELAYING:
+		if (side == SIDE_CLIENT)
+			s->cready |= events & READY_STATE;
+		else
+			s->sready |= events & READY_STATE;
+		(void)session_io(s);
+		break;
+	default:
+		/* ended earlier in this batch */
+		break;
+	}
 }
 
 /*
- * The events of a session follow from its flows: read a source while
- * its flow holds nothing back, write a destination while it does.
+ * A flow that used all its rounds may have more to move, and with
+ * edge-triggered events nothing would say so again: it goes on the run
+ * queue, served after the next poll so other sockets get their turn.
  */
 static void
-fd_arm(struct event *ev, int fd, short *cur, short want, struct session *s)
+session_requeue(struct session *s)
 {
-	if (*cur == want)
+	struct relay_env	*env = &relay_env;
+	struct timeval		 now = { 0, 0 };
+
+	if (s->queued)
 		return;
-	if (*cur != 0)
-		event_del(ev);
-	*cur = want;
-	if (want == 0)
-		return;
-	event_set(ev, fd, want | EV_PERSIST, session_io, s);
-	event_add(ev, NULL);
+	s->queued = 1;
+	TAILQ_INSERT_TAIL(&env->runq, s, run_entry);
+	env->nrunq++;
+	if (!evtimer_pending(&env->ev_runq, NULL))
+		evtimer_add(&env->ev_runq, &now);
 }
 
 static void
-session_arm(struct session *s)
+session_dequeue(struct session *s)
 {
-	short	 cwant = 0, swant = 0;
+	struct relay_env	*env = &relay_env;
 
-	if (flow_wants_read(&s->c2s))
-		cwant |= EV_READ;
-	if (flow_pending(&s->c2s))
-		swant |= EV_WRITE;
-	if (flow_wants_read(&s->s2c))
-		swant |= EV_READ;
-	if (flow_pending(&s->s2c))
-		cwant |= EV_WRITE;
-	fd_arm(&s->cev, s->cfd, &s->cev_flags, cwant, s);
-	fd_arm(&s->sev, s->sfd, &s->sev_flags, swant, s);
+	if (!s->queued)
+		return;
+	s->queued = 0;
+	TAILQ_REMOVE(&env->runq, s, run_entry);
+	env->nrunq--;
+}
+
+/* Those queued before this turn; the ones they queue wait for the next. */
+static void
+relay_run_queue(int fd, short event, void *arg)
+{
+	struct relay_env	*env = arg;
+	struct session		*s;
+	uint32_t		 n;
+
+	relay_batch_begin();
+	for (n = env->nrunq; n > 0 && (s = TAILQ_FIRST(&env->runq)) != NULL;
+	    n--) {
+		session_dequeue(s);
+		(void)session_io(s);
+	}
+	relay_batch_end();
+}
+
+/* Sessions ended while the poller holds events for them are freed later. */
+void
+relay_batch_begin(void)
+{
+	relay_env.batching++;
+}
+
+void
+relay_batch_end(void)
+{
+	struct relay_env	*env = &relay_env;
+	struct session		*s;
+
+	if (--env->batching > 0)
+		return;
+	while ((s = TAILQ_FIRST(&env->ended)) != NULL) {
+		TAILQ_REMOVE(&env->ended, s, entry);
+		free(s);
+	}
 }
 
 /*
@@ -851,44 +932,46 @@ session_timeout(int fd, short event, void *arg)
 
 /*
  * Once a direction has ended and its bytes are out, its destination
- * gets the FIN; if the other direction is already over, the close that
- * follows sends it and the shutdown(2) is saved.
+ * gets the FIN.  When both directions are over, the close(2) that
+ * follows sends both FINs and no shutdown(2) is needed.
  */
 static void
 flow_pass_fin(struct flow *f, struct flow *other, int to)
 {
 	if (!f->eof || f->shut || flow_pending(f))
 		return;
-	if (!flow_done(other))
+	if (!other->eof || flow_pending(other))
 		(void)shutdown(to, SHUT_WR);
 	f->shut = 1;
 }
 
-static void
-session_io(int fd, short event, void *arg)
+/* Whether a flow stopped for its rounds rather than for its sockets. */
+static int
+flow_more(struct session *s, struct flow *f)
 {
-	struct session	*s = arg;
-	struct flow	*wflow, *rflow;
+	uint8_t	 rfrom = f->dir == FLOW_C2S ? s->cready : s->sready;
+	uint8_t	 rto = f->dir == FLOW_C2S ? s->sready : s->cready;
 
+	return (flow_wants_read(f) && (rfrom & READY_READ)) ||
+	    (flow_pending(f) && (rto & READY_WRITE));
+}
+
+/* Returns -1 when the session ended (and is freed), 0 otherwise. */
+static int
+session_io(struct session *s)
+{
 	s->last_ms = proc_now_ms();
-	if (fd == s->cfd) {
-		wflow = &s->s2c;
-		rflow = &s->c2s;
-	} else {
-		wflow = &s->c2s;
-		rflow = &s->s2c;
-	}
-	if ((event & EV_WRITE) && flow_io(s, wflow) == -1)
-		return;
-	if ((event & EV_READ) && flow_io(s, rflow) == -1)
-		return;
+	if (flow_io(s, &s->c2s) == -1 || flow_io(s, &s->s2c) == -1)
+		return -1;
 	flow_pass_fin(&s->c2s, &s->s2c, s->sfd);
 	flow_pass_fin(&s->s2c, &s->c2s, s->cfd);
 	if (flow_done(&s->c2s) && flow_done(&s->s2c)) {
 		session_end(s, s->first_fin, 0);
-		return;
+		return -1;
 	}
-	session_arm(s);
+	if (flow_more(s, &s->c2s) || flow_more(s, &s->s2c))
+		session_requeue(s);
+	return 0;
 }
 
 /*
@@ -900,10 +983,12 @@ flow_io(struct session *s, struct flow *f)
 {
 	int	 from = f->dir == FLOW_C2S ? s->cfd : s->sfd;
 	int	 to = f->dir == FLOW_C2S ? s->sfd : s->cfd;
+	uint8_t	*rfrom = f->dir == FLOW_C2S ? &s->cready : &s->sready;
+	uint8_t	*rto = f->dir == FLOW_C2S ? &s->sready : &s->cready;
 	int	 r;
 
-	r = relay_env.zero_copy ? flow_splice(f, from, to) :
-	    flow_copy(f, from, to);
+	r = relay_env.zero_copy ? flow_splice(f, from, to, rfrom, rto) :
+	    flow_copy(f, from, to, rfrom, rto);
 	switch (r) {
 	case FLOW_OK:
 		break;
@@ -1008,10 +1093,11 @@ session_end(struct session *s, enum end_cause cause, int reset)
 
 	s->reset = reset != RESET_NONE;
 	session_log(s, cause, proc_now_ms());
-	if (s->cev_flags)
-		event_del(&s->cev);
-	if (s->sev_flags || s->state == STATE_CONNECTING)
-		event_del(&s->sev);
+	session_dequeue(s);
+	if (s->state == STATE_RELAYING)
+		poll_forget(s, SIDE_CLIENT);
+	if (s->sfd != -1)
+		poll_forget(s, SIDE_SERVER);
 	evtimer_del(&s->ev_timeout);
 	if (reset == RESET_CLIENT)
 		close_with_reset(s->cfd);
@@ -1032,5 +1118,9 @@ session_end(struct session *s, enum end_cause cause, int reset)
 	env->nsessions--;
 	if (--s->conf->refs == 0 && s->conf != env->conf)
 		config_free(s->conf);
-	free(s);
+	s->state = STATE_ENDED;
+	if (env->batching > 0)
+		TAILQ_INSERT_TAIL(&env->ended, s, entry);
+	else
+		free(s);
 }

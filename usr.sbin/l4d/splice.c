@@ -20,7 +20,8 @@
 static int	 pipe_pool[PIPE_POOL_MAX][2];
 static int	 pipe_pool_len;
 
-static int	 flow_splice_once(struct flow *, int, int);
+static int	 flow_splice_once(struct flow *, int, int, uint8_t *,
+		    uint8_t *);
 
 static int
 pipe_get(struct flow *f)
@@ -66,31 +67,48 @@ pipe_pool_flush(void)
 	}
 }
 
-int
-flow_pipe_flush(struct flow *f, int to)
+static int
+pipe_splice_out(struct flow *f, int to, uint8_t *rto)
 {
 	ssize_t	 w;
 
 	w = splice(f->pipe[0], NULL, to, NULL, f->inpipe,
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-	if (w == -1)
-		return flow_peer_gone(errno) ? FLOW_RESET_TO : FLOW_OK;
-	f->inpipe -= w;
-	if (f->inpipe > 0)
+	if (w == -1) {
+		if (flow_peer_gone(errno))
+			return FLOW_RESET_TO;
+		*rto &= ~READY_WRITE;
 		return FLOW_OK;
+	}
+	f->inpipe -= w;
+	if (f->inpipe > 0) {
+		*rto &= ~READY_WRITE;
+		return FLOW_OK;
+	}
 	pipe_put(f);
 	return FLOW_OK;
 }
 
 int
-flow_splice(struct flow *f, int from, int to)
+flow_pipe_flush(struct flow *f, int to, uint8_t *rto)
+{
+	if (!(*rto & READY_WRITE))
+		return FLOW_OK;
+	return pipe_splice_out(f, to, rto);
+}
+
+int
+flow_splice(struct flow *f, int from, int to, uint8_t *rfrom, uint8_t *rto)
 {
 	int	 i, r;
 
 	if (f->off < f->len)
-		return flow_copy(f, from, to);
-	if (f->inpipe > 0)
-		return flow_pipe_flush(f, to);
+		return flow_copy(f, from, to, rfrom, rto);
+	if (f->inpipe > 0) {
+		r = flow_pipe_flush(f, to, rto);
+		if (r != FLOW_OK || f->inpipe > 0)
+			return r;
+	}
 	for (i = 0; i < FLOW_ROUNDS; i++) {
 		/*
 		 * Small messages go faster through the shared buffer; a
@@ -98,9 +116,9 @@ flow_splice(struct flow *f, int from, int to)
 		 * until a splice comes back short again.
 		 */
 		if (f->bulk)
-			r = flow_splice_once(f, from, to);
+			r = flow_splice_once(f, from, to, rfrom, rto);
 		else {
-			r = flow_copy_once(f, from, to);
+			r = flow_copy_once(f, from, to, rfrom, rto);
 			if (r == FLOW_AGAIN)
 				f->bulk = 1;
 		}
@@ -110,31 +128,41 @@ flow_splice(struct flow *f, int from, int to)
 	return FLOW_OK;
 }
 
+/*
+ * A short splice may mean a full pipe rather than a drained socket, so
+ * only EAGAIN clears READY_READ here.
+ */
 static int
-flow_splice_once(struct flow *f, int from, int to)
+flow_splice_once(struct flow *f, int from, int to, uint8_t *rfrom,
+    uint8_t *rto)
 {
 	ssize_t	 n;
 	int	 r;
 
-	if (f->eof)
+	if (f->eof || !(*rfrom & READY_READ))
 		return FLOW_OK;
-	if (pipe_get(f) == -1)
-		return flow_copy(f, from, to);	/* out of fds: copy */
+	if (pipe_get(f) == -1) {
+		f->bulk = 0;		/* out of fds: copy */
+		return flow_copy_once(f, from, to, rfrom, rto);
+	}
 	n = splice(from, NULL, f->pipe[1], NULL, PIPE_SIZE,
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n <= 0) {
 		pipe_put(f);
-		if (n == -1)
-			return flow_peer_gone(errno) ? FLOW_RESET_FROM : FLOW_OK;
-		f->eof = 1;
-		return FLOW_EOF;
+		if (n == 0) {
+			f->eof = 1;
+			return FLOW_EOF;
+		}
+		if (flow_peer_gone(errno))
+			return FLOW_RESET_FROM;
+		*rfrom &= ~READY_READ;
+		return FLOW_OK;
 	}
 	f->bytes += n;
 	f->inpipe = n;
 	if (n < SPLICE_MIN)
 		f->bulk = 0;
-	if ((r = flow_pipe_flush(f, to)) != FLOW_OK || f->inpipe > 0)
+	if ((r = pipe_splice_out(f, to, rto)) != FLOW_OK)
 		return r;
-	return n >= RELAY_BUF_SIZE ? FLOW_AGAIN : FLOW_OK;
+	return f->inpipe > 0 ? FLOW_OK : FLOW_AGAIN;
 }
-

@@ -5,13 +5,13 @@
 #include "l4d.h"
 
 int
-flow_splice(struct flow *f, int from, int to)
+flow_splice(struct flow *f, int from, int to, uint8_t *rfrom, uint8_t *rto)
 {
-	return flow_copy(f, from, to);
+	return flow_copy(f, from, to, rfrom, rto);
 }
 
 int
-flow_pipe_flush(struct flow *f, int to)
+flow_pipe_flush(struct flow *f, int to, uint8_t *rto)
 {
 	return FLOW_OK;
 }
