@@ -176,6 +176,24 @@ def tree_rss_kib(pid):
     return total
 
 
+def tree_cpu_s(pid):
+    """CPU seconds (user and system) of pid, its reaped children and its
+    live descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])      # utime, stime
+        if p == pid:                                    # cutime, cstime
+            total += int(fields[13]) + int(fields[14])
+    return total / tick
+
+
 class Ports:
     """Hands out free 127.0.0.1 ports below the ephemeral range, a new one
     for every start so that no peer inherits another's TIME_WAIT."""
@@ -425,6 +443,9 @@ class Peer:
     def fds(self):
         return tree_fds(self.proc.pid) if self.proc else None
 
+    def cpu_s(self):
+        return tree_cpu_s(self.proc.pid) if self.proc else None
+
 
 class Direct(Peer):
     name = "direct"
@@ -439,6 +460,19 @@ class Direct(Peer):
 
     def fds(self):
         return None
+
+    def cpu_s(self):
+        return None
+
+
+def cpu_per_op(peer, before, count):
+    """Microseconds of the proxy's CPU per connection or request: the
+    rates of a 2-core run are shared with the clients and the backend,
+    this is what the proxy itself spends."""
+    after = peer.cpu_s()
+    if before is None or after is None or not count:
+        return None
+    return (after - before) / count * 1e6
 
 
 class L4d(Peer):
@@ -599,18 +633,21 @@ def measure_iperf(ctx, peer, port, streams):
     return {"gbps": res["end"]["sum_received"]["bits_per_second"] / 1e9}
 
 
-def wrk(ctx, port, close):
+def wrk(ctx, peer, port, close):
     argv = ["wrk", "-t", str(ctx.args.wrk_threads),
             "-c", str(ctx.args.connections),
             "-d", "%ds" % ctx.args.duration, "--latency"]
     if close:
         argv += ["-H", "Connection: close"]
+    cpu = peer.cpu_s()
     out = run_tool(argv + ["http://%s:%d/" % (HOST, port)],
                    timeout=ctx.args.duration + 30)
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if not m:
         raise BenchError("wrk: no Requests/sec in: " + out[-300:])
     res = {"rate": float(m.group(1))}
+    m = re.search(r"(\d+) requests in", out)
+    res["cpu_us"] = cpu_per_op(peer, cpu, int(m.group(1)) if m else 0)
     for pct in ("50", "99"):
         m = re.search(r"^\s+%s(?:\.0+)?%%\s+([\d.]+)(us|ms|s)\b" % pct,
                       out, re.M)
@@ -630,17 +667,18 @@ def wrk(ctx, port, close):
 
 
 def measure_cps(ctx, peer, port):
-    r = wrk(ctx, port, close=True)
-    return {"rate": r["rate"], "errors": r["errors"]}
+    r = wrk(ctx, peer, port, close=True)
+    return {"rate": r["rate"], "cpu_us": r["cpu_us"], "errors": r["errors"]}
 
 
 def measure_wrk_keepalive(ctx, peer, port):
-    r = wrk(ctx, port, close=False)
+    r = wrk(ctx, peer, port, close=False)
     return {"rate": r["rate"], "p50": r.get("p50"), "p99": r.get("p99"),
-            "errors": r["errors"]}
+            "cpu_us": r["cpu_us"], "errors": r["errors"]}
 
 
 def measure_redis(ctx, peer, port):
+    cpu = peer.cpu_s()
     out = run_tool(["redis-benchmark", "-h", HOST, "-p", str(port),
                     "-c", str(ctx.args.connections),
                     "-n", str(ctx.args.redis_requests),
@@ -651,7 +689,9 @@ def measure_redis(ctx, peer, port):
             col = dict(zip(rows[0], row))
             return {"rate": float(col["rps"]),
                     "p50": float(col["p50_latency_ms"]),
-                    "p99": float(col["p99_latency_ms"])}
+                    "p99": float(col["p99_latency_ms"]),
+                    "cpu_us": cpu_per_op(peer, cpu,
+                                         ctx.args.redis_requests)}
     raise BenchError("redis-benchmark: no PING row in: " + out[-300:])
 
 
@@ -700,17 +740,20 @@ TESTS = [
          [("gbps", "throughput", "Gbit/s", True)]),
     Test("cps", "new connections, wrk Connection: close", "http",
          measure_cps,
-         [("rate", "connections/s", "conn/s", True)]),
+         [("rate", "connections/s", "conn/s", True),
+          ("cpu_us", "proxy CPU per connection", "us", False)]),
     Test("http", "HTTP keep-alive, wrk", "http",
          measure_wrk_keepalive,
          [("rate", "requests/s", "req/s", True),
           ("p50", "latency p50", "ms", False),
-          ("p99", "latency p99", "ms", False)]),
+          ("p99", "latency p99", "ms", False),
+          ("cpu_us", "proxy CPU per request", "us", False)]),
     Test("redis", "redis PING, redis-benchmark", "redis",
          measure_redis,
          [("rate", "requests/s", "req/s", True),
           ("p50", "latency p50", "ms", False),
-          ("p99", "latency p99", "ms", False)]),
+          ("p99", "latency p99", "ms", False),
+          ("cpu_us", "proxy CPU per request", "us", False)]),
     Test("idle", "idle sessions held open, all the proxy's processes",
          "hold",
          measure_idle,
@@ -888,7 +931,7 @@ def print_table(ctx, peers, tests, summary, meta):
 def print_overview(w, peers, tests, summary):
     """One line per metric: each peer's median over the better HAProxy."""
     w("\noverview: median / better HAProxy variant "
-      "(rates: higher is better; ms, KiB, fds: lower)\n")
+      "(rates: higher is better; ms, us, KiB, fds: lower)\n")
     w("  %-26s" % "" + "".join(" %9s" % p.name[:9] for p in peers) + "\n")
     for test in tests:
         for key, label, unit, _ in test.metrics:
@@ -898,7 +941,8 @@ def print_overview(w, peers, tests, summary):
                 r = rows[p.name]
                 cells.append(" %9s" % ("n/a" if r["na"]
                                        else fmt2(r["vs_haproxy"])))
-            name = test.name + (" " + key if key in ("p50", "p99") else "")
+            name = test.name + (" " + key if key in ("p50", "p99")
+                                else " cpu" if key == "cpu_us" else "")
             w("  %-26s" % ("%s %s" % (name, unit))[:26]
               + "".join(cells) + "\n")
 
