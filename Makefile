@@ -42,6 +42,10 @@ L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 HDRS =		usr.sbin/l4d/l4d.h compat/compat.h
 
 L4D =		usr.sbin/l4d/l4d
+# The same daemon with libevent's poller, so that the tests keep the
+# portable path honest on Linux too; it is not installed.
+L4D_EVENT =	usr.sbin/l4d/l4d-event
+L4D_EVENT_OBJS = ${L4D_OBJS:poll_epoll.o=poll_event.o}
 L4CTL =		usr.sbin/l4ctl/l4ctl
 
 REGRESS =	regress/usr.sbin/l4d
@@ -62,6 +66,11 @@ ${L4D_OBJS} ${L4CTL_OBJS}: ${HDRS}
 
 ${L4D}: ${L4D_OBJS}
 	${CC} ${LDFLAGS} -o $@ ${L4D_OBJS} ${LDLIBS}
+
+${L4D_EVENT}: ${L4D_EVENT_OBJS}
+	${CC} ${LDFLAGS} -o $@ ${L4D_EVENT_OBJS} ${LDLIBS}
+
+usr.sbin/l4d/poll_event.o: ${HDRS}
 
 ${L4CTL}: ${L4CTL_OBJS}
 	${CC} ${LDFLAGS} -o $@ ${L4CTL_OBJS} ${LDLIBS}
@@ -87,7 +96,7 @@ sh-tests:
 		{ echo "#! ${ATF_SH}"; cat $$t.sh; } > $$t && chmod 755 $$t; \
 	done
 
-regress: all ${UNIT_TESTS} sh-tests
+regress: all ${L4D_EVENT} ${UNIT_TESTS} sh-tests
 
 deps:
 	sh regress/deps.sh
@@ -130,7 +139,7 @@ lint:
 	    share/man/man8/l4d.8 share/man/man8/l4ctl.8
 
 clean:
-	rm -f ${L4D} ${L4CTL} usr.sbin/l4d/*.o ${L4CTL_OBJS} ${UNIT_TESTS} \
+	rm -f ${L4D} ${L4D_EVENT} ${L4CTL} usr.sbin/l4d/*.o ${L4CTL_OBJS} ${UNIT_TESTS} \
 	    ${SH_TESTS}
 
 .PHONY: all deps check check-sanitize run bench fuzz install lint clean \

@@ -250,6 +250,53 @@ EOF
 	    atf_fail "expected 20 IPv4 access lines: $(grep access l4d.log | head -n 3)"
 }
 
+# The portable poller (libevent, poll_event.c) through the same cases,
+# in l4d-event, a build the tests alone use.  Its relay has one epoll
+# set (libevent's) where poll_epoll.c adds a second one.
+epoll_sets()
+{
+	ls -l /proc/$1/fd 2>/dev/null | grep -c 'anon_inode:\[eventpoll\]'
+}
+
+check_pollers()
+{
+	for pid in $(relay_pids "$(cat l4d.pid)"); do
+		n=$(epoll_sets "$pid")
+		[ "$n" = "$1" ] ||
+		    atf_fail "relay $pid has $n epoll sets, expected $1"
+	done
+}
+
+atf_test_case poller_epoll cleanup
+poller_epoll_head() { meta "the Linux build watches sessions in an epoll set of its own"; }
+poller_epoll_body() { do_banner true; check_pollers 2; }
+poller_epoll_cleanup() { cleanup; }
+
+atf_test_case poller_event_bulk cleanup
+poller_event_bulk_head() { meta "libevent poller: 64 MiB each way, zero_copy true"; }
+poller_event_bulk_body() { L4D_DAEMON=l4d-event; do_bulk true; check_pollers 1; }
+poller_event_bulk_cleanup() { cleanup; }
+
+atf_test_case poller_event_halfclose cleanup
+poller_event_halfclose_head() { meta "libevent poller: half-close, zero_copy false"; }
+poller_event_halfclose_body() { L4D_DAEMON=l4d-event; do_halfclose false; check_pollers 1; }
+poller_event_halfclose_cleanup() { cleanup; }
+
+atf_test_case poller_event_concurrent cleanup
+poller_event_concurrent_head() { meta "libevent poller: 200 concurrent sessions, zero_copy false"; }
+poller_event_concurrent_body() { L4D_DAEMON=l4d-event; do_concurrent false; check_pollers 1; }
+poller_event_concurrent_cleanup() { cleanup; }
+
+atf_test_case poller_event_reset cleanup
+poller_event_reset_head() { meta "libevent poller: a server reset reaches the client as a reset, zero_copy true"; }
+poller_event_reset_body()
+{
+	L4D_DAEMON=l4d-event
+	do_reset true
+	check_pollers 1
+}
+poller_event_reset_cleanup() { cleanup; }
+
 atf_test_case ipv6_splice cleanup
 ipv6_splice_head() { meta "IPv6 listener and server, beside IPv4 on the same port, zero_copy true"; }
 ipv6_splice_body() { do_ipv6 true; }
@@ -276,4 +323,9 @@ atf_init_test_cases()
 	atf_add_test_case reset_copy
 	atf_add_test_case client_reset_splice
 	atf_add_test_case client_reset_copy
+	atf_add_test_case poller_epoll
+	atf_add_test_case poller_event_bulk
+	atf_add_test_case poller_event_halfclose
+	atf_add_test_case poller_event_concurrent
+	atf_add_test_case poller_event_reset
 }

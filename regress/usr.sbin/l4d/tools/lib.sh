@@ -10,7 +10,8 @@
 
 SRCDIR=$(atf_get_srcdir)
 TOP=$SRCDIR/../../..
-L4D=$TOP/usr.sbin/l4d/l4d
+# L4D_DAEMON=l4d-event: the build with libevent's poller (poll_event.c)
+L4D=$TOP/usr.sbin/l4d/${L4D_DAEMON:-l4d}
 L4CTL=$TOP/usr.sbin/l4ctl/l4ctl
 TOOLS=$SRCDIR/tools
 CLIENT=$TOOLS/client.py
