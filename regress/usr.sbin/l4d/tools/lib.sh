@@ -214,7 +214,7 @@ l4d_cleanup()
 	l4d_stop_all
 	for _cl_log in l4d*.log; do
 		[ -f "$_cl_log" ] || continue
-		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' \
+		if grep -qE 'Sanitizer|runtime error:' \
 		    "$_cl_log"; then
 			cat "$_cl_log" >&2
 			return 1
