@@ -98,8 +98,8 @@ Linux)
 	fi
 	;;
 OpenBSD)
-	# libevent, libtls and mandoc are in base.
-	bsd "pkg_add libyaml kyua atf python%3"
+	# libtls and mandoc are in base; base libevent (1.4) has no EV_ET.
+	bsd "pkg_add libevent libyaml kyua atf python%3"
 	;;
 FreeBSD)
 	bsd "pkg install libevent libyaml libressl atf kyua pkgconf python3"
