@@ -36,8 +36,7 @@ static void		 ibuf_free(struct ibuf *);
 static void		 imsgbuf_consume(struct imsgbuf *, size_t);
 static ssize_t		 imsgbuf_send_fd(struct imsgbuf *, struct ibuf *);
 static ssize_t		 imsgbuf_send_plain(struct imsgbuf *);
-static int		 imsgbuf_take_fds(struct imsgbuf *, struct msghdr *);
-static void		 close_cmsg_fds(struct msghdr *);
+static int		 imsgbuf_take_fds(struct imsgbuf *, struct msghdr *, int);
 
 void
 imsgbuf_init(struct imsgbuf *ibuf, int fd)
@@ -262,33 +261,13 @@ imsgbuf_flush(struct imsgbuf *ibuf)
 	return rv;
 }
 
-/* Close every descriptor a control message brought. */
-static void
-close_cmsg_fds(struct msghdr *msg)
-{
-	struct cmsghdr	*cm;
-	size_t		 i, nfds;
-	int		 fd;
-
-	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET ||
-		    cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < nfds; i++) {
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
-			    sizeof(int));
-			close(fd);
-		}
-	}
-}
-
 /*
- * Queue every received descriptor; past the cap the rest are closed at
- * once, so a peer cannot make us hold fds it sends without frames.
+ * Queue every received descriptor; past the cap, or when keep is 0
+ * (the frames they belong to are lost), they are closed at once, so a
+ * peer cannot make us hold fds it sends without frames.
  */
 static int
-imsgbuf_take_fds(struct imsgbuf *ibuf, struct msghdr *msg)
+imsgbuf_take_fds(struct imsgbuf *ibuf, struct msghdr *msg, int keep)
 {
 	struct cmsghdr	*cm;
 	size_t		 i, nfds;
@@ -302,11 +281,11 @@ imsgbuf_take_fds(struct imsgbuf *ibuf, struct msghdr *msg)
 		for (i = 0; i < nfds; i++) {
 			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
 			    sizeof(int));
-			if (ibuf->nrfds < IMSG_MAX_QUEUED_FDS)
+			if (keep && ibuf->nrfds < IMSG_MAX_QUEUED_FDS)
 				ibuf->rfds[ibuf->nrfds++] = fd;
 			else {
 				close(fd);
-				overflow = 1;
+				overflow = keep;
 			}
 		}
 	}
@@ -342,12 +321,12 @@ imsgbuf_read(struct imsgbuf *ibuf)
 
 	if (msg.msg_flags & MSG_CTRUNC) {
 		/* Some fds are lost: frames and fds no longer pair up. */
-		close_cmsg_fds(&msg);
+		(void)imsgbuf_take_fds(ibuf, &msg, 0);
 		errno = EBADMSG;
 		return -1;
 	}
 	ibuf->rlen += (size_t)n;
-	if (imsgbuf_take_fds(ibuf, &msg) == -1) {
+	if (imsgbuf_take_fds(ibuf, &msg, 1) == -1) {
 		errno = EMFILE;
 		return -1;
 	}
@@ -355,10 +334,8 @@ imsgbuf_read(struct imsgbuf *ibuf)
 }
 
 int
-imsg_hdr_valid(const struct imsg_hdr *hdr, size_t avail)
+imsg_hdr_valid(const struct imsg_hdr *hdr)
 {
-	(void)avail;	/* kept for checks against what has arrived */
-
 	if (hdr->len < IMSG_HDR_SIZE || hdr->len > IMSG_MAX_SIZE)
 		return 0;
 	if (hdr->reserved != 0)
@@ -381,7 +358,7 @@ imsg_get(struct imsgbuf *ibuf, struct imsg *imsg)
 		return 0;
 	/* rbuf has no alignment promise for a header inside it. */
 	memcpy(&hdr, ibuf->rbuf, sizeof(hdr));
-	if (!imsg_hdr_valid(&hdr, ibuf->rlen)) {
+	if (!imsg_hdr_valid(&hdr)) {
 		errno = EBADMSG;
 		return -1;
 	}

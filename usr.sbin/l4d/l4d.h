@@ -533,7 +533,7 @@ ssize_t		 imsg_get(struct imsgbuf *, struct imsg *);
 int		 imsg_compose(struct imsgbuf *, uint32_t type, uint32_t peerid,
 		    pid_t pid, int fd, const void *data, size_t datalen);
 void		 imsg_free(struct imsg *);
-int		 imsg_hdr_valid(const struct imsg_hdr *, size_t avail);
+int		 imsg_hdr_valid(const struct imsg_hdr *);
 
 /* log.c */
 void		 log_init(int foreground, int level, const char *ident);

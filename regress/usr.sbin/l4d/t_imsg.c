@@ -675,29 +675,29 @@ ATF_TC_BODY(hdr_valid, tc)
 	struct imsg_hdr	 hdr;
 
 	make_hdr(&hdr, TEST_TYPE, IMSG_HDR_SIZE);
-	ATF_CHECK_EQ(imsg_hdr_valid(&hdr, 0), 1);
+	ATF_CHECK_EQ(imsg_hdr_valid(&hdr), 1);
 	make_hdr(&hdr, 1, IMSG_MAX_SIZE);
-	ATF_CHECK_EQ(imsg_hdr_valid(&hdr, 0), 1);
+	ATF_CHECK_EQ(imsg_hdr_valid(&hdr), 1);
 	make_hdr(&hdr, IMSG_TYPE_MAX - 1, IMSG_HDR_SIZE + 1);
 	hdr.flags = IMSG_FLAG_FD;
 	hdr.peerid = UINT32_MAX;
 	hdr.pid = UINT32_MAX;
-	ATF_CHECK_EQ(imsg_hdr_valid(&hdr, 0), 1);
+	ATF_CHECK_EQ(imsg_hdr_valid(&hdr), 1);
 
 	make_hdr(&hdr, TEST_TYPE, IMSG_HDR_SIZE - 1);
-	ATF_CHECK_EQ(imsg_hdr_valid(&hdr, 0), 0);
+	ATF_CHECK_EQ(imsg_hdr_valid(&hdr), 0);
 	make_hdr(&hdr, TEST_TYPE, IMSG_MAX_SIZE + 1);
-	ATF_CHECK_EQ(imsg_hdr_valid(&hdr, 0), 0);
+	ATF_CHECK_EQ(imsg_hdr_valid(&hdr), 0);
 	make_hdr(&hdr, TEST_TYPE, IMSG_HDR_SIZE);
 	hdr.reserved = 0x8000;
-	ATF_CHECK_EQ(imsg_hdr_valid(&hdr, 0), 0);
+	ATF_CHECK_EQ(imsg_hdr_valid(&hdr), 0);
 	make_hdr(&hdr, TEST_TYPE, IMSG_HDR_SIZE);
 	hdr.flags = 0xffff;
-	ATF_CHECK_EQ(imsg_hdr_valid(&hdr, 0), 0);
+	ATF_CHECK_EQ(imsg_hdr_valid(&hdr), 0);
 	make_hdr(&hdr, IMSG_NONE, IMSG_HDR_SIZE);
-	ATF_CHECK_EQ(imsg_hdr_valid(&hdr, 0), 0);
+	ATF_CHECK_EQ(imsg_hdr_valid(&hdr), 0);
 	make_hdr(&hdr, IMSG_TYPE_MAX, IMSG_HDR_SIZE);
-	ATF_CHECK_EQ(imsg_hdr_valid(&hdr, 0), 0);
+	ATF_CHECK_EQ(imsg_hdr_valid(&hdr), 0);
 }
 
 ATF_TC_WITHOUT_HEAD(strings_terminated);
