@@ -1,8 +1,8 @@
 /*
  * Server selection.  Every algorithm sees the same candidate set: the
  * servers of the requested tier (primaries or backups) that are up, not
- * disabled by the operator, and not tried yet by this session, so that failover and weights
- * compose without special cases.
+ * disabled by the operator, and not tried yet by this session, so that
+ * failover and weights compose without special cases.
  */
 
 #include <sys/socket.h>

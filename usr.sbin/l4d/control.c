@@ -304,7 +304,8 @@ control_relay_reply(struct imsg *imsg, int instance)
 		return 0;
 	case IMSG_CTL_STAT:
 		if (c == NULL || c->waiting == 0)
-			return imsg->datalen == sizeof(struct ctl_stat) ? 0 : -1;
+			return imsg->datalen == sizeof(struct ctl_stat) ?
+			    0 : -1;
 		return gather_stat(c, imsg);
 	case IMSG_CTL_SESSION:
 		if (c == NULL || c->waiting == 0)
@@ -392,8 +393,8 @@ summary_text(struct ctl_conn *c, FILE *fp)
 	relays_line(c, fp);
 	TAILQ_FOREACH(l, &l4d_conf->listeners, entry) {
 		k = stat_find(c, "l", l->name, NULL);
-		fprintf(fp, "listener %s %s backend %s active %llu total %llu\n",
-		    l->name, l->listen, l->backend_name,
+		fprintf(fp, "listener %s %s backend %s active %llu "
+		    "total %llu\n", l->name, l->listen, l->backend_name,
 		    (unsigned long long)k->active,
 		    (unsigned long long)k->total);
 	}
@@ -402,8 +403,9 @@ summary_text(struct ctl_conn *c, FILE *fp)
 		    balance_name(be->balance));
 		TAILQ_FOREACH(srv, &be->servers, entry) {
 			k = stat_find(c, "s", be->name, srv->address);
-			fprintf(fp, "  server %s weight %d%s state %s active %llu "
-			    "total %llu\n", srv->address, srv->weight,
+			fprintf(fp, "  server %s weight %d%s state %s "
+			    "active %llu total %llu\n", srv->address,
+			    srv->weight,
 			    srv->backup ? " backup" : "",
 			    server_state(srv),
 			    (unsigned long long)k->active,
@@ -441,8 +443,8 @@ summary_json(struct ctl_conn *c, FILE *fp)
 	struct server	*srv;
 
 	fprintf(fp, "{\"generation\":%u,\"relays\":%d,\"answered\":%d,"
-	    "\"listeners\":[", l4d_conf->generation, proc_ninstances(PROC_RELAY),
-	    c->answered);
+	    "\"listeners\":[", l4d_conf->generation,
+	    proc_ninstances(PROC_RELAY), c->answered);
 	TAILQ_FOREACH(l, &l4d_conf->listeners, entry) {
 		fprintf(fp, "%s{\"name\":", l->id ? "," : "");
 		json_string(fp, l->name);

@@ -36,7 +36,8 @@ static void		 ibuf_free(struct ibuf *);
 static void		 imsgbuf_consume(struct imsgbuf *, size_t);
 static ssize_t		 imsgbuf_send_fd(struct imsgbuf *, struct ibuf *);
 static ssize_t		 imsgbuf_send_plain(struct imsgbuf *);
-static int		 imsgbuf_take_fds(struct imsgbuf *, struct msghdr *, int);
+static int		 imsgbuf_take_fds(struct imsgbuf *, struct msghdr *,
+			    int);
 
 void
 imsgbuf_init(struct imsgbuf *ibuf, int fd)

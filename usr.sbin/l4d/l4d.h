@@ -144,7 +144,7 @@ struct backend {
 	int			 retries;
 	struct serverlist	 servers;
 	uint32_t		 nservers;
-	struct server		**server_index;	/* id -> server, built on load */
+	struct server		**server_index;	/* id -> server */
 	struct stats		*stats;		/* relay runtime */
 };
 TAILQ_HEAD(backendlist, backend);
@@ -166,7 +166,7 @@ struct listener {
 	int			 nrelay_fds;
 
 	/* relay runtime state, never shipped */
-	int			 fd;		/* this relay's listening socket */
+	int			 fd;		/* this relay's socket */
 	struct event		 ev;
 	int			 ev_added;
 	uint32_t		 active;
@@ -235,7 +235,7 @@ struct ibuf {
 	uint8_t			*buf;
 	size_t			 len;
 	size_t			 off;	/* bytes already written */
-	int			 fd;	/* sent with the first byte, then closed */
+	int			 fd;	/* rides with byte 1, then closed */
 };
 TAILQ_HEAD(ibufq, ibuf);
 
@@ -405,7 +405,7 @@ struct flow {
 
 #define STATE_CONNECTING	1
 #define STATE_RELAYING		2
-#define STATE_ENDED		3	/* freed once the poller's batch is over */
+#define STATE_ENDED		3	/* freed after the poll batch */
 
 /* The two sockets of a session, as the poller names them. */
 #define SIDE_CLIENT		0
@@ -419,7 +419,7 @@ struct flow {
 #define READY_READ		0x01
 #define READY_WRITE		0x02
 #define READY_FIN		0x04	/* a clean FIN waits behind the data */
-#define READY_ERROR		0x08	/* event only: the socket has an error */
+#define READY_ERROR		0x08	/* event only: socket error */
 #define READY_STATE		(READY_READ | READY_WRITE | READY_FIN)
 
 #define RESET_NONE		0
@@ -432,7 +432,7 @@ struct session {
 	int			 cfd;
 	int			 sfd;
 	TAILQ_ENTRY(session)	 run_entry;	/* more to move next turn */
-	void			*poll;		/* the poller's, if it needs any */
+	void			*poll;		/* the poller's own, if any */
 	struct event		 ev_timeout;
 	uint8_t			 cready;	/* READY_* of cfd */
 	uint8_t			 sready;	/* READY_* of sfd */
@@ -472,11 +472,11 @@ struct relay_env {
 	struct l4d_config	*conf;		/* newest generation */
 	struct l4d_config	*pending;
 	struct sessionlist	 sessions;
-	struct sessionlist	 runq;		/* flows that used their rounds */
+	struct sessionlist	 runq;		/* used up their rounds */
 	struct sessionlist	 ended;		/* freed after the batch */
 	struct event		 ev_runq;
 	uint32_t		 nrunq;
-	int			 batching;	/* poller is delivering events */
+	int			 batching;	/* poller delivering events */
 	struct stats_tree	 stats;
 	uint32_t		 nsessions;
 	uint32_t		 session_cap;

@@ -43,6 +43,7 @@ static void	 session_timeout(int, short, void *);
 static void	 relay_run_queue(int, short, void *);
 static void	 session_end(struct session *, enum end_cause, int);
 static int	 flow_io(struct session *, struct flow *);
+static void	 session_reset_by(struct session *, int);
 static void	 listeners_enable(int);
 static void	 session_timer(struct session *, long long);
 static long long session_deadline_nodrain(struct session *, long long);
@@ -195,8 +196,9 @@ config_has_listener(struct l4d_config *conf, const char *name)
 
 /*
  * Sessions whose listener or backend the new generation dropped are
- * closed after the drain timeout of their listener, spread over a jitter so that their
- * clients do not all come back in the same instant.
+ * closed after the drain timeout of their listener, spread over a
+ * jitter so that their clients do not all come back in the same
+ * instant.
  */
 static void
 relay_drain_schedule(struct relay_env *env, struct l4d_config *conf)
@@ -224,7 +226,7 @@ relay_drain_schedule(struct relay_env *env, struct l4d_config *conf)
 	}
 }
 
-/* The sockets of an old generation go at once, its memory with its last session. */
+/* An old generation's sockets go at once, its memory with its last session. */
 static void
 relay_config_retire(struct relay_env *env, struct l4d_config *conf)
 {
@@ -1001,22 +1003,26 @@ flow_io(struct session *s, struct flow *f)
 			    s->half_closed_ms));
 		}
 		break;
-	case FLOW_RESET_FROM:
-		/* the source reset: the destination gets the reset */
-		if (f->dir == FLOW_C2S)
-			session_end(s, CAUSE_CLIENT_CLOSED, RESET_SERVER);
-		else
-			session_end(s, CAUSE_SERVER_CLOSED, RESET_CLIENT);
+	case FLOW_RESET_FROM:	/* the source reset or failed */
+		session_reset_by(s, f->dir == FLOW_C2S ? SIDE_CLIENT :
+		    SIDE_SERVER);
 		return -1;
-	case FLOW_RESET_TO:
-		/* the destination is gone: the source gets the reset */
-		if (f->dir == FLOW_C2S)
-			session_end(s, CAUSE_SERVER_CLOSED, RESET_CLIENT);
-		else
-			session_end(s, CAUSE_CLIENT_CLOSED, RESET_SERVER);
+	case FLOW_RESET_TO:	/* the destination is gone */
+		session_reset_by(s, f->dir == FLOW_C2S ? SIDE_SERVER :
+		    SIDE_CLIENT);
 		return -1;
 	}
 	return 0;
+}
+
+/* One side reset or failed: the other side gets a reset. */
+static void
+session_reset_by(struct session *s, int side)
+{
+	if (side == SIDE_CLIENT)
+		session_end(s, CAUSE_CLIENT_CLOSED, RESET_SERVER);
+	else
+		session_end(s, CAUSE_SERVER_CLOSED, RESET_CLIENT);
 }
 
 const char *
