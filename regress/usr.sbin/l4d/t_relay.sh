@@ -155,65 +155,25 @@ meta()
 	atf_set timeout "${2:-60}"
 }
 
-atf_test_case bulk_splice cleanup
-bulk_splice_head() { meta "64 MiB each way at once, byte-exact, zero_copy true" 180; }
-bulk_splice_body() { do_bulk true; }
-bulk_splice_cleanup() { cleanup; }
+# both_modes NAME FUNCTION TIMEOUT DESCRIPTION: cases NAME_splice and
+# NAME_copy run FUNCTION with zero_copy true and false.
+both_modes()
+{
+	for _bm in splice:true copy:false; do
+		_bm_case=${1}_${_bm%%:*}
+		atf_test_case "$_bm_case" cleanup
+		eval "${_bm_case}_head() { meta \"$4, zero_copy ${_bm#*:}\" $3; }
+		${_bm_case}_body() { $2 ${_bm#*:}; }
+		${_bm_case}_cleanup() { cleanup; }"
+	done
+}
 
-atf_test_case bulk_copy cleanup
-bulk_copy_head() { meta "64 MiB each way at once, byte-exact, zero_copy false" 180; }
-bulk_copy_body() { do_bulk false; }
-bulk_copy_cleanup() { cleanup; }
-
-atf_test_case concurrent_splice cleanup
-concurrent_splice_head() { meta "200 concurrent sessions, byte-exact, zero_copy true" 120; }
-concurrent_splice_body() { do_concurrent true; }
-concurrent_splice_cleanup() { cleanup; }
-
-atf_test_case concurrent_copy cleanup
-concurrent_copy_head() { meta "200 concurrent sessions, byte-exact, zero_copy false" 120; }
-concurrent_copy_body() { do_concurrent false; }
-concurrent_copy_cleanup() { cleanup; }
-
-atf_test_case halfclose_splice cleanup
-halfclose_splice_head() { meta "half-close propagated, reply after client EOF arrives, zero_copy true"; }
-halfclose_splice_body() { do_halfclose true; }
-halfclose_splice_cleanup() { cleanup; }
-
-atf_test_case halfclose_copy cleanup
-halfclose_copy_head() { meta "half-close propagated, reply after client EOF arrives, zero_copy false"; }
-halfclose_copy_body() { do_halfclose false; }
-halfclose_copy_cleanup() { cleanup; }
-
-atf_test_case banner_splice cleanup
-banner_splice_head() { meta "server speaks first, zero_copy true"; }
-banner_splice_body() { do_banner true; }
-banner_splice_cleanup() { cleanup; }
-
-atf_test_case banner_copy cleanup
-banner_copy_head() { meta "server speaks first, zero_copy false"; }
-banner_copy_body() { do_banner false; }
-banner_copy_cleanup() { cleanup; }
-
-atf_test_case reset_splice cleanup
-reset_splice_head() { meta "a server reset reaches the client as a reset, zero_copy true"; }
-reset_splice_body() { do_reset true; }
-reset_splice_cleanup() { cleanup; }
-
-atf_test_case reset_copy cleanup
-reset_copy_head() { meta "a server reset reaches the client as a reset, zero_copy false"; }
-reset_copy_body() { do_reset false; }
-reset_copy_cleanup() { cleanup; }
-
-atf_test_case client_reset_splice cleanup
-client_reset_splice_head() { meta "a client reset reaches the server as a reset, zero_copy true"; }
-client_reset_splice_body() { do_client_reset true; }
-client_reset_splice_cleanup() { cleanup; }
-
-atf_test_case client_reset_copy cleanup
-client_reset_copy_head() { meta "a client reset reaches the server as a reset, zero_copy false"; }
-client_reset_copy_body() { do_client_reset false; }
-client_reset_copy_cleanup() { cleanup; }
+both_modes bulk do_bulk 180 "64 MiB each way at once, byte-exact"
+both_modes concurrent do_concurrent 120 "200 concurrent sessions, byte-exact"
+both_modes halfclose do_halfclose 60 "half-close propagated, reply after client EOF arrives"
+both_modes banner do_banner 60 "server speaks first"
+both_modes reset do_reset 60 "a server reset reaches the client as a reset"
+both_modes client_reset do_client_reset 60 "a client reset reaches the server as a reset"
 
 # IPv6 on both sides, and an IPv4 listener on the same port beside it:
 # IPv6 listeners are V6ONLY, so the two do not conflict.
@@ -272,60 +232,33 @@ poller_epoll_head() { meta "the Linux build watches sessions in an epoll set of 
 poller_epoll_body() { do_banner true; check_pollers 2; }
 poller_epoll_cleanup() { cleanup; }
 
-atf_test_case poller_event_bulk cleanup
-poller_event_bulk_head() { meta "libevent poller: 64 MiB each way, zero_copy true"; }
-poller_event_bulk_body() { L4D_DAEMON=l4d-event; do_bulk true; check_pollers 1; }
-poller_event_bulk_cleanup() { cleanup; }
-
-atf_test_case poller_event_halfclose cleanup
-poller_event_halfclose_head() { meta "libevent poller: half-close, zero_copy false"; }
-poller_event_halfclose_body() { L4D_DAEMON=l4d-event; do_halfclose false; check_pollers 1; }
-poller_event_halfclose_cleanup() { cleanup; }
-
-atf_test_case poller_event_concurrent cleanup
-poller_event_concurrent_head() { meta "libevent poller: 200 concurrent sessions, zero_copy false"; }
-poller_event_concurrent_body() { L4D_DAEMON=l4d-event; do_concurrent false; check_pollers 1; }
-poller_event_concurrent_cleanup() { cleanup; }
-
-atf_test_case poller_event_reset cleanup
-poller_event_reset_head() { meta "libevent poller: a server reset reaches the client as a reset, zero_copy true"; }
-poller_event_reset_body()
+# poller_event NAME FUNCTION ZERO_COPY TIMEOUT DESCRIPTION: case
+# poller_event_NAME runs FUNCTION against l4d-event.
+poller_event()
 {
-	L4D_DAEMON=l4d-event
-	do_reset true
-	check_pollers 1
+	atf_test_case "poller_event_$1" cleanup
+	eval "poller_event_${1}_head() {
+		meta \"libevent poller: $5, zero_copy $3\" $4; }
+	poller_event_${1}_body() {
+		L4D_DAEMON=l4d-event; $2 $3; check_pollers 1; }
+	poller_event_${1}_cleanup() { cleanup; }"
 }
-poller_event_reset_cleanup() { cleanup; }
 
-atf_test_case ipv6_splice cleanup
-ipv6_splice_head() { meta "IPv6 listener and server, beside IPv4 on the same port, zero_copy true"; }
-ipv6_splice_body() { do_ipv6 true; }
-ipv6_splice_cleanup() { cleanup; }
+poller_event bulk do_bulk true 180 "64 MiB each way"
+poller_event halfclose do_halfclose false 60 "half-close"
+poller_event concurrent do_concurrent false 120 "200 concurrent sessions"
+poller_event reset do_reset true 60 "a server reset reaches the client as a reset"
 
-atf_test_case ipv6_copy cleanup
-ipv6_copy_head() { meta "IPv6 listener and server, beside IPv4 on the same port, zero_copy false"; }
-ipv6_copy_body() { do_ipv6 false; }
-ipv6_copy_cleanup() { cleanup; }
+both_modes ipv6 do_ipv6 60 "IPv6 listener and server, beside IPv4 on the same port"
 
 atf_init_test_cases()
 {
-	atf_add_test_case ipv6_splice
-	atf_add_test_case ipv6_copy
-	atf_add_test_case bulk_splice
-	atf_add_test_case bulk_copy
-	atf_add_test_case concurrent_splice
-	atf_add_test_case concurrent_copy
-	atf_add_test_case halfclose_splice
-	atf_add_test_case halfclose_copy
-	atf_add_test_case banner_splice
-	atf_add_test_case banner_copy
-	atf_add_test_case reset_splice
-	atf_add_test_case reset_copy
-	atf_add_test_case client_reset_splice
-	atf_add_test_case client_reset_copy
+	for _c in ipv6 bulk concurrent halfclose banner reset client_reset; do
+		atf_add_test_case ${_c}_splice
+		atf_add_test_case ${_c}_copy
+	done
 	atf_add_test_case poller_epoll
-	atf_add_test_case poller_event_bulk
-	atf_add_test_case poller_event_halfclose
-	atf_add_test_case poller_event_concurrent
-	atf_add_test_case poller_event_reset
+	for _c in bulk halfclose concurrent reset; do
+		atf_add_test_case poller_event_${_c}
+	done
 }
