@@ -64,16 +64,7 @@ import sys
 import threading
 import time
 
-CHUNK = 1 << 20
-
-
-def gen(seed, nbytes):
-    rng = random.Random(seed)
-    left = nbytes
-    while left > 0:
-        k = min(CHUNK, left)
-        yield rng.randbytes(k)
-        left -= k
+from gendata import CHUNK, gen
 
 
 def genhash(seed, nbytes):
@@ -288,18 +279,23 @@ def cmd_reset(args):
     fail("reset: got EOF (FIN), expected a reset")
 
 
+def how_it_ends(s, timeout_msg):
+    """What the next recv meets: "eof", "reset" or "data ..."."""
+    try:
+        b = s.recv(4096)
+        return "eof" if not b else "data %r" % b
+    except ConnectionResetError:
+        return "reset"
+    except socket.timeout:
+        fail(timeout_msg)
+
+
 def cmd_idle(args):
     s = connect(args)
     if args.shut:
         s.shutdown(socket.SHUT_WR)
     t0 = time.monotonic()
-    try:
-        b = s.recv(4096)
-        how = "eof" if not b else "data %r" % b
-    except ConnectionResetError:
-        how = "reset"
-    except socket.timeout:
-        fail("idle: not closed within %.1f s" % args.timeout)
+    how = how_it_ends(s, "idle: not closed within %.1f s" % args.timeout)
     dt = time.monotonic() - t0
     print("%s after %.3f s" % (how, dt))
     if how.startswith("data"):
@@ -523,14 +519,8 @@ def cmd_keep(args):
     for i, s in enumerate(socks):
         left = max(0.05, args.max + 1 - (time.monotonic() - t0))
         s.settimeout(left)
-        try:
-            b = s.recv(4096)
-            how = "eof" if not b else "data %r" % b
-        except ConnectionResetError:
-            how = "reset"
-        except socket.timeout:
-            fail("keep: session %d not closed within %.1f s after --go" %
-                 (i, args.max + 1))
+        how = how_it_ends(s, "keep: session %d not closed within %.1f s "
+                          "after --go" % (i, args.max + 1))
         if how.startswith("data"):
             fail("keep: session %d: unexpected %s" % (i, how))
         worst = max(worst, time.monotonic() - t0)

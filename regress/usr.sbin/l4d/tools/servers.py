@@ -39,24 +39,13 @@ Modes:
 import argparse
 import hashlib
 import os
-import random
 import signal
 import socket
 import struct
 import sys
 import threading
 
-CHUNK = 1 << 20
-
-
-def gen(seed, nbytes):
-    """Deterministic data: the same (seed, nbytes) gives the same chunks."""
-    rng = random.Random(seed)
-    left = nbytes
-    while left > 0:
-        k = min(CHUNK, left)
-        yield rng.randbytes(k)
-        left -= k
+from gendata import CHUNK, gen
 
 
 def write_atomic(path, text):
