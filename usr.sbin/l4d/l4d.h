@@ -581,13 +581,11 @@ int		 imsgev_compose(struct imsgev *, uint32_t type, uint32_t peerid,
 int		 imsgev_io(struct imsgev *, short);
 void		 imsgev_clear(struct imsgev *);
 void		 proc_drop_privileges(const char *user, const char *chroot);
-const char	*proc_name(int);
 
 /* relay.c */
 __dead void	 relay_main(int fd, int instance, int nrelays);
 __dead void	 relay_shutdown(void);
 const char	*cause_name(enum end_cause);
-void		 relay_config_free(struct l4d_config *);
 void		 relay_ctl_stats(struct relay_env *, uint32_t);
 void		 relay_ctl_sessions(struct relay_env *, uint32_t);
 void		 relay_ctl_kill(struct relay_env *, uint32_t, uint64_t);

@@ -24,19 +24,6 @@
 
 #include "l4d.h"
 
-static const char *proc_names[PROC_MAX] = {
-	[PROC_PARENT] = "parent",
-	[PROC_RELAY] = "relay",
-};
-
-const char *
-proc_name(int id)
-{
-	if (id < 0 || id >= PROC_MAX)
-		return "unknown";
-	return proc_names[id];
-}
-
 void
 imsgev_init(struct imsgev *iev, int fd, int proc_id, int instance,
     void (*handler)(int, short, void *), void *data)

@@ -270,12 +270,6 @@ relay_config_loaded(struct relay_env *env)
 	    env->zero_copy ? "splice" : "copy");
 }
 
-void
-relay_config_free(struct l4d_config *conf)
-{
-	relay_config_retire(&relay_env, conf);
-}
-
 static void
 relay_dispatch_parent(int fd, short event, void *arg)
 {
@@ -829,13 +823,11 @@ relay_run_queue(int fd, short event, void *arg)
 	struct session		*s;
 	uint32_t		 n;
 
-	relay_batch_begin();
 	for (n = env->nrunq; n > 0 && (s = TAILQ_FIRST(&env->runq)) != NULL;
 	    n--) {
 		session_dequeue(s);
 		(void)session_io(s);
 	}
-	relay_batch_end();
 }
 
 /* Sessions ended while the poller holds events for them are freed later. */
