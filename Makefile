@@ -31,16 +31,19 @@ SPLICE !=	[ "$$(uname -s)" = Linux ] && echo splice || echo splice_none
 # Session sockets: a private epoll set on Linux, libevent elsewhere.
 POLL !=		[ "$$(uname -s)" = Linux ] && echo poll_epoll || echo poll_event
 
+# The configuration: the model, addresses, the YAML layer, the schema.
+PARSE_OBJS =	usr.sbin/l4d/conf.o usr.sbin/l4d/addr.o \
+		usr.sbin/l4d/yamlconf.o usr.sbin/l4d/parse.o
 L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
-		usr.sbin/l4d/parse.o usr.sbin/l4d/config.o \
+		${PARSE_OBJS} usr.sbin/l4d/config.o \
 		usr.sbin/l4d/control.o usr.sbin/l4d/relay.o \
 		usr.sbin/l4d/balance.o usr.sbin/l4d/flow.o \
 		usr.sbin/l4d/${SPLICE}.o usr.sbin/l4d/${POLL}.o \
-		usr.sbin/l4d/stats.o \
+		usr.sbin/l4d/stats.o usr.sbin/l4d/sni.o usr.sbin/l4d/route.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o
-HDRS =		usr.sbin/l4d/l4d.h compat/compat.h
+HDRS =		usr.sbin/l4d/l4d.h usr.sbin/l4d/parse.h compat/compat.h
 
 L4D =		usr.sbin/l4d/l4d
 # The same daemon with libevent's poller, so that the tests keep the
@@ -50,7 +53,8 @@ L4D_EVENT_OBJS = ${L4D_OBJS:poll_epoll.o=poll_event.o}
 L4CTL =		usr.sbin/l4ctl/l4ctl
 
 REGRESS =	regress/usr.sbin/l4d
-UNIT_TESTS =	${REGRESS}/t_imsg ${REGRESS}/t_parse ${REGRESS}/t_balance
+UNIT_TESTS =	${REGRESS}/t_imsg ${REGRESS}/t_parse ${REGRESS}/t_balance \
+		${REGRESS}/t_sni
 ATF_C_FLAGS !=	${PKG_CONFIG} --cflags atf-c 2>/dev/null || true
 ATF_C_LIBS !=	${PKG_CONFIG} --libs atf-c 2>/dev/null || echo -latf-c
 ATF_SH !=	command -v atf-sh 2>/dev/null || echo /usr/libexec/atf-sh
@@ -83,9 +87,15 @@ ${REGRESS}/t_imsg: ${REGRESS}/t_imsg.c usr.sbin/l4d/imsg.o ${TEST_LIB_OBJS} ${HD
 	${CC} ${CFLAGS} ${ATF_C_FLAGS} -o $@ ${REGRESS}/t_imsg.c \
 	    usr.sbin/l4d/imsg.o ${TEST_LIB_OBJS} ${LDFLAGS} ${ATF_C_LIBS} ${LDLIBS}
 
-${REGRESS}/t_parse: ${REGRESS}/t_parse.c usr.sbin/l4d/parse.o ${TEST_LIB_OBJS} ${HDRS}
+${REGRESS}/t_parse: ${REGRESS}/t_parse.c ${PARSE_OBJS} ${TEST_LIB_OBJS} ${HDRS}
 	${CC} ${CFLAGS} ${ATF_C_FLAGS} -o $@ ${REGRESS}/t_parse.c \
-	    usr.sbin/l4d/parse.o ${TEST_LIB_OBJS} ${LDFLAGS} ${ATF_C_LIBS} ${LDLIBS}
+	    ${PARSE_OBJS} ${TEST_LIB_OBJS} ${LDFLAGS} ${ATF_C_LIBS} ${LDLIBS}
+
+# The ClientHello reader and the route matcher, with the model they use.
+SNI_TEST_OBJS =	usr.sbin/l4d/sni.o usr.sbin/l4d/route.o ${PARSE_OBJS}
+${REGRESS}/t_sni: ${REGRESS}/t_sni.c ${SNI_TEST_OBJS} ${TEST_LIB_OBJS} ${HDRS}
+	${CC} ${CFLAGS} ${ATF_C_FLAGS} -o $@ ${REGRESS}/t_sni.c \
+	    ${SNI_TEST_OBJS} ${TEST_LIB_OBJS} ${LDFLAGS} ${ATF_C_LIBS} ${LDLIBS}
 
 ${REGRESS}/t_balance: ${REGRESS}/t_balance.c usr.sbin/l4d/balance.o ${TEST_LIB_OBJS} ${HDRS}
 	${CC} ${CFLAGS} ${ATF_C_FLAGS} -o $@ ${REGRESS}/t_balance.c \

@@ -15,6 +15,7 @@
 
 #include <event.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,10 @@
 #define L4D_WEIGHT_MAX		256
 #define L4D_RETRIES_MAX		16
 #define L4D_ERRMSG_MAX		512
+#define L4D_PATTERN_MAX		256	/* a route's sni: as written */
+#define L4D_ALPN_MAX		64	/* a route's alpn: protocol */
+#define L4D_MAX_ROUTES		256	/* per listener */
+#define L4D_PRIORITY_MAX	1000	/* route priority: -1000..1000 */
 
 #define TIMEOUT_INFINITE	(-1LL)	/* milliseconds */
 
@@ -65,6 +70,7 @@ enum end_cause {
 	CAUSE_DRAINED,
 	CAUSE_KILLED,
 	CAUSE_SHUTDOWN,
+	CAUSE_STARTTLS_REFUSED,	/* the server answered N to SSLRequest */
 	CAUSE_MAX
 };
 
@@ -108,7 +114,9 @@ struct counters {
 	uint64_t	 causes[CAUSE_MAX];
 };
 
-#define STATS_KEY_MAX		(L4D_NAME_MAX + L4D_ADDR_MAX + 4)
+/* "r/LISTENER/SNI ALPN" is the longest key */
+#define STATS_KEY_MAX		(L4D_NAME_MAX + L4D_PATTERN_MAX + \
+				    L4D_ALPN_MAX + 8)
 struct stats {
 	RB_ENTRY(stats)		 entry;
 	char			 key[STATS_KEY_MAX];	/* "l/NAME", ... */
@@ -149,6 +157,48 @@ struct backend {
 };
 TAILQ_HEAD(backendlist, backend);
 
+/*
+ * A listener's routes, in match order: higher priority first, then
+ * file order (the parser sorts them).  A route matches when its sni
+ * (if any) matches the ClientHello's server name and its alpn (if any)
+ * is among the protocols the client offers.
+ */
+enum route_match {
+	MATCH_ANY = 0,		/* no sni: (alpn alone) */
+	MATCH_EXACT,		/* db.example.com; case-insensitive */
+	MATCH_WILDCARD,		/* *.example.com: one or more labels */
+	MATCH_REGEX		/* ~ERE, matched against the whole name */
+};
+
+enum route_tls {
+	ROUTE_TLS_PASSTHROUGH = 0,
+	ROUTE_TLS_TERMINATE	/* the TLS engine: not yet accepted */
+};
+
+struct route {
+	TAILQ_ENTRY(route)	 entry;
+	uint32_t		 id;		/* index in match order */
+	uint32_t		 listener_id;
+	int			 priority;
+	uint32_t		 line;		/* where it was written */
+	enum route_match	 match;
+	char			 sni[L4D_PATTERN_MAX];	/* lower case; no
+						   "*." or "~"; no final dot */
+	char			 alpn[L4D_ALPN_MAX];	/* "": any */
+	enum route_tls		 tls;
+	char			 backend_name[L4D_NAME_MAX];
+	struct backend		*backend;	/* resolved reference */
+	regex_t			 re;		/* MATCH_REGEX; config_link */
+	int			 re_ok;		/* re must be regfree'd */
+	struct stats		*stats;		/* relay runtime */
+};
+TAILQ_HEAD(routelist, route);
+
+enum starttls {
+	STARTTLS_NONE = 0,
+	STARTTLS_POSTGRES
+};
+
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
 	uint32_t		 id;
@@ -156,10 +206,19 @@ struct listener {
 	char			 listen[L4D_ADDR_MAX];	/* as written */
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
-	char			 backend_name[L4D_NAME_MAX];
-	struct backend		*backend;	/* resolved reference */
+	char			 backend_name[L4D_NAME_MAX];	/* "": none
+						   (only with routes) */
+	struct backend		*backend;	/* resolved; NULL if none */
 	struct timeouts		 timeouts;	/* defaults merged in */
 	uint32_t		 max_sessions;	/* 0: no limit but the fd cap */
+	struct routelist	 routes;	/* match order */
+	uint32_t		 nroutes;
+	char			 no_sni_name[L4D_NAME_MAX];	/* "": the
+						   listener's backend */
+	int			 no_sni_none;	/* no_sni: none */
+	struct backend		*no_sni;	/* resolved; NULL: close */
+	enum starttls		 starttls;
+	struct l4d_config	*conf;		/* its generation; config_link */
 
 	/* parent runtime state, never shipped */
 	int			*relay_fds;	/* one socket per relay */
@@ -172,8 +231,14 @@ struct listener {
 	uint32_t		 active;
 	uint64_t		 total;
 	struct stats		*stats;
+	struct stats		*stats_no_sni;	/* "r/NAME/no_sni" */
+	struct stats		*stats_default;	/* "r/NAME/default" */
 };
 TAILQ_HEAD(listenerlist, listener);
+
+/* A listener that waits for the client's first bytes before routing. */
+#define listener_peeks(l)	((l)->nroutes > 0 || \
+				    (l)->starttls != STARTTLS_NONE)
 
 struct l4d_config {
 	char			 path[PATH_MAX];
@@ -304,6 +369,7 @@ enum imsg_type {
 	IMSG_CONF_BACKEND,	/* struct backend (lists empty) */
 	IMSG_CONF_SERVER,	/* struct conf_server */
 	IMSG_CONF_LISTENER,	/* struct listener, fd: listening socket */
+	IMSG_CONF_ROUTE,	/* struct route, after its listener */
 	IMSG_CONF_END,
 	/* parent <-> child: control */
 	IMSG_CTL_STATS,		/* request; reply: struct ctl_stat frames */
@@ -344,6 +410,9 @@ struct ctl_session {
 	long long		 idle_ms;
 	uint64_t		 bytes_in;
 	uint64_t		 bytes_out;
+	char			 sni[256];	/* "" when none */
+	char			 alpn[256];	/* offered, comma separated */
+	char			 route[L4D_PATTERN_MAX + L4D_ALPN_MAX + 8];
 };
 
 #define CTL_CMD_SHOW_SUMMARY	1
@@ -503,6 +572,49 @@ struct server	*balance_pick(struct backend *, const struct sockaddr *,
 int		 balance_usable(struct backend *, const uint64_t *tried,
 		    int backup);
 uint32_t	 balance_hash_addr(const struct sockaddr *);
+
+/*
+ * sni.c: the ClientHello reader.  hello_parse() is called on the bytes
+ * a client sent so far, from the first one, as often as more arrive;
+ * it reassembles the handshake message across TLS records and never
+ * reads outside buf[0..len).
+ */
+#define HELLO_MAX		(16 * 1024)	/* bytes read before routing */
+#define SNI_NAME_MAX		256		/* 255 bytes and a NUL */
+#define ALPN_RAW_MAX		1024		/* the extension's list */
+
+enum hello_status {
+	HELLO_NEED_MORE = 0,	/* a complete hello needs more bytes */
+	HELLO_OK,		/* a complete ClientHello: h is filled */
+	HELLO_NOT_TLS,		/* the first byte is no TLS handshake */
+	HELLO_BAD		/* malformed: h->why says how */
+};
+
+struct hello {
+	char		 sni[SNI_NAME_MAX];	/* lower case, no final
+						   dot; "" when none */
+	uint8_t		 alpn[ALPN_RAW_MAX];	/* wire format: length,
+						   bytes, length, ... */
+	uint16_t	 alpn_len;		/* 0: no ALPN extension */
+	uint16_t	 version;		/* highest offered */
+	size_t		 len;			/* bytes of the records
+						   holding the hello */
+	const char	*why;			/* HELLO_BAD: static text */
+};
+
+enum hello_status hello_parse(const uint8_t *buf, size_t len,
+		    struct hello *h);
+int		 hello_has_alpn(const struct hello *, const char *proto);
+void		 hello_alpn_text(const struct hello *, char *buf,
+		    size_t len);
+
+/*
+ * route.c: the route a ClientHello takes.  route_find() returns the
+ * first matching route of l, or NULL.
+ */
+struct route	*route_find(struct listener *l, const struct hello *h);
+int		 route_name_match(const struct route *, const char *sni);
+void		 route_key(const struct route *, char *buf, size_t len);
 
 /* config.c */
 int		 config_send(struct imsgev *, struct l4d_config *, int *fds);
