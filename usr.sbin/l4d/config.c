@@ -17,6 +17,27 @@
 
 #define TERMINATE(s)	((s)[sizeof(s) - 1] = '\0')
 
+/* A listener, with a copy of its socket, then its routes. */
+static int
+send_listener(struct imsgev *iev, struct listener *l, int lfd)
+{
+	struct route	*r;
+	int		 fd;
+
+	if ((fd = dup(lfd)) == -1)
+		return -1;
+	if (imsgev_compose(iev, IMSG_CONF_LISTENER, 0, fd, l,
+	    sizeof(*l)) == -1) {
+		close(fd);
+		return -1;
+	}
+	TAILQ_FOREACH(r, &l->routes, entry)
+		if (imsgev_compose(iev, IMSG_CONF_ROUTE, 0, -1, r,
+		    sizeof(*r)) == -1)
+			return -1;
+	return 0;
+}
+
 /*
  * fds[i] is the listening socket for the i-th listener; it is dup'ed
  * so that the parent keeps its own copy for the daemon's life.
@@ -28,7 +49,7 @@ config_send(struct imsgev *iev, struct l4d_config *conf, int *fds)
 	struct server		*srv;
 	struct listener		*l;
 	struct conf_server	 cs;
-	int			 fd, i = 0;
+	int			 i = 0;
 
 	if (imsgev_compose(iev, IMSG_CONF_START, 0, -1, conf,
 	    sizeof(*conf)) == -1)
@@ -46,15 +67,9 @@ config_send(struct imsgev *iev, struct l4d_config *conf, int *fds)
 				return -1;
 		}
 	}
-	TAILQ_FOREACH(l, &conf->listeners, entry) {
-		if ((fd = dup(fds[i++])) == -1)
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (send_listener(iev, l, fds[i++]) == -1)
 			return -1;
-		if (imsgev_compose(iev, IMSG_CONF_LISTENER, 0, fd, l,
-		    sizeof(*l)) == -1) {
-			close(fd);
-			return -1;
-		}
-	}
 	return imsgev_compose(iev, IMSG_CONF_END, 0, -1, NULL, 0);
 }
 
@@ -145,6 +160,16 @@ receive_listener(struct l4d_config *conf, struct imsg *imsg)
 	TERMINATE(l->name);
 	TERMINATE(l->listen);
 	TERMINATE(l->backend_name);
+	TERMINATE(l->no_sni_name);
+	if (l->starttls != STARTTLS_NONE && l->starttls != STARTTLS_POSTGRES) {
+		free(l);
+		return -1;
+	}
+	TAILQ_INIT(&l->routes);
+	l->nroutes = 0;
+	l->no_sni = NULL;
+	l->conf = conf;
+	l->stats_no_sni = l->stats_default = NULL;
 	l->backend = NULL;
 	l->relay_fds = NULL;
 	l->nrelay_fds = 0;
@@ -156,6 +181,37 @@ receive_listener(struct l4d_config *conf, struct imsg *imsg)
 	l->stats = NULL;
 	TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
 	conf->nlisteners++;
+	return 0;
+}
+
+/* Routes follow their listener: the last one received. */
+static int
+receive_route(struct l4d_config *conf, struct imsg *imsg)
+{
+	struct listener	*l;
+	struct route	*r;
+
+	l = TAILQ_LAST(&conf->listeners, listenerlist);
+	if (imsg->datalen != sizeof(*r) || l == NULL ||
+	    l->nroutes >= L4D_MAX_ROUTES)
+		return -1;
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return -1;
+	memcpy(r, imsg->data, sizeof(*r));
+	TERMINATE(r->sni);
+	TERMINATE(r->alpn);
+	TERMINATE(r->backend_name);
+	if (r->listener_id != l->id || r->match > MATCH_REGEX ||
+	    r->tls > ROUTE_TLS_TERMINATE) {
+		free(r);
+		return -1;
+	}
+	r->backend = NULL;
+	memset(&r->re, 0, sizeof(r->re));
+	r->re_ok = 0;
+	r->stats = NULL;
+	TAILQ_INSERT_TAIL(&l->routes, r, entry);
+	l->nroutes++;
 	return 0;
 }
 
@@ -178,6 +234,8 @@ config_receive(struct l4d_config **confp, struct imsg *imsg)
 		return receive_server(*confp, imsg);
 	case IMSG_CONF_LISTENER:
 		return receive_listener(*confp, imsg);
+	case IMSG_CONF_ROUTE:
+		return receive_route(*confp, imsg);
 	case IMSG_CONF_END:
 		if (imsg->datalen != 0 || config_link(*confp) == -1)
 			return -1;

@@ -55,6 +55,7 @@ static void	 control_close(struct ctl_conn *);
 static void	 control_reply(struct ctl_conn *);
 static void	 gather_reset(struct ctl_conn *);
 static void	 control_gather_timeout(int, short, void *);
+static void	 json_counters(FILE *, const struct counters *);
 
 int
 control_init(const char *path)
@@ -324,8 +325,9 @@ stat_find(struct ctl_conn *c, const char *kind, const char *name,
 	char				 key[STATS_KEY_MAX];
 	size_t				 i;
 
-	snprintf(key, sizeof(key), "%s/%s%s%s", kind, name, sub ? "/" : "",
-	    sub ? sub : "");
+	if ((size_t)snprintf(key, sizeof(key), "%s/%s%s%s", kind, name,
+	    sub ? "/" : "", sub ? sub : "") >= sizeof(key))
+		return &zero;
 	for (i = 0; i < c->nstats; i++)
 		if (strcmp(c->stats[i].key, key) == 0)
 			return &c->stats[i].c;
@@ -382,6 +384,65 @@ server_state(struct server *srv)
 	return srv->up ? "up" : "down";
 }
 
+static const char *
+route_tls_name(enum route_tls tls)
+{
+	return tls == ROUTE_TLS_TERMINATE ? "terminate" : "passthrough";
+}
+
+/* A routed listener's routes in match order, then its fallbacks. */
+static void
+routes_text(struct listener *l, FILE *fp)
+{
+	struct route	*r;
+	char		 key[ROUTE_KEY_MAX];
+
+	if (!listener_peeks(l))
+		return;
+	if (l->starttls == STARTTLS_POSTGRES)
+		fprintf(fp, "  starttls postgres\n");
+	TAILQ_FOREACH(r, &l->routes, entry) {
+		route_key(r, key, sizeof(key));
+		fprintf(fp, "  route %s backend %s %s priority %d\n", key,
+		    r->backend_name, route_tls_name(r->tls), r->priority);
+	}
+	if (l->no_sni != NULL)
+		fprintf(fp, "  no_sni backend %s\n", l->no_sni->name);
+	else
+		fprintf(fp, "  no_sni none\n");
+}
+
+static void
+routes_json(struct ctl_conn *c, struct listener *l, FILE *fp)
+{
+	struct route	*r;
+	char		 key[ROUTE_KEY_MAX];
+
+	fprintf(fp, ",\"starttls\":%s,\"no_sni\":",
+	    l->starttls == STARTTLS_POSTGRES ? "\"postgres\"" : "null");
+	if (l->no_sni != NULL)
+		json_string(fp, l->no_sni->name);
+	else
+		fprintf(fp, "null");
+	fprintf(fp, ",\"routes\":[");
+	TAILQ_FOREACH(r, &l->routes, entry) {
+		route_key(r, key, sizeof(key));
+		fprintf(fp, "%s{\"match\":", r->id ? "," : "");
+		json_string(fp, key);
+		fprintf(fp, ",\"sni\":");
+		json_string(fp, r->sni);
+		fprintf(fp, ",\"alpn\":");
+		json_string(fp, r->alpn);
+		fprintf(fp, ",\"backend\":");
+		json_string(fp, r->backend_name);
+		fprintf(fp, ",\"tls\":\"%s\",\"priority\":%d,",
+		    route_tls_name(r->tls), r->priority);
+		json_counters(fp, stat_find(c, "r", l->name, key));
+		fprintf(fp, "}");
+	}
+	fprintf(fp, "]");
+}
+
 static void
 summary_text(struct ctl_conn *c, FILE *fp)
 {
@@ -394,9 +455,11 @@ summary_text(struct ctl_conn *c, FILE *fp)
 	TAILQ_FOREACH(l, &l4d_conf->listeners, entry) {
 		k = stat_find(c, "l", l->name, NULL);
 		fprintf(fp, "listener %s %s backend %s active %llu "
-		    "total %llu\n", l->name, l->listen, l->backend_name,
+		    "total %llu\n", l->name, l->listen,
+		    l->backend_name[0] ? l->backend_name : "-",
 		    (unsigned long long)k->active,
 		    (unsigned long long)k->total);
+		routes_text(l, fp);
 	}
 	TAILQ_FOREACH(be, &l4d_conf->backends, entry) {
 		fprintf(fp, "backend %s %s\n", be->name,
@@ -451,9 +514,13 @@ summary_json(struct ctl_conn *c, FILE *fp)
 		fprintf(fp, ",\"listen\":");
 		json_string(fp, l->listen);
 		fprintf(fp, ",\"backend\":");
-		json_string(fp, l->backend_name);
+		if (l->backend_name[0] != '\0')
+			json_string(fp, l->backend_name);
+		else
+			fprintf(fp, "null");
 		fprintf(fp, ",");
 		json_counters(fp, stat_find(c, "l", l->name, NULL));
+		routes_json(c, l, fp);
 		fprintf(fp, "}");
 	}
 	fprintf(fp, "],\"backends\":[");
@@ -498,6 +565,25 @@ text_counters(FILE *fp, const struct counters *k)
 }
 
 static void
+routes_stats_text(struct ctl_conn *c, struct listener *l, FILE *fp)
+{
+	struct route	*r;
+	char		 key[ROUTE_KEY_MAX];
+
+	if (!listener_peeks(l))
+		return;
+	TAILQ_FOREACH(r, &l->routes, entry) {
+		route_key(r, key, sizeof(key));
+		fprintf(fp, "  route %s", key);
+		text_counters(fp, stat_find(c, "r", l->name, key));
+	}
+	fprintf(fp, "  route no_sni");
+	text_counters(fp, stat_find(c, "r", l->name, "no_sni"));
+	fprintf(fp, "  route default");
+	text_counters(fp, stat_find(c, "r", l->name, "default"));
+}
+
+static void
 stats_text(struct ctl_conn *c, FILE *fp)
 {
 	struct listener	*l;
@@ -508,6 +594,7 @@ stats_text(struct ctl_conn *c, FILE *fp)
 	TAILQ_FOREACH(l, &l4d_conf->listeners, entry) {
 		fprintf(fp, "listener %s", l->name);
 		text_counters(fp, stat_find(c, "l", l->name, NULL));
+		routes_stats_text(c, l, fp);
 	}
 	TAILQ_FOREACH(be, &l4d_conf->backends, entry) {
 		fprintf(fp, "backend %s", be->name);
@@ -560,17 +647,37 @@ sessions_text(struct ctl_conn *c, FILE *fp)
 	struct session_names	 n;
 	size_t			 i;
 
-	fprintf(fp, "%-10s %-16s %-22s %-22s %9s %9s %12s %12s\n", "ID",
-	    "LISTENER", "CLIENT", "SERVER", "AGE", "IDLE", "IN", "OUT");
+	fprintf(fp, "%-10s %-16s %-22s %-22s %9s %9s %12s %12s %s %s\n",
+	    "ID", "LISTENER", "CLIENT", "SERVER", "AGE", "IDLE", "IN", "OUT",
+	    "SNI", "ALPN");
 	for (i = 0; i < c->nsessions; i++) {
 		cs = &c->sessions[i];
 		session_names(cs, &n);
 		fprintf(fp, "%-10s %-16s %-22s %-22s %8.1fs %8.1fs %12llu "
-		    "%12llu\n", n.id, cs->listener, n.client, n.server,
+		    "%12llu %s %s\n", n.id, cs->listener, n.client, n.server,
 		    cs->age_ms / 1000.0, cs->idle_ms / 1000.0,
 		    (unsigned long long)cs->bytes_in,
-		    (unsigned long long)cs->bytes_out);
+		    (unsigned long long)cs->bytes_out,
+		    cs->sni[0] ? cs->sni : "-", cs->alpn[0] ? cs->alpn : "-");
 	}
+}
+
+/* null where the session has none; the closing brace is ours. */
+static void
+session_names_json(const struct ctl_session *cs, FILE *fp)
+{
+	const char	*names[3] = { cs->sni, cs->alpn, cs->route };
+	const char	*keys[3] = { "sni", "alpn", "route" };
+	size_t		 i;
+
+	for (i = 0; i < 3; i++) {
+		fprintf(fp, ",\"%s\":", keys[i]);
+		if (names[i][0] != '\0')
+			json_string(fp, names[i]);
+		else
+			fprintf(fp, "null");
+	}
+	fprintf(fp, "}");
 }
 
 static void
@@ -592,10 +699,11 @@ sessions_json(struct ctl_conn *c, FILE *fp)
 		json_string(fp, cs->backend);
 		fprintf(fp, ",\"client\":\"%s\",\"server\":\"%s\","
 		    "\"generation\":%u,\"age_ms\":%lld,\"idle_ms\":%lld,"
-		    "\"bytes_in\":%llu,\"bytes_out\":%llu}", n.client, n.server,
+		    "\"bytes_in\":%llu,\"bytes_out\":%llu", n.client, n.server,
 		    cs->generation, cs->age_ms, cs->idle_ms,
 		    (unsigned long long)cs->bytes_in,
 		    (unsigned long long)cs->bytes_out);
+		session_names_json(cs, fp);
 	}
 	fprintf(fp, "]}\n");
 }

@@ -235,6 +235,28 @@ backend_equal(struct backend *a, struct backend *b)
 	return 1;
 }
 
+/* Same routes in the same order, same fallbacks. */
+static int
+routes_equal(struct listener *a, struct listener *b)
+{
+	struct route	*x, *y;
+
+	if (a->nroutes != b->nroutes || a->starttls != b->starttls ||
+	    a->no_sni_none != b->no_sni_none ||
+	    strcmp(a->no_sni_name, b->no_sni_name) != 0)
+		return 0;
+	y = TAILQ_FIRST(&b->routes);
+	TAILQ_FOREACH(x, &a->routes, entry) {
+		if (x->match != y->match || x->tls != y->tls ||
+		    x->priority != y->priority || strcmp(x->sni, y->sni) != 0 ||
+		    strcmp(x->alpn, y->alpn) != 0 ||
+		    strcmp(x->backend_name, y->backend_name) != 0)
+			return 0;
+		y = TAILQ_NEXT(y, entry);
+	}
+	return 1;
+}
+
 /* What a reload changes, one line per object, for l4ctl and the log. */
 static void
 reload_plan(struct l4d_config *old, struct l4d_config *nc, FILE *out)
@@ -251,7 +273,12 @@ reload_plan(struct l4d_config *old, struct l4d_config *nc, FILE *out)
 			    ol->listen, l->listen);
 		else if (strcmp(ol->backend_name, l->backend_name) != 0)
 			fprintf(out, "listener %s: backend %s -> %s\n",
-			    l->name, ol->backend_name, l->backend_name);
+			    l->name, ol->backend_name[0] ? ol->backend_name :
+			    "none", l->backend_name[0] ? l->backend_name :
+			    "none");
+		else if (!routes_equal(ol, l))
+			fprintf(out, "listener %s: routes changed, %u routes\n",
+			    l->name, l->nroutes);
 		else
 			fprintf(out, "listener %s: unchanged\n", l->name);
 	}

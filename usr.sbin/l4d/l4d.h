@@ -114,9 +114,9 @@ struct counters {
 	uint64_t	 causes[CAUSE_MAX];
 };
 
-/* "r/LISTENER/SNI ALPN" is the longest key */
-#define STATS_KEY_MAX		(L4D_NAME_MAX + L4D_PATTERN_MAX + \
-				    L4D_ALPN_MAX + 8)
+/* route_key(): "SNI alpn=ALPN"; "r/LISTENER/KEY" is the longest key */
+#define ROUTE_KEY_MAX		(L4D_PATTERN_MAX + L4D_ALPN_MAX + 8)
+#define STATS_KEY_MAX		(L4D_NAME_MAX + ROUTE_KEY_MAX + 4)
 struct stats {
 	RB_ENTRY(stats)		 entry;
 	char			 key[STATS_KEY_MAX];	/* "l/NAME", ... */
@@ -412,7 +412,7 @@ struct ctl_session {
 	uint64_t		 bytes_out;
 	char			 sni[256];	/* "" when none */
 	char			 alpn[256];	/* offered, comma separated */
-	char			 route[L4D_PATTERN_MAX + L4D_ALPN_MAX + 8];
+	char			 route[ROUTE_KEY_MAX];
 };
 
 #define CTL_CMD_SHOW_SUMMARY	1
@@ -475,6 +475,13 @@ struct flow {
 #define STATE_CONNECTING	1
 #define STATE_RELAYING		2
 #define STATE_ENDED		3	/* freed after the poll batch */
+#define STATE_PEEKING		4	/* reading the client's hello */
+#define STATE_STARTTLS		5	/* server: SSLRequest sent, waits */
+
+/* Whether the session counts in its server's counters. */
+#define session_linked(s)	((s)->server != NULL && \
+				    ((s)->state == STATE_RELAYING || \
+				    (s)->state == STATE_STARTTLS))
 
 /* The two sockets of a session, as the poller names them. */
 #define SIDE_CLIENT		0
@@ -511,6 +518,7 @@ struct session {
 	uint8_t			 ntried;
 	uint8_t			 first_fin;	/* enum end_cause */
 	uint8_t			 last_connect_cause;
+	uint8_t			 cpolled;	/* cfd is in the poller */
 	uint16_t		 tried[L4D_RETRIES_MAX + 1];
 	struct listener		*listener;
 	struct backend		*backend;
@@ -519,13 +527,38 @@ struct session {
 	long long		 last_ms;
 	long long		 half_closed_ms;
 	long long		 drain_ms;	/* close then; 0: never */
-	struct l4d_config	*conf;		/* its generation */
+	struct peek		*peek;		/* routed listeners only */
 	struct sockaddr_in6	 client;	/* big enough for either */
 	struct flow		 c2s;
 	struct flow		 s2c;
 };
 TAILQ_HEAD(sessionlist, session);
 
+/* A session's generation is its listener's. */
+#define session_conf(s)		((s)->listener->conf)
+
+/*
+ * What a routed session read before the routing decision, and what it
+ * learnt from it (peek.c).  The buffer exists only until it is sent on
+ * to the server; the names stay for the logs and l4ctl.
+ */
+#define PEEK_START		0	/* nothing decided yet */
+#define PEEK_TLS		1	/* reading a ClientHello */
+#define PEEK_DONE		2	/* routed */
+
+struct peek {
+	uint8_t			*buf;
+	uint32_t		 len;
+	uint32_t		 cap;
+	uint8_t			 phase;		/* PEEK_* */
+	uint8_t			 sslrequest;	/* the client asked for TLS
+						   the PostgreSQL way */
+	uint8_t			 sent;		/* of our SSLRequest */
+	struct route		*route;		/* NULL: a fallback */
+	struct stats		*stats;		/* the route's counters */
+	char			*sni;		/* NULL: none */
+	char			*alpn;		/* NULL: none */
+};
 #define ACCEPT_BATCH		64
 #define ACCEPT_BACKOFF_MIN_MS	50LL
 #define ACCEPT_BACKOFF_MAX_MS	1000LL
@@ -704,6 +737,17 @@ void		 relay_ctl_kill(struct relay_env *, uint32_t, uint64_t);
 uint32_t	 relay_listener_cap(struct listener *);
 long long	 session_deadline(struct session *, long long);
 const char	*session_idstr(struct session *);
+void		 session_connect(struct session *);
+void		 session_end(struct session *, enum end_cause, int);
+void		 session_timer(struct session *, long long);
+void		 session_relay(struct session *);
+
+/* peek.c: a routed session's first bytes, up to its routing */
+int		 peek_start(struct session *);
+void		 peek_ready(struct session *);
+int		 peek_connected(struct session *);
+void		 peek_starttls_ready(struct session *, int events);
+void		 peek_free(struct session *);
 
 /*
  * flow.c: the data path.  from and to are sockets, rfrom and rto their

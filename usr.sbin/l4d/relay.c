@@ -36,16 +36,13 @@ static void	 relay_accept_resume(int, short, void *);
 static void	 relay_sighandler(int, short, void *);
 static void	 session_start(struct listener *, int,
 		    const struct sockaddr *, socklen_t);
-static void	 session_connect(struct session *);
 static void	 session_connected(struct session *, int);
 static int	 session_io(struct session *);
 static void	 session_timeout(int, short, void *);
 static void	 relay_run_queue(int, short, void *);
-static void	 session_end(struct session *, enum end_cause, int);
 static int	 flow_io(struct session *, struct flow *);
 static void	 session_reset_by(struct session *, int);
 static void	 listeners_enable(int);
-static void	 session_timer(struct session *, long long);
 static long long session_deadline_nodrain(struct session *, long long);
 static void	 session_count(struct session *, enum end_cause);
 static void	 relay_ctl_server(struct relay_env *, struct imsg *);
@@ -70,6 +67,7 @@ static const char *cause_names[CAUSE_MAX] = {
 	[CAUSE_DRAINED] = "drained",
 	[CAUSE_KILLED] = "killed",
 	[CAUSE_SHUTDOWN] = "shutdown",
+	[CAUSE_STARTTLS_REFUSED] = "starttls-refused",
 };
 
 const char *
@@ -165,6 +163,25 @@ relay_sighandler(int sig, short event, void *arg)
 	}
 }
 
+/* Routes count by listener and match; the fallbacks by their role. */
+static void
+relay_stats_bind_listener(struct relay_env *env, struct listener *l)
+{
+	struct route	*r;
+	char		 key[ROUTE_KEY_MAX];
+
+	l->conf = env->pending;
+	l->stats = stats_get(&env->stats, "l", l->name, NULL);
+	if (!listener_peeks(l))
+		return;
+	TAILQ_FOREACH(r, &l->routes, entry) {
+		route_key(r, key, sizeof(key));
+		r->stats = stats_get(&env->stats, "r", l->name, key);
+	}
+	l->stats_no_sni = stats_get(&env->stats, "r", l->name, "no_sni");
+	l->stats_default = stats_get(&env->stats, "r", l->name, "default");
+}
+
 /* Each object of a new generation counts into the entry of its name. */
 static void
 relay_stats_bind(struct relay_env *env, struct l4d_config *conf)
@@ -174,7 +191,7 @@ relay_stats_bind(struct relay_env *env, struct l4d_config *conf)
 	struct server	*srv;
 
 	TAILQ_FOREACH(l, &conf->listeners, entry)
-		l->stats = stats_get(&env->stats, "l", l->name, NULL);
+		relay_stats_bind_listener(env, l);
 	TAILQ_FOREACH(be, &conf->backends, entry) {
 		be->stats = stats_get(&env->stats, "b", be->name, NULL);
 		TAILQ_FOREACH(srv, &be->servers, entry)
@@ -207,7 +224,8 @@ relay_drain_schedule(struct relay_env *env, struct l4d_config *conf)
 	long long	 now = proc_now_ms(), jitter, left, drain;
 
 	TAILQ_FOREACH(s, &env->sessions, entry) {
-		if (s->conf == conf || s->drain_ms != 0)
+		if (session_conf(s) == conf || s->drain_ms != 0 ||
+		    s->backend == NULL)
 			continue;
 		if (config_has_listener(conf, s->listener->name) &&
 		    config_find_backend(conf, s->backend->name) != NULL)
@@ -250,9 +268,9 @@ relay_config_loaded(struct relay_env *env)
 	struct l4d_config	*old = env->conf;
 	struct listener		*l;
 
+	relay_stats_bind(env, env->pending);
 	env->conf = env->pending;
 	env->pending = NULL;
-	relay_stats_bind(env, env->conf);
 	if (old != NULL)
 		relay_config_retire(env, old);
 	TAILQ_FOREACH(l, &env->conf->listeners, entry) {
@@ -293,6 +311,7 @@ relay_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_CONF_BACKEND:
 		case IMSG_CONF_SERVER:
 		case IMSG_CONF_LISTENER:
+		case IMSG_CONF_ROUTE:
 		case IMSG_CONF_END:
 			r = config_receive(&env->pending, &imsg);
 			if (imsg.fd != -1)
@@ -351,7 +370,9 @@ stats_add_live(struct relay_env *env, int sign)
 
 	TAILQ_FOREACH(s, &env->sessions, entry) {
 		counters_bytes(&s->listener->stats->c, s, sign);
-		if (s->server != NULL && s->state == STATE_RELAYING) {
+		if (s->peek != NULL && s->peek->stats != NULL)
+			counters_bytes(&s->peek->stats->c, s, sign);
+		if (session_linked(s)) {
 			counters_bytes(&s->server->stats->c, s, sign);
 			counters_bytes(&s->backend->stats->c, s, sign);
 		}
@@ -379,6 +400,24 @@ relay_ctl_stats(struct relay_env *env, uint32_t peerid)
 	    sizeof(found));
 }
 
+static void
+session_ctl_names(struct session *s, struct ctl_session *cs)
+{
+	struct peek	*p = s->peek;
+
+	if (p == NULL)
+		return;
+	if (p->sni != NULL)
+		strlcpy(cs->sni, p->sni, sizeof(cs->sni));
+	if (p->alpn != NULL)
+		strlcpy(cs->alpn, p->alpn, sizeof(cs->alpn));
+	if (p->route != NULL)
+		route_key(p->route, cs->route, sizeof(cs->route));
+	else if (p->phase == PEEK_DONE)
+		strlcpy(cs->route, p->stats == s->listener->stats_default ?
+		    "default" : "no_sni", sizeof(cs->route));
+}
+
 void
 relay_ctl_sessions(struct relay_env *env, uint32_t peerid)
 {
@@ -390,12 +429,14 @@ relay_ctl_sessions(struct relay_env *env, uint32_t peerid)
 	TAILQ_FOREACH(s, &env->sessions, entry) {
 		memset(&cs, 0, sizeof(cs));
 		cs.id = s->id;
-		cs.generation = s->conf->generation;
+		cs.generation = session_conf(s)->generation;
 		cs.state = s->state;
 		strlcpy(cs.listener, s->listener->name, sizeof(cs.listener));
-		strlcpy(cs.backend, s->backend->name, sizeof(cs.backend));
+		strlcpy(cs.backend, s->backend ? s->backend->name : "-",
+		    sizeof(cs.backend));
 		cs.client = s->client;
-		if (s->server != NULL && s->state == STATE_RELAYING)
+		session_ctl_names(s, &cs);
+		if (session_linked(s))
 			memcpy(&cs.server, &s->server->ss, s->server->sslen <=
 			    sizeof(cs.server) ? s->server->sslen :
 			    sizeof(cs.server));
@@ -549,10 +590,10 @@ session_new(struct listener *l, int fd, const struct sockaddr *sa,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->id = ((uint64_t)env->instance << 48) | ++env->session_counter;
+	s->listener = l;
 	s->cfd = fd;
 	s->sfd = -1;
-	s->listener = l;
-	s->backend = l->backend;
+	s->backend = listener_peeks(l) ? NULL : l->backend;
 	if (salen > sizeof(s->client))
 		salen = sizeof(s->client);
 	memcpy(&s->client, sa, salen);
@@ -562,8 +603,7 @@ session_new(struct listener *l, int fd, const struct sockaddr *sa,
 	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
 	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
 	evtimer_set(&s->ev_timeout, session_timeout, s);
-	s->conf = env->conf;
-	s->conf->refs++;
+	session_conf(s)->refs++;
 	TAILQ_INSERT_TAIL(&env->sessions, s, entry);
 	env->nsessions++;
 	l->active++;
@@ -593,7 +633,10 @@ session_start(struct listener *l, int fd, const struct sockaddr *sa,
 		session_end(s, CAUSE_OVER_LIMIT, 0);
 		return;
 	}
-	session_connect(s);
+	if (listener_peeks(l))
+		(void)peek_start(s);
+	else
+		session_connect(s);
 }
 
 /* A listener's cap is shared evenly by the relays. */
@@ -605,7 +648,7 @@ relay_listener_cap(struct listener *l)
 	return (l->max_sessions + n - 1) / n;
 }
 
-static void
+void
 session_timer(struct session *s, long long ms)
 {
 	struct timeval	 tv;
@@ -658,7 +701,7 @@ server_socket(struct server *srv)
  * The client is not read before the server is connected, so servers
  * that speak first work.
  */
-static void
+void
 session_connect(struct session *s)
 {
 	struct server	*srv;
@@ -739,6 +782,7 @@ session_connected(struct session *s, int events)
 		}
 	}
 	s->state = STATE_RELAYING;
+	s->sready = events & READY_STATE;
 	s->server->active++;
 	s->server->sessions++;
 	s->server->stats->c.total++;
@@ -746,29 +790,49 @@ session_connected(struct session *s, int events)
 	s->backend->stats->c.total++;
 	s->backend->stats->c.active++;
 	s->last_ms = proc_now_ms();
-	s->sready = events & READY_STATE;
 	session_timer(s, session_deadline(s, s->last_ms));
-	/*
-	 * What the client sent meanwhile goes out now, a turn of the loop
-	 * earlier.  Read first, then watch: a socket drained before
-	 * poll_add() raises no stale event, one filled after it raises one.
-	 */
+	if (s->peek != NULL && peek_connected(s) == -1)
+		return;
+	if (s->state == STATE_RELAYING)
+		session_relay(s);
+}
+
+/*
+ * What the client sent meanwhile goes out now, a turn of the loop
+ * earlier.  Read first, then watch: a socket drained before poll_add()
+ * raises no stale event, one filled after it raises one.
+ */
+void
+session_relay(struct session *s)
+{
 	s->cready = READY_READ | READY_WRITE;
-	if (session_io(s) == -1)
+	if (session_io(s) == -1 || s->cpolled)
 		return;
 	if (poll_add(s, SIDE_CLIENT) == -1) {
 		log_warn("session %s: poll", session_idstr(s));
 		session_end(s, CAUSE_SHUTDOWN, RESET_CLIENT);
+		return;
 	}
+	s->cpolled = 1;
 }
 
 void
 session_ready(struct session *s, int side, int events)
 {
 	switch (s->state) {
+	case STATE_PEEKING:
+		if (side == SIDE_CLIENT &&
+		    (events & (READY_READ | READY_ERROR | READY_FIN)))
+			peek_ready(s);
+		break;
 	case STATE_CONNECTING:
+		/* a routed client is read again once the server is up */
 		if (side == SIDE_SERVER)
 			session_connected(s, events);
+		break;
+	case STATE_STARTTLS:
+		if (side == SIDE_SERVER)
+			peek_starttls_ready(s, events);
 		break;
 	case STATE_RELAYING:
 		if (side == SIDE_CLIENT)
@@ -908,6 +972,10 @@ session_timeout(int fd, short event, void *arg)
 		session_connect_failed(s, CAUSE_CONNECT_TIMEOUT, 0);
 		return;
 	}
+	if (s->state == STATE_PEEKING || s->state == STATE_STARTTLS) {
+		session_end(s, CAUSE_HANDSHAKE_TIMEOUT, 0);
+		return;
+	}
 	now = proc_now_ms();
 	if ((left = session_deadline(s, now)) > 0) {
 		session_timer(s, left);
@@ -1027,23 +1095,38 @@ session_idstr(struct session *s)
 	return buf;
 }
 
+/* " sni=NAME alpn=LIST" for the sessions of routed listeners. */
+static void
+session_log_names(struct session *s, char *buf, size_t len)
+{
+	struct peek	*p = s->peek;
+
+	buf[0] = '\0';
+	if (p == NULL)
+		return;
+	snprintf(buf, len, " sni=%s alpn=%s", p->sni ? p->sni : "-",
+	    p->alpn ? p->alpn : "-");
+}
+
 static void
 session_log(struct session *s, enum end_cause cause, long long now)
 {
-	char	 client[64], server[64];
+	char	 client[64], server[64], names[SNI_NAME_MAX + 300];
 
 	if (!relay_env.access_log)
 		return;
 	log_sockaddr((struct sockaddr *)&s->client, client, sizeof(client));
-	if (s->server != NULL && s->state != STATE_CONNECTING)
+	if (session_linked(s))
 		log_sockaddr((struct sockaddr *)&s->server->ss, server,
 		    sizeof(server));
 	else
 		strlcpy(server, "-", sizeof(server));
-	log_access("access id=%s listener=%s client=%s backend=%s server=%s "
-	    "in=%llu out=%llu duration=%lld.%03llds cause=%s%s",
-	    session_idstr(s), s->listener->name, client, s->backend->name,
-	    server, (unsigned long long)s->c2s.bytes,
+	session_log_names(s, names, sizeof(names));
+	log_access("access id=%s listener=%s client=%s backend=%s server=%s"
+	    "%s in=%llu out=%llu duration=%lld.%03llds cause=%s%s",
+	    session_idstr(s), s->listener->name, client,
+	    s->backend ? s->backend->name : "-", server, names,
+	    (unsigned long long)s->c2s.bytes,
 	    (unsigned long long)s->s2c.bytes, (now - s->start_ms) / 1000,
 	    (now - s->start_ms) % 1000, cause_name(cause),
 	    s->reset ? " reset" : "");
@@ -1062,11 +1145,13 @@ static void
 session_count(struct session *s, enum end_cause cause)
 {
 	counters_end(&s->listener->stats->c, s, cause);
-	if (s->server != NULL && s->state == STATE_RELAYING) {
+	if (s->peek != NULL && s->peek->stats != NULL)
+		counters_end(&s->peek->stats->c, s, cause);
+	if (session_linked(s)) {
 		s->server->active--;
 		counters_end(&s->server->stats->c, s, cause);
 		counters_end(&s->backend->stats->c, s, cause);
-	} else
+	} else if (s->backend != NULL)
 		s->backend->stats->c.causes[cause]++;
 }
 
@@ -1084,15 +1169,16 @@ close_with_reset(int fd)
  * reset: RESET_NONE, or which side gets a reset because the other one
  * sent us one.
  */
-static void
+void
 session_end(struct session *s, enum end_cause cause, int reset)
 {
 	struct relay_env	*env = &relay_env;
+	struct l4d_config	*conf = session_conf(s);
 
 	s->reset = reset != RESET_NONE;
 	session_log(s, cause, proc_now_ms());
 	session_dequeue(s);
-	if (s->state == STATE_RELAYING)
+	if (s->cpolled)
 		poll_forget(s, SIDE_CLIENT);
 	if (s->sfd != -1)
 		poll_forget(s, SIDE_SERVER);
@@ -1110,12 +1196,13 @@ session_end(struct session *s, enum end_cause cause, int reset)
 	flow_release(&s->c2s);
 	flow_release(&s->s2c);
 	session_count(s, cause);
+	peek_free(s);
 	env->counts[cause]++;
 	s->listener->active--;
 	TAILQ_REMOVE(&env->sessions, s, entry);
 	env->nsessions--;
-	if (--s->conf->refs == 0 && s->conf != env->conf)
-		config_free(s->conf);
+	if (--conf->refs == 0 && conf != env->conf)
+		config_free(conf);
 	s->state = STATE_ENDED;
 	if (env->batching > 0)
 		TAILQ_INSERT_TAIL(&env->ended, s, entry);
