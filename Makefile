@@ -40,6 +40,7 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/balance.o usr.sbin/l4d/flow.o \
 		usr.sbin/l4d/${SPLICE}.o usr.sbin/l4d/${POLL}.o \
 		usr.sbin/l4d/stats.o usr.sbin/l4d/sni.o usr.sbin/l4d/route.o \
+		usr.sbin/l4d/peek.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o
