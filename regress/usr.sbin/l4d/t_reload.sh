@@ -662,6 +662,87 @@ drain_of_session_cleanup()
 	l4d_cleanup
 }
 
+# route_conf FILE LISTENER_PORT BACKEND PORT_ONE PORT_TWO: a listener
+# routing a.test to BACKEND (one or two), everything else to two.
+route_conf()
+{
+	{
+		cfg_head 1 true
+		cat <<EOF
+listeners:
+  - name: tls
+    listen: "127.0.0.1:$2"
+    backend: two
+    routes:
+      - { sni: a.test, backend: $3 }
+backends:
+  - name: one
+    servers: [ { address: "127.0.0.2:$4" } ]
+  - name: two
+    servers: [ { address: "127.0.0.2:$5" } ]
+EOF
+	} >"$1"
+}
+
+atf_test_case routes cleanup
+routes_head()
+{
+	atf_set descr "A reload that points a route at another backend routes new sessions by the new route; a session routed before goes on where it was"
+	atf_set require.user root
+	atf_set timeout 60
+}
+routes_body()
+{
+	reload_setup
+	lp=$(free_ports 1)
+	set -- $(free_ports 2 127.0.0.2)
+	start_server one banner "127.0.0.2:$1" --id one
+	start_server two banner "127.0.0.2:$2" --id two
+	route_conf a.conf "$lp" one "$1" "$2"
+	route_conf b.conf "$lp" two "$1" "$2"
+	start_l4d a.conf
+	$PY "$TOOLS/hello.py" build --sni a.test --out a.hello >/dev/null ||
+	    fail "cannot build a hello"
+	# The old session: routed, then held open across the reload.
+	$PY - "$lp" >old.out 2>&1 <<'EOF' &
+import os, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.sendall(open("a.hello", "rb").read())
+f = s.makefile("rb")
+print("first", f.readline().decode().strip(), flush=True)
+open("old.ready", "w").close()
+for _ in range(400):
+    if os.path.exists("old.go"):
+        break
+    time.sleep(0.05)
+s.sendall(b"after reload\n")
+s.shutdown(socket.SHUT_WR)
+print("then", f.read().decode(errors="replace").strip()[-12:], flush=True)
+EOF
+	echo $! >old.pid
+	wait_for 10 test -e old.ready || fail "old session: $(cat old.out)"
+	grep -q '^first BANNER one' old.out || fail "before: $(cat old.out)"
+	atf_check -s exit:0 -o match:'listener tls: routes changed, 1 routes' \
+	    -o match:'generation 2$' $CTL reload -f b.conf
+	$CTL show summary | grep -q '^  route a.test backend two ' ||
+	    fail "summary: $($CTL show summary)"
+	$CTL show sessions | grep -q ' a.test -$' ||
+	    fail "sessions: $($CTL show sessions)"
+	$PY "$TOOLS/hello.py" send --connect "127.0.0.1:$lp" --hello a.hello \
+	    --expect "BANNER two" --timeout 10 >new.out 2>&1 ||
+	    fail "new session not routed by the new file: $(cat new.out)"
+	touch old.go
+	wait_for 10 not_alive "$(cat old.pid)" || fail "old session hangs"
+	# the banner server echoes: the old session still reaches "one"
+	grep -q '^then after reload' old.out ||
+	    fail "old session after the reload: $(cat old.out)"
+}
+routes_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case under_load
@@ -671,4 +752,5 @@ atf_init_test_cases()
 	atf_add_test_case sighup
 	atf_add_test_case drain
 	atf_add_test_case drain_of_session
+	atf_add_test_case routes
 }
