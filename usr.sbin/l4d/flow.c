@@ -94,7 +94,8 @@ flow_copy(struct flow *f, int from, int to, uint8_t *rfrom, uint8_t *rto)
  * the read(2) that would return 0 is saved.  If it saw none, a FIN
  * that comes raises an event of its own.  A poller that cannot tell
  * (poll_exact is 0) may hold back a FIN already queued, so the caller
- * reads again, to EAGAIN or EOF.
+ * reads again, to EAGAIN or EOF, and so does one that saw an error or
+ * hang-up.
  */
 int
 flow_drained(struct flow *f, uint8_t *rfrom, uint8_t was)
@@ -104,7 +105,11 @@ flow_drained(struct flow *f, uint8_t *rfrom, uint8_t was)
 		f->eof = 1;
 		return FLOW_EOF;
 	}
-	if (!poll_exact)
+	/*
+	 * A reset or error that came with the data raises no event of its
+	 * own: read on until it shows.
+	 */
+	if (!poll_exact || (was & READY_HUP))
 		return FLOW_AGAIN;
 	*rfrom &= ~READY_READ;
 	return FLOW_OK;

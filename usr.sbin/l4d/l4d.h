@@ -496,7 +496,10 @@ struct flow {
 #define READY_WRITE		0x02
 #define READY_FIN		0x04	/* a clean FIN waits behind the data */
 #define READY_ERROR		0x08	/* event only: socket error */
-#define READY_STATE		(READY_READ | READY_WRITE | READY_FIN)
+#define READY_HUP		0x10	/* an error or hang-up waits behind the
+					   data: no event will say so again */
+#define READY_STATE		(READY_READ | READY_WRITE | READY_FIN | \
+				    READY_HUP)
 
 #define RESET_NONE		0
 #define RESET_CLIENT		1

@@ -64,7 +64,7 @@ poll_events(uint32_t e)
 	if (e & EPOLLOUT)
 		events |= READY_WRITE;
 	if (e & (EPOLLERR | EPOLLHUP))
-		events |= READY_READ | READY_WRITE;
+		events |= READY_READ | READY_WRITE | READY_HUP;
 	if (e & EPOLLERR)
 		events |= READY_ERROR;
 	else if (e & EPOLLRDHUP)

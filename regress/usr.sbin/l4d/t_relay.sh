@@ -121,6 +121,26 @@ do_reset()
 	done
 }
 
+# The server's last bytes and its reset arrive together, in one event:
+# the relay must read on to the reset rather than wait for an event
+# that never comes.
+do_reply_reset()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	sp=$(free_ports 1 127.0.0.2)
+	start_server replyreset replyreset "127.0.0.2:$sp"
+	relay_cfg "$1" "$lp" "$sp" >l4d.conf
+	start_l4d
+
+	for i in $(seq 40); do
+		atf_check -s exit:0 -o inline:'reset\n' -e empty \
+		    $PY "$CLIENT" replyreset --connect "127.0.0.1:$lp" \
+		    --timeout 5
+	done
+}
+
 # The client resets the connection: the server must see a reset too.
 do_client_reset()
 {
@@ -174,6 +194,7 @@ both_modes halfclose do_halfclose 60 "half-close propagated, reply after client 
 both_modes banner do_banner 60 "server speaks first"
 both_modes reset do_reset 60 "a server reset reaches the client as a reset"
 both_modes client_reset do_client_reset 60 "a client reset reaches the server as a reset"
+both_modes reply_reset do_reply_reset 90 "a reply and a reset that arrive together reach the client, reset last"
 
 # IPv6 on both sides, and an IPv4 listener on the same port beside it:
 # IPv6 listeners are V6ONLY, so the two do not conflict.
@@ -253,7 +274,8 @@ both_modes ipv6 do_ipv6 60 "IPv6 listener and server, beside IPv4 on the same po
 
 atf_init_test_cases()
 {
-	for _c in ipv6 bulk concurrent halfclose banner reset client_reset; do
+	for _c in ipv6 bulk concurrent halfclose banner reset client_reset \
+	    reply_reset; do
 		atf_add_test_case ${_c}_splice
 		atf_add_test_case ${_c}_copy
 	done

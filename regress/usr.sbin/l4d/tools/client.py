@@ -279,6 +279,19 @@ def cmd_reset(args):
     fail("reset: got EOF (FIN), expected a reset")
 
 
+def cmd_replyreset(args):
+    """A reply, then a reset: the reset must arrive, whatever came
+    before it (a reset may take unread bytes with it)."""
+    s = connect(args)
+    s.sendall(b"hello\n")
+    while True:
+        how = how_it_ends(s, "replyreset: neither reset nor EOF")
+        if not how.startswith("data"):
+            break
+    print(how)
+    return 0
+
+
 def how_it_ends(s, timeout_msg):
     """What the next recv meets: "eof", "reset" or "data ..."."""
     try:
@@ -536,7 +549,7 @@ COMMANDS = {
     "halfclose": cmd_halfclose, "banner": cmd_banner, "ids": cmd_ids,
     "reset": cmd_reset, "idle": cmd_idle, "hold": cmd_hold,
     "ping": cmd_ping, "rst": cmd_rst, "genhash": cmd_genhash,
-    "loop": cmd_loop, "keep": cmd_keep,
+    "loop": cmd_loop, "keep": cmd_keep, "replyreset": cmd_replyreset,
 }
 
 

@@ -129,6 +129,15 @@ def serve_reset(conn, args):
                     struct.pack("ii", 1, 0))
 
 
+def serve_replyreset(conn, args):
+    """The last reply and the reset leave together, as a PostgreSQL
+    server that closes with unread bytes does."""
+    conn.recv(65536)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))
+    conn.sendall(b"bye\n")
+
+
 def serve_hold(conn, args):
     read_to_eof(conn)
 
@@ -162,6 +171,7 @@ MODES = {
     "sinksource": serve_sinksource,
     "rae": serve_rae,
     "reset": serve_reset,
+    "replyreset": serve_replyreset,
     "hold": serve_hold,
     "stay": serve_stay,
     "observe": serve_observe,
