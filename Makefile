@@ -55,7 +55,7 @@ L4CTL =		usr.sbin/l4ctl/l4ctl
 
 REGRESS =	regress/usr.sbin/l4d
 UNIT_TESTS =	${REGRESS}/t_imsg ${REGRESS}/t_parse ${REGRESS}/t_balance \
-		${REGRESS}/t_sni
+		${REGRESS}/t_sni ${REGRESS}/t_sni_asan
 ATF_C_FLAGS !=	${PKG_CONFIG} --cflags atf-c 2>/dev/null || true
 ATF_C_LIBS !=	${PKG_CONFIG} --libs atf-c 2>/dev/null || echo -latf-c
 ATF_SH !=	command -v atf-sh 2>/dev/null || echo /usr/libexec/atf-sh
@@ -98,6 +98,17 @@ ${REGRESS}/t_sni: ${REGRESS}/t_sni.c ${SNI_TEST_OBJS} ${TEST_LIB_OBJS} ${HDRS}
 	${CC} ${CFLAGS} ${ATF_C_FLAGS} -o $@ ${REGRESS}/t_sni.c \
 	    ${SNI_TEST_OBJS} ${TEST_LIB_OBJS} ${LDFLAGS} ${ATF_C_LIBS} ${LDLIBS}
 
+# The same tests of the code that reads what clients send, built with
+# AddressSanitizer and UBSan so that even a plain `make check' runs them
+# (and the fuzz corpus) there; from the sources, as the shared objects
+# are built without.
+ASAN_FLAGS =	-fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer
+SNI_ASAN_SRCS =	${REGRESS}/t_sni.c usr.sbin/l4d/sni.c usr.sbin/l4d/route.c
+${REGRESS}/t_sni_asan: ${SNI_ASAN_SRCS} ${HDRS}
+	${CC} ${CFLAGS} ${ASAN_FLAGS} ${ATF_C_FLAGS} -o $@ ${SNI_ASAN_SRCS} \
+	    ${LDFLAGS} ${ASAN_FLAGS} ${ATF_C_LIBS} ${LDLIBS}
+
 ${REGRESS}/t_balance: ${REGRESS}/t_balance.c usr.sbin/l4d/balance.o ${TEST_LIB_OBJS} ${HDRS}
 	${CC} ${CFLAGS} ${ATF_C_FLAGS} -o $@ ${REGRESS}/t_balance.c \
 	    usr.sbin/l4d/balance.o ${TEST_LIB_OBJS} ${LDFLAGS} ${ATF_C_LIBS} ${LDLIBS}
@@ -136,8 +147,10 @@ run: all
 bench: all
 	sh regress/bench/bench.sh
 
+# Build every target, then fuzz the ClientHello reader for a minute.
 fuzz:
-	${MAKE} -C regress/fuzz
+	${MAKE} -C regress/fuzz all
+	${MAKE} -C regress/fuzz run-sni SECONDS=60
 
 install: all
 	sh regress/install.sh "${DESTDIR}" "${SBINDIR}" "${MANDIR}" \
