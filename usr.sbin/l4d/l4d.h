@@ -656,16 +656,23 @@ void		 route_key(const struct route *, char *buf, size_t len);
 int		 config_send(struct imsgev *, struct l4d_config *, int *fds);
 int		 config_receive(struct l4d_config **, struct imsg *);
 
-/* parse.c: the configuration model, built from YAML */
+/*
+ * conf.c: the configuration model; config_link() resolves references
+ * and compiles regexes, once per configuration, in every process.
+ */
 struct l4d_config *config_new_empty(void);
 void		 config_free(struct l4d_config *);
 struct backend	*config_find_backend(struct l4d_config *, const char *);
 int		 config_link(struct l4d_config *);
+void		 conf_errors_clear(struct conf_errors *);
+
+/* yamlconf.c: a file or buffer read into the model (parse.c's schema) */
 struct l4d_config *parse_config(const char *path, struct conf_errors *);
 struct l4d_config *parse_config_buffer(const char *name, const char *buf,
 		    size_t len, int resolve, struct conf_errors *);
-void		 conf_errors_clear(struct conf_errors *);
 int		 parse_duration(const char *, long long *ms, int infinite_ok);
+
+/* addr.c: addresses */
 int		 sockaddr_equal(const struct sockaddr_storage *,
 		    const struct sockaddr_storage *);
 int		 parse_address(const char *, struct sockaddr_storage *,

@@ -1,4 +1,159 @@
-/* Stub: the parser split fills this in. */
+/*
+ * The private interface of the configuration reader, shared by its four
+ * files and nothing else:
+ *
+ *	conf.c		the model's life: create, link, free
+ *	addr.c		addresses: parse, resolve, compare
+ *	yamlconf.c	the YAML layer: loading, node access, scalar
+ *			getters and the error list
+ *	parse.c		the schema: one walker per mapping
+ *
+ * The public entry points are in l4d.h.
+ */
+
 #ifndef PARSE_H
 #define PARSE_H
-#endif
+
+#include <yaml.h>
+
+#define PARSE_PATH_MAX		96	/* key paths in messages */
+#define PARSE_QUOTE_MAX		72	/* values quoted in messages */
+#define MAP_KEYS_MAX		16	/* keys of one mapping */
+#define PARSE_MAX_DEPTH		64	/* nesting of a YAML document */
+
+/* The stable codes, L4D-E001 to L4D-E028; l4d.conf(5) lists them. */
+enum conf_code {
+	E_SYNTAX = 1,
+	E_UNKNOWN_KEY = 2,
+	E_TYPE = 3,
+	E_DURATION = 4,
+	E_ADDRESS = 5,
+	E_MISSING = 6,
+	E_DUP_LISTENER = 7,
+	E_DUP_BACKEND = 8,
+	E_UNDEF_BACKEND = 9,
+	E_CONFLICT = 10,
+	E_NO_SERVERS = 11,
+	E_WEIGHT = 12,
+	E_RANGE = 13,
+	E_ENUM = 14,
+	E_RESOLVE = 15,
+	E_USER = 16,
+	E_READ = 17,
+	E_DUP_KEY = 18,
+	E_NAME = 19,
+	E_DUP_SERVER = 20,
+	E_EMPTY = 21,
+	E_CHROOT = 22,
+	E_DEPTH = 23,		/* nesting too deep */
+	E_REGEX = 24,		/* a route's ~pattern does not compile */
+	E_ROUTE_MATCH = 25,	/* a route with neither sni nor alpn */
+	E_DUP_ROUTE = 26,	/* two routes of a listener match alike */
+	E_NO_SNI = 27,		/* no_sni without routes or starttls */
+	E_UNSUPPORTED = 28	/* a value of a later release */
+};
+
+/*
+ * A node reached twice in the same role (through a YAML alias) gives
+ * the same local errors twice; the second time they are not repeated.
+ * One bit each in parser.seen[]: at most 8 roles.
+ */
+enum node_role {
+	ROLE_LOG,
+	ROLE_TIMEOUTS,
+	ROLE_LISTENER,
+	ROLE_BACKEND,
+	ROLE_SERVERS,
+	ROLE_SERVER,
+	ROLE_ROUTES,
+	ROLE_ROUTE
+};
+
+#define ADDR_WILDCARD	0x01	/* "*:PORT" allowed */
+#define ADDR_NAMES	0x02	/* host names allowed */
+#define ADDR_RESOLVE	0x04	/* and looked up */
+
+/* What later checks need to know about an object already parsed. */
+struct pobj {
+	void		*obj;
+	size_t		 line;		/* of its name, address or mapping */
+	int		 name_ok;
+	int		 addr_ok;
+	int		 match_ok;	/* a route's sni and alpn */
+};
+
+struct perr;
+
+/* One run over one document. */
+struct parser {
+	const char		*name;
+	yaml_document_t		*doc;
+	struct l4d_config	*conf;
+	int			 resolve;
+	int			 quiet;
+	int			 servers_capped;
+	int			 routes_capped;
+	int			 no_backends;	/* so no E009 cascade */
+	size_t			 nservers;
+	size_t			 nroutes;
+	unsigned char		*seen;
+	struct perr		*errv;
+	size_t			 nerr;
+	size_t			 errcap;
+	struct pobj		*lv;	/* listeners */
+	size_t			 nl;
+	struct pobj		*bv;	/* backends */
+	size_t			 nb;
+};
+
+/* addr.c */
+int		 is_hostname(const char *);
+int		 addr_parse(const char *, int flags, struct sockaddr_storage *,
+		    socklen_t *, char *err, size_t errlen);
+int		 listen_conflict(const struct sockaddr_storage *,
+		    const struct sockaddr_storage *);
+
+/*
+ * yamlconf.c: errors.  perr() reports an error about one node (kept
+ * quiet when an alias revisits it), perr_always() one between objects.
+ */
+const char	*quote(const char *, char *, size_t);
+void		 fmt_into(char *, size_t, const char *, ...)
+		    __attribute__((__format__ (printf, 3, 4)));
+void		 perr(struct parser *, const yaml_mark_t *, int,
+		    const char *, const char *, ...)
+		    __attribute__((__format__ (printf, 5, 6)));
+void		 perr_always(struct parser *, const yaml_mark_t *, int,
+		    const char *, const char *, ...)
+		    __attribute__((__format__ (printf, 5, 6)));
+
+/* yamlconf.c: nodes.  The getters return 0, or -1 once they reported. */
+yaml_node_t	*node_at(struct parser *, int);
+int		 node_enter(struct parser *, yaml_node_t *, enum node_role);
+void		 node_leave(struct parser *, int);
+const char	*node_desc(yaml_node_t *, char *, size_t);
+void		 type_err(struct parser *, yaml_node_t *, const char *path,
+		    const char *want, const char *hint);
+const char	*scalar_str(struct parser *, yaml_node_t *, const char *path,
+		    const char *want, const char *hint);
+void		 key_path(char *, size_t, const char *parent, const char *key);
+int		 map_collect(struct parser *, yaml_node_t *, const char *path,
+		    const char *const keys[], size_t nkeys, yaml_node_t **vals);
+void		 missing(struct parser *, yaml_node_t *, const char *path,
+		    const char *key, const char *hint);
+int		 get_bool(struct parser *, yaml_node_t *, const char *, int *);
+int		 get_int(struct parser *, yaml_node_t *, const char *,
+		    long long lo, long long hi, int code, long long *);
+int		 get_enum(struct parser *, yaml_node_t *, const char *,
+		    const char *const names[], size_t nnames, int *);
+int		 get_name(struct parser *, yaml_node_t *, const char *,
+		    char *, size_t);
+int		 get_path(struct parser *, yaml_node_t *, const char *,
+		    char *, size_t);
+void		 get_duration(struct parser *, yaml_node_t *, const char *,
+		    int infinite_ok, long long *);
+
+/* parse.c: the schema, from the root of a loaded document */
+void		 parse_top(struct parser *, yaml_node_t *root);
+
+#endif /* PARSE_H */

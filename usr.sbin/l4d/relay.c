@@ -170,7 +170,6 @@ relay_stats_bind_listener(struct relay_env *env, struct listener *l)
 	struct route	*r;
 	char		 key[ROUTE_KEY_MAX];
 
-	l->conf = env->pending;
 	l->stats = stats_get(&env->stats, "l", l->name, NULL);
 	if (!listener_peeks(l))
 		return;

@@ -435,6 +435,117 @@ e022_body()
 	} | check_error E022
 }
 
+tc e023 "L4D-E023: nesting too deep, refused at once"
+e023_body()
+{
+	setup
+	deep=$(printf '%*s' 100000 '' | tr ' ' '[')
+	{ head4; echo "listeners: $deep  #<"; } >cfg.yaml
+	start=$(date +%s%N)
+	check_error_at E023 5
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	echo "took ${ms}ms"
+	[ "$ms" -lt 2000 ] || atf_fail "l4d -n took ${ms}ms on a deep file"
+}
+
+# routed_rest: listener "front" whose routes are on stdin, then the
+# backends pool and spare.
+routed_rest()
+{
+	cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    routes:
+EOF
+	cat
+	cat <<EOF
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.2:18002"
+  - name: spare
+    servers:
+      - address: "127.0.0.2:18003"
+EOF
+}
+
+tc e024 "L4D-E024: a route regex that does not compile"
+e024_body()
+{
+	setup
+	{
+		head4
+		echo '      - { sni: "~^db-[0-9+$", backend: pool }  #<' |
+		    routed_rest
+	} | check_error E024
+}
+
+tc e025 "L4D-E025: a route with neither sni nor alpn"
+e025_body()
+{
+	setup
+	{ head4; echo '      - { backend: pool }  #<' | routed_rest; } |
+	    check_error E025
+}
+
+tc e026 "L4D-E026: two routes with the same match"
+e026_body()
+{
+	setup
+	{
+		head4
+		printf '%s\n' '      - { sni: db.example.com, backend: pool }' \
+		    '      - { sni: DB.example.com., backend: spare }  #<' |
+		    routed_rest
+	} | check_error E026
+}
+
+tc e027 "L4D-E027: no_sni on a listener without routes or starttls"
+e027_body()
+{
+	setup
+	{
+		head4
+		valid_rest |
+		    sed 's|^    backend: pool$|&\n    no_sni: none  #<|'
+	} | check_error E027
+}
+
+tc e028 "L4D-E028: tls: terminate is not supported yet"
+e028_body()
+{
+	setup
+	{
+		head4
+		echo '      - { alpn: h2, tls: terminate, backend: pool }  #<' |
+		    routed_rest
+	} | check_error E028
+}
+
+tc routes "routes, no_sni and starttls: a valid file"
+routes_body()
+{
+	setup
+	{
+		head4
+		cat <<'EOF' | routed_rest
+      - { sni: db.example.com, backend: pool }
+      - { sni: "*.staging.example.com", tls: passthrough, backend: spare }
+      - { sni: "~^read-[0-9]+\\.example\\.com$", backend: spare,
+          priority: 10 }
+      - { alpn: postgresql, backend: pool }
+    no_sni: none
+  - name: pg
+    listen: "127.0.0.1:18005"
+    backend: pool
+    starttls: postgres
+    no_sni: spare
+EOF
+	} >cfg.yaml
+	check_ok
+}
+
 tc several "every error in a file is reported, each at its line"
 several_body()
 {
@@ -544,6 +655,7 @@ atf_init_test_cases()
 {
 	for t in e001 e002 e003 e004 e005 e006 e007 e008 e009 e010 e011 \
 	    e012 e013 e014 e015 e016 e017 e018 e019 e020 e021 e022 \
+	    e023 e024 e025 e026 e027 e028 routes \
 	    several valid port_in_use; do
 		atf_add_test_case $t
 	done

@@ -9,9 +9,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atf-c.h>
@@ -33,6 +35,17 @@ static struct conf_errors errs = TAILQ_HEAD_INITIALIZER(errs);
 	"  - name: b\n"							\
 	"    servers:\n"						\
 	"      - address: \"127.0.0.1:8080\"\n"
+
+/* 63 bytes: the longest DNS label */
+#define LABEL63								\
+	"x12345678x12345678x12345678x12345678x12345678x12345678x12345678"
+
+/* Lines 1-4: listener "r" on 127.0.0.1:443, its routes from line 5. */
+#define ROUTED_R							\
+	"listeners:\n"							\
+	"  - name: r\n"							\
+	"    listen: \"127.0.0.1:443\"\n"				\
+	"    routes:\n"
 
 static struct l4d_config *
 parse_str(const char *yaml, int resolve)
@@ -127,6 +140,32 @@ nth_server(struct backend *b, int n)
 		if (n-- == 0)
 			return s;
 	return NULL;
+}
+
+static struct route *
+nth_route(struct listener *l, int n)
+{
+	struct route	*r;
+
+	TAILQ_FOREACH(r, &l->routes, entry)
+		if (n-- == 0)
+			return r;
+	return NULL;
+}
+
+/* A string of n copies of s, for deep and long documents. */
+static char *
+repeat(const char *s, size_t n, const char *tail)
+{
+	char	*buf;
+	size_t	 len = strlen(s), i;
+
+	buf = malloc(len * n + strlen(tail) + 1);
+	ATF_REQUIRE(buf != NULL);
+	for (i = 0; i < n; i++)
+		memcpy(buf + i * len, s, len);
+	strcpy(buf + n * len, tail);
+	return buf;
 }
 
 /*
@@ -458,6 +497,298 @@ ATF_TC_BODY(addresses, tc)
 }
 
 /*
+ * Routes, no_sni and starttls.
+ */
+
+static const char routes_config[] =
+	"listeners:\n"
+	"  - name: tls\n"
+	"    listen: \"127.0.0.1:443\"\n"
+	"    routes:\n"
+	"      - { sni: DB.Example.COM., backend: a }\n"		/* 5 */
+	"      - { sni: \"*.Staging.example.com\", backend: b, "
+	"priority: 5 }\n"
+	"      - sni: \"~^read-[0-9]+\\\\.example\\\\.com$\"\n"	/* 7 */
+	"        backend: a\n"
+	"        priority: 10\n"
+	"      - { alpn: postgresql, backend: b, tls: passthrough }\n"
+	"      - { sni: web.example.com, alpn: h2, backend: b }\n"	/* 11 */
+	"    no_sni: none\n"
+	"  - name: pg\n"
+	"    listen: \"127.0.0.1:5432\"\n"
+	"    backend: a\n"
+	"    starttls: postgres\n"
+	"    no_sni: b\n"
+	"  - name: mixed\n"
+	"    listen: \"127.0.0.1:8443\"\n"
+	"    backend: a\n"
+	"    routes: [{ sni: x.example.com, backend: b }]\n"
+	"backends:\n"
+	"  - name: a\n"
+	"    servers: [{ address: \"127.0.0.1:1\" }]\n"
+	"  - name: b\n"
+	"    servers: [{ address: \"127.0.0.1:2\" }]\n";
+
+ATF_TC(routes_valid);
+ATF_TC_HEAD(routes_valid, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "routes of every kind, in match order, linked; no_sni, starttls");
+}
+ATF_TC_BODY(routes_valid, tc)
+{
+	struct l4d_config	*conf;
+	struct listener		*l, *pg, *mixed;
+	struct backend		*a, *b;
+	struct route		*r;
+
+	conf = parse_str(routes_config, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	a = config_find_backend(conf, "a");
+	b = config_find_backend(conf, "b");
+	l = nth_listener(conf, 0);
+	ATF_REQUIRE(l != NULL && a != NULL && b != NULL);
+	ATF_CHECK(l->conf == conf);
+	ATF_REQUIRE_EQ(l->nroutes, 5);
+	ATF_CHECK_STREQ(l->backend_name, "");
+	ATF_CHECK(l->backend == NULL);
+	ATF_CHECK_EQ(l->no_sni_none, 1);
+	ATF_CHECK(l->no_sni == NULL);
+	ATF_CHECK_EQ(l->starttls, STARTTLS_NONE);
+
+	r = nth_route(l, 0);		/* priority 10 */
+	ATF_CHECK_EQ(r->match, MATCH_REGEX);
+	ATF_CHECK_STREQ(r->sni, "^read-[0-9]+\\.example\\.com$");
+	ATF_CHECK_EQ(r->priority, 10);
+	ATF_CHECK_EQ(r->line, 7);
+	ATF_CHECK(r->backend == a);
+	ATF_REQUIRE_EQ(r->re_ok, 1);
+	ATF_CHECK(regexec(&r->re, "read-12.example.com", 0, NULL, 0) == 0);
+	ATF_CHECK(regexec(&r->re, "READ-1.EXAMPLE.COM", 0, NULL, 0) == 0);
+	ATF_CHECK(regexec(&r->re, "read-x.example.com", 0, NULL, 0) != 0);
+	r = nth_route(l, 1);		/* priority 5 */
+	ATF_CHECK_EQ(r->match, MATCH_WILDCARD);
+	ATF_CHECK_STREQ(r->sni, "staging.example.com");
+	ATF_CHECK_EQ(r->priority, 5);
+	ATF_CHECK(r->backend == b);
+	ATF_CHECK_EQ(r->re_ok, 0);
+	r = nth_route(l, 2);		/* then file order */
+	ATF_CHECK_EQ(r->match, MATCH_EXACT);
+	ATF_CHECK_STREQ(r->sni, "db.example.com");
+	ATF_CHECK_STREQ(r->alpn, "");
+	ATF_CHECK_EQ(r->priority, 0);
+	ATF_CHECK_EQ(r->line, 5);
+	ATF_CHECK_EQ(r->tls, ROUTE_TLS_PASSTHROUGH);
+	r = nth_route(l, 3);
+	ATF_CHECK_EQ(r->match, MATCH_ANY);
+	ATF_CHECK_STREQ(r->sni, "");
+	ATF_CHECK_STREQ(r->alpn, "postgresql");
+	r = nth_route(l, 4);
+	ATF_CHECK_EQ(r->match, MATCH_EXACT);
+	ATF_CHECK_STREQ(r->sni, "web.example.com");
+	ATF_CHECK_STREQ(r->alpn, "h2");
+	ATF_CHECK_EQ(r->line, 11);
+	ATF_CHECK_EQ(r->id, 4);
+	ATF_CHECK_EQ(r->listener_id, l->id);
+	ATF_CHECK_STREQ(r->backend_name, "b");
+
+	pg = nth_listener(conf, 1);
+	ATF_CHECK_EQ(pg->starttls, STARTTLS_POSTGRES);
+	ATF_CHECK_EQ(pg->nroutes, 0);
+	ATF_CHECK(pg->backend == a);
+	ATF_CHECK_STREQ(pg->no_sni_name, "b");
+	ATF_CHECK(pg->no_sni == b);
+	ATF_CHECK(listener_peeks(pg));
+	mixed = nth_listener(conf, 2);
+	ATF_CHECK(mixed->backend == a);
+	ATF_CHECK(mixed->no_sni == a);	/* absent: the backend */
+	ATF_CHECK_EQ(nth_route(mixed, 0)->listener_id, 2);
+	ATF_CHECK_EQ(nth_route(mixed, 0)->id, 0);
+	config_free(conf);
+}
+
+ATF_TC(routes_order);
+ATF_TC_HEAD(routes_order, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "routes sort by priority, higher first, stable in file order");
+}
+ATF_TC_BODY(routes_order, tc)
+{
+	static const int	 lines[] = { 6, 8, 5, 7, 9 };
+	struct l4d_config	*conf;
+	struct listener		*l;
+	struct route		*r;
+	int			 i = 0;
+
+	conf = parse_str(ROUTED_R
+	    "      - { sni: a.example.com, backend: b }\n"
+	    "      - { sni: b.example.com, backend: b, priority: 1000 }\n"
+	    "      - { sni: c.example.com, backend: b, priority: 0 }\n"
+	    "      - { sni: d.example.com, backend: b, priority: 1000 }\n"
+	    "      - { sni: e.example.com, backend: b, priority: -1000 }\n"
+	    BACKEND_B, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	l = nth_listener(conf, 0);
+	ATF_REQUIRE_EQ(l->nroutes, 5);
+	TAILQ_FOREACH(r, &l->routes, entry) {
+		ATF_CHECK_EQ_MSG(r->line, lines[i], "route %d: line %u", i,
+		    r->line);
+		ATF_CHECK_EQ(r->id, (uint32_t)i);
+		i++;
+	}
+	config_free(conf);
+}
+
+ATF_TC(routes_not_duplicates);
+ATF_TC_HEAD(routes_not_duplicates, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "routes that look alike but match differently are fine");
+}
+ATF_TC_BODY(routes_not_duplicates, tc)
+{
+	struct l4d_config	*conf;
+
+	conf = parse_str(ROUTED_R
+	    "      - { sni: example.com, backend: b }\n"
+	    "      - { sni: \"*.example.com\", backend: b }\n"
+	    "      - { sni: \"~example.com\", backend: b }\n"
+	    "      - { sni: example.com, alpn: h2, backend: b }\n"
+	    "      - { alpn: h2, backend: b }\n"
+	    "      - { alpn: H2, backend: b }\n"
+	    BACKEND_B, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	ATF_CHECK_EQ(nth_listener(conf, 0)->nroutes, 6);
+	config_free(conf);
+}
+
+ATF_TC(routes_alias);
+ATF_TC_HEAD(routes_alias, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "listeners sharing routes through an alias get their own copies; "
+	    "an error in them is reported once");
+}
+ATF_TC_BODY(routes_alias, tc)
+{
+	struct l4d_config	*conf;
+	struct listener		*x, *y;
+
+	conf = parse_str(
+	    "listeners:\n"
+	    "  - name: x\n"
+	    "    listen: \"127.0.0.1:1\"\n"
+	    "    routes: &r\n"
+	    "      - { sni: \"~^a\", backend: b }\n"
+	    "  - { name: y, listen: \"127.0.0.1:2\", routes: *r }\n"
+	    BACKEND_B, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	x = nth_listener(conf, 0);
+	y = nth_listener(conf, 1);
+	ATF_REQUIRE(x->nroutes == 1 && y->nroutes == 1);
+	ATF_CHECK(nth_route(x, 0) != nth_route(y, 0));
+	ATF_CHECK_EQ(nth_route(y, 0)->listener_id, 1);
+	ATF_CHECK_EQ(nth_route(y, 0)->re_ok, 1);
+	config_free(conf);
+
+	ATF_CHECK(parse_str(
+	    "listeners:\n"
+	    "  - name: x\n"
+	    "    listen: \"127.0.0.1:1\"\n"
+	    "    routes: &r\n"
+	    "      - { sni: \"~^(a\", backend: b }\n"
+	    "  - { name: y, listen: \"127.0.0.1:2\", routes: *r }\n"
+	    BACKEND_B, 0) == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 1);
+	check_prefix(error_at(0), "E024", 5, 16);
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(no_sni_starttls);
+ATF_TC_HEAD(no_sni_starttls, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "no_sni with starttls alone; routes without backend or no_sni");
+}
+ATF_TC_BODY(no_sni_starttls, tc)
+{
+	struct l4d_config	*conf;
+	struct listener		*l;
+
+	conf = parse_str(LISTENER_A "    starttls: postgres\n"
+	    "    no_sni: none\n" BACKEND_B, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	l = nth_listener(conf, 0);
+	ATF_CHECK_EQ(l->starttls, STARTTLS_POSTGRES);
+	ATF_CHECK_EQ(l->no_sni_none, 1);
+	ATF_CHECK(l->no_sni == NULL);
+	ATF_CHECK(l->backend != NULL);
+	config_free(conf);
+
+	conf = parse_str(ROUTED_R "      - { sni: a.example, backend: b }\n"
+	    BACKEND_B, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	l = nth_listener(conf, 0);
+	ATF_CHECK(l->backend == NULL);
+	ATF_CHECK(l->no_sni == NULL);	/* unmatched sessions close */
+	ATF_CHECK_EQ(l->no_sni_none, 0);
+	ATF_CHECK(listener_peeks(l));
+	config_free(conf);
+
+	conf = parse_str(LISTENER_A BACKEND_B, 0);
+	ATF_REQUIRE(conf != NULL);
+	ATF_CHECK(!listener_peeks(nth_listener(conf, 0)));
+	config_free(conf);
+}
+
+/* Listener "r" with n routes, each its own name. */
+static char *
+many_routes(size_t n)
+{
+	char	*buf;
+	size_t	 len, i, o;
+
+	len = strlen(ROUTED_R) + n * 64 + strlen(BACKEND_B) + 1;
+	ATF_REQUIRE((buf = malloc(len)) != NULL);
+	o = strlcpy(buf, ROUTED_R, len);
+	for (i = 0; i < n; i++)
+		o += snprintf(buf + o, len - o,
+		    "      - { sni: h%zu.example.com, backend: b }\n", i);
+	strlcpy(buf + o, BACKEND_B, len - o);
+	return buf;
+}
+
+ATF_TC(routes_too_many);
+ATF_TC_HEAD(routes_too_many, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "L4D_MAX_ROUTES routes are fine, one more is E013");
+}
+ATF_TC_BODY(routes_too_many, tc)
+{
+	struct l4d_config	*conf;
+	char			*yaml;
+
+	yaml = many_routes(L4D_MAX_ROUTES);
+	conf = parse_str(yaml, 0);
+	free(yaml);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	ATF_CHECK_EQ(nth_listener(conf, 0)->nroutes, L4D_MAX_ROUTES);
+	config_free(conf);
+	yaml = many_routes(L4D_MAX_ROUTES + 1);
+	check_one(yaml, "E013", 5, 7);
+	free(yaml);
+}
+
+/*
  * Invalid files: one test each, exactly one error, code and position.
  */
 
@@ -666,6 +997,305 @@ ERR_CASE(e021_comment_only, "E021", 1, 1,
     "# nothing here\n")
 ERR_CASE(e021_sequence, "E021", 1, 1,
     "- listeners\n- backends\n")
+ERR_CASE(e002_route_key, "E002", 5, 39,
+    ROUTED_R "      - { sni: a.example, backend: b, weight: 1 }\n" BACKEND_B)
+ERR_CASE(e002_listener_tls, "E002", 5, 5,
+    LISTENER_A "    tls: { client_auth: none }\n" BACKEND_B)
+ERR_CASE(e003_routes_scalar, "E003", 5, 13,
+    LISTENER_A "    routes: all\n" BACKEND_B)
+ERR_CASE(e003_route_scalar, "E003", 5, 9,
+    ROUTED_R "      - a.example\n" BACKEND_B)
+ERR_CASE(e003_sni_sequence, "E003", 5, 16,
+    ROUTED_R "      - { sni: [a], backend: b }\n" BACKEND_B)
+ERR_CASE(e006_listener_backend, "E006", 2, 5,
+    "listeners:\n  - name: a\n    listen: \"127.0.0.1:80\"\n" BACKEND_B)
+ERR_CASE(e006_empty_routes, "E006", 2, 5,
+    "listeners:\n  - name: a\n    listen: \"127.0.0.1:80\"\n"
+    "    routes: []\n" BACKEND_B)
+ERR_CASE(e006_route_backend, "E006", 5, 9,
+    ROUTED_R "      - { sni: a.example }\n" BACKEND_B)
+ERR_CASE(e009_route_backend, "E009", 5, 36,
+    ROUTED_R "      - { sni: a.example, backend: c }\n" BACKEND_B)
+ERR_CASE(e009_no_sni, "E009", 6, 13,
+    LISTENER_A "    starttls: postgres\n    no_sni: c\n" BACKEND_B)
+ERR_CASE(e013_priority_high, "E013", 5, 43,
+    ROUTED_R "      - { alpn: h2, backend: b, priority: 1001 }\n" BACKEND_B)
+ERR_CASE(e013_priority_low, "E013", 5, 43,
+    ROUTED_R "      - { alpn: h2, backend: b, priority: -1001 }\n" BACKEND_B)
+ERR_CASE(e014_route_tls, "E014", 5, 38,
+    ROUTED_R "      - { alpn: h2, backend: b, tls: decrypt }\n" BACKEND_B)
+ERR_CASE(e014_starttls, "E014", 5, 15,
+    LISTENER_A "    starttls: mysql\n" BACKEND_B)
+ERR_CASE(e019_sni_empty_label, "E019", 5, 16,
+    ROUTED_R "      - { sni: a..example.com, backend: b }\n" BACKEND_B)
+ERR_CASE(e019_sni_two_final_dots, "E019", 5, 16,
+    ROUTED_R "      - { sni: example.com.., backend: b }\n" BACKEND_B)
+ERR_CASE(e019_sni_bare_wildcard, "E019", 5, 16,
+    ROUTED_R "      - { sni: \"*.\", backend: b }\n" BACKEND_B)
+ERR_CASE(e019_sni_star, "E019", 5, 16,
+    ROUTED_R "      - { sni: \"*\", backend: b }\n" BACKEND_B)
+ERR_CASE(e019_sni_inner_star, "E019", 5, 16,
+    ROUTED_R "      - { sni: \"a.*.example.com\", backend: b }\n" BACKEND_B)
+ERR_CASE(e019_sni_bad_char, "E019", 5, 16,
+    ROUTED_R "      - { sni: \"db example.com\", backend: b }\n" BACKEND_B)
+ERR_CASE(e019_sni_long_label, "E019", 5, 16,
+    ROUTED_R "      - { sni: x" LABEL63 ".com, backend: b }\n" BACKEND_B)
+ERR_CASE(e019_sni_too_long, "E019", 5, 16,
+    ROUTED_R "      - { sni: " LABEL63 "." LABEL63 "." LABEL63 "."
+    LABEL63 ", backend: b }\n" BACKEND_B)
+ERR_CASE(e019_alpn_comma, "E019", 5, 17,
+    ROUTED_R "      - { alpn: \"h2,http/1.1\", backend: b }\n" BACKEND_B)
+ERR_CASE(e019_alpn_space, "E019", 5, 17,
+    ROUTED_R "      - { alpn: \"h 2\", backend: b }\n" BACKEND_B)
+ERR_CASE(e019_alpn_empty, "E019", 5, 17,
+    ROUTED_R "      - { alpn: \"\", backend: b }\n" BACKEND_B)
+ERR_CASE(e019_alpn_long, "E019", 5, 17,
+    ROUTED_R "      - { alpn: x" LABEL63 ", backend: b }\n" BACKEND_B)
+ERR_CASE(e024_bad_regex, "E024", 5, 16,
+    ROUTED_R "      - { sni: \"~^(db\", backend: b }\n" BACKEND_B)
+ERR_CASE(e024_bad_repeat, "E024", 5, 16,
+    ROUTED_R "      - { sni: \"~a{2,1}\", backend: b }\n" BACKEND_B)
+ERR_CASE(e024_empty_regex, "E024", 5, 16,
+    ROUTED_R "      - { sni: \"~\", backend: b }\n" BACKEND_B)
+ERR_CASE(e024_long_regex, "E024", 5, 16,
+    ROUTED_R "      - { sni: \"~" LABEL63 LABEL63 LABEL63 LABEL63 "xxxx\", "
+    "backend: b }\n" BACKEND_B)
+ERR_CASE(e024_repeats, "E024", 5, 16,
+    ROUTED_R "      - { sni: \"~((a{255}){255}){255}\", backend: b }\n"
+    BACKEND_B)
+ERR_CASE(e024_repeats_open, "E024", 5, 16,
+    ROUTED_R "      - { sni: \"~(x(a{2,}){99999})\", backend: b }\n"
+    BACKEND_B)
+ERR_CASE(e025_no_match, "E025", 5, 9,
+    ROUTED_R "      - { backend: b, priority: 1 }\n" BACKEND_B)
+ERR_CASE(e025_block_route, "E025", 6, 9,
+    ROUTED_R "      - { sni: a.example, backend: b }\n"
+    "      - backend: b\n        tls: passthrough\n" BACKEND_B)
+ERR_CASE(e026_dup_exact, "E026", 6, 9,
+    ROUTED_R "      - { sni: a.example, backend: b }\n"
+    "      - { sni: A.Example., backend: b, priority: 3 }\n" BACKEND_B)
+ERR_CASE(e026_dup_regex, "E026", 7, 9,
+    ROUTED_R "      - { sni: \"~^a\", backend: b }\n"
+    "      - { sni: \"~^b\", backend: b }\n"
+    "      - { sni: \"~^a\", backend: b }\n" BACKEND_B)
+ERR_CASE(e026_dup_alpn, "E026", 6, 9,
+    ROUTED_R "      - { alpn: h2, sni: \"*.a.example\", backend: b }\n"
+    "      - { sni: \"*.A.example\", alpn: h2, backend: b }\n" BACKEND_B)
+ERR_CASE(e027_no_routes, "E027", 5, 13,
+    LISTENER_A "    no_sni: b\n" BACKEND_B)
+ERR_CASE(e027_empty_routes, "E027", 6, 13,
+    LISTENER_A "    routes: []\n    no_sni: none\n" BACKEND_B)
+ERR_CASE(e028_terminate, "E028", 5, 44,
+    ROUTED_R "      - { sni: a.example, backend: b, tls: terminate }\n"
+    BACKEND_B)
+
+ATF_TC(route_limits);
+ATF_TC_HEAD(route_limits, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "a 253-byte name, a 63-byte protocol and a 255-byte regex fit; "
+	    "so do repeats that multiply to 1024");
+}
+ATF_TC_BODY(route_limits, tc)
+{
+	struct l4d_config	*conf;
+	struct listener		*l;
+	struct route		*r;
+
+	conf = parse_str(ROUTED_R
+	    "      - { sni: " LABEL63 "." LABEL63 "." LABEL63 "."
+	    "x123456789x123456789x123456789x123456789x123456789x1234567890.,"
+	    " backend: b }\n"
+	    "      - { alpn: " LABEL63 ", backend: b }\n"
+	    "      - { sni: \"~" LABEL63 LABEL63 LABEL63 LABEL63 "xxx\", "
+	    "backend: b }\n"
+	    "      - { sni: \"*.a-b_c.example\", backend: b }\n"
+	    "      - { sni: \"~^(([a-z0-9-]{1,63})\\\\.){1,4}example$\", "
+	    "backend: b }\n"
+	    "      - { sni: \"~^[[:alpha:]{]{2}(a|b){0,}[]{]{1024}$\", "
+	    "backend: b }\n"
+	    BACKEND_B, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	l = nth_listener(conf, 0);
+	ATF_REQUIRE(l != NULL && l->nroutes == 6);
+	r = TAILQ_FIRST(&l->routes);
+	ATF_CHECK_EQ(strlen(r->sni), 253);
+	r = TAILQ_NEXT(r, entry);
+	ATF_CHECK_EQ(strlen(r->alpn), 63);
+	r = TAILQ_NEXT(r, entry);
+	ATF_CHECK_EQ(strlen(r->sni), 255);
+	r = TAILQ_NEXT(r, entry);
+	ATF_CHECK_STREQ(r->sni, "a-b_c.example");
+	config_free(conf);
+}
+
+ATF_TC(route_messages);
+ATF_TC_HEAD(route_messages, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "what the route errors say");
+}
+ATF_TC_BODY(route_messages, tc)
+{
+	parse_str(ROUTED_R "      - { sni: \"~^(db\", backend: b }\n"
+	    BACKEND_B, 0);
+	check_contains("listeners[0].routes[0].sni: bad regex \"~^(db\": ");
+	parse_str(ROUTED_R "      - { sni: a.example, backend: b }\n"
+	    "      - { sni: A.Example., backend: b, priority: 3 }\n"
+	    BACKEND_B, 0);
+	check_contains("listeners[0].routes[1]: same sni and alpn as the "
+	    "route at line 5 (hint: ");
+	parse_str(ROUTED_R "      - { backend: b }\n" BACKEND_B, 0);
+	check_contains("listeners[0].routes[0]: a route needs sni or alpn");
+	parse_str(LISTENER_A "    no_sni: b\n" BACKEND_B, 0);
+	check_contains("listeners[0].no_sni: no_sni needs routes (hint: ");
+	parse_str(ROUTED_R "      - { alpn: h2, backend: b, tls: terminate }\n"
+	    BACKEND_B, 0);
+	check_contains("listeners[0].routes[0].tls: not yet supported: TLS "
+	    "termination comes with the TLS engine (hint: use tls: "
+	    "passthrough");
+	parse_str(LISTENER_A "    starttls: mysql\n" BACKEND_B, 0);
+	check_contains("(hint: one of: postgres)");
+	parse_str("listeners:\n  - name: a\n    listen: \"127.0.0.1:80\"\n"
+	    BACKEND_B, 0);
+	check_contains("listeners[0]: missing required key \"backend\" "
+	    "(hint: add backend: NAME)");
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(did_you_mean);
+ATF_TC_HEAD(did_you_mean, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "an unknown key one or two edits from a valid one is named");
+}
+ATF_TC_BODY(did_you_mean, tc)
+{
+	check_one(LISTENER_A BACKEND_B "        wieght: 2\n", "E002", 9, 9);
+	parse_str(LISTENER_A BACKEND_B "        wieght: 2\n", 0);
+	check_contains("unknown key \"wieght\" (hint: did you mean "
+	    "\"weight\"? valid keys here: address, weight, backup)");
+	parse_str(LISTENER_A "    bakend: b\n" BACKEND_B, 0);
+	check_contains("did you mean \"backend\"? valid keys here: name, ");
+	parse_str("timeouts: { idel: 5s }\n" LISTENER_A BACKEND_B, 0);
+	check_contains("did you mean \"idle\"?");
+	parse_str(LISTENER_A "    max_sesions: 5\n" BACKEND_B, 0);
+	check_contains("did you mean \"max_sessions\"?");
+	parse_str(ROUTED_R "      - { sni: a.example, backend: b, "
+	    "priorty: 2 }\n" BACKEND_B, 0);
+	check_contains("did you mean \"priority\"? valid keys here: sni, "
+	    "alpn, tls, backend, priority)");
+	parse_str(LISTENER_A "    nosni: none\n" BACKEND_B, 0);
+	check_contains("did you mean \"no_sni\"?");
+	parse_str(LISTENER_A "    colour: blue\n" BACKEND_B, 0);
+	ATF_CHECK(strstr(error_at(0), "did you mean") == NULL);
+	parse_str(LISTENER_A "    x: 1\n" BACKEND_B, 0);
+	ATF_CHECK(strstr(error_at(0), "did you mean") == NULL);
+	parse_str(LISTENER_A "    backendbackend: b\n" BACKEND_B, 0);
+	ATF_CHECK(strstr(error_at(0), "did you mean") == NULL);
+	conf_errors_clear(&errs);
+}
+
+/* Exactly one error, E023 at line:col, and in good time. */
+static void
+check_deep(const char *yaml, int line, int col)
+{
+	struct timespec	 t0, t1;
+	double		 secs;
+
+	ATF_REQUIRE(clock_gettime(CLOCK_MONOTONIC, &t0) == 0);
+	check_one(yaml, "E023", line, col);
+	ATF_REQUIRE(clock_gettime(CLOCK_MONOTONIC, &t1) == 0);
+	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ATF_CHECK_MSG(secs < 0.5, "took %.3f s", secs);
+}
+
+ATF_TC(e023_deep_sequence);
+ATF_TC_HEAD(e023_deep_sequence, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "L4D-E023 for 65 and 100000 nested flow sequences, at once");
+}
+ATF_TC_BODY(e023_deep_sequence, tc)
+{
+	char	*yaml;
+
+	yaml = repeat("[", 65, "\n");
+	check_deep(yaml, 1, 65);
+	free(yaml);
+	yaml = repeat("[", 100000, "\n");
+	check_deep(yaml, 1, 65);
+	free(yaml);
+	yaml = repeat("- ", 100000, "x\n");
+	check_deep(yaml, 1, 129);
+	free(yaml);
+	parse_str(LISTENER_A BACKEND_B "---\n[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n", 0);
+	ATF_REQUIRE_EQ(nerrors(), 1);
+	check_prefix(error_at(0), "E023", 10, 65);
+	check_contains("YAML nesting too deep: more than 64 levels");
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(e023_deep_mapping);
+ATF_TC_HEAD(e023_deep_mapping, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "L4D-E023 for deep flow and block mappings, at once");
+}
+ATF_TC_BODY(e023_deep_mapping, tc)
+{
+	char	*yaml, *p;
+	size_t	 i;
+
+	yaml = repeat("{a: ", 100000, "x\n");
+	check_deep(yaml, 1, 257);
+	free(yaml);
+	/* a:\n a:\n  a:\n ... each one column further in */
+	ATF_REQUIRE((yaml = malloc(1000 * 1000)) != NULL);
+	for (p = yaml, i = 0; i < 1000; i++) {
+		memset(p, ' ', i);
+		memcpy(p + i, "a:\n", 3);
+		p += i + 3;
+	}
+	*p = '\0';
+	check_deep(yaml, 65, 65);
+	free(yaml);
+}
+
+ATF_TC(depth_64_ok);
+ATF_TC_HEAD(depth_64_ok, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "64 levels of nesting are no E023");
+}
+ATF_TC_BODY(depth_64_ok, tc)
+{
+	struct conf_error	*e;
+	char			*open, *yaml;
+	size_t			 n;
+
+	open = repeat("[", 64, "");
+	yaml = repeat("]", 64, "\n");
+	n = strlen(open) + strlen(yaml) + 1;
+	ATF_REQUIRE((open = realloc(open, n)) != NULL);
+	strlcat(open, yaml, n);
+	check_one(open, "E021", 1, 1);
+	free(open);
+	free(yaml);
+
+	open = repeat("{a: ", 64, "x");
+	yaml = repeat("}", 64, "\n");
+	n = strlen(open) + strlen(yaml) + 1;
+	ATF_REQUIRE((open = realloc(open, n)) != NULL);
+	strlcat(open, yaml, n);
+	ATF_CHECK(parse_str(open, 0) == NULL);
+	ATF_CHECK(nerrors() > 0);
+	TAILQ_FOREACH(e, &errs, entry)
+		ATF_CHECK_MSG(strstr(e->msg, "E023") == NULL, "%s", e->msg);
+	conf_errors_clear(&errs);
+	free(open);
+	free(yaml);
+}
 
 /*
  * Many errors, and the checks that need the system.
@@ -728,7 +1358,7 @@ ATF_TC_BODY(messages, tc)
 	check_contains("key \"backends\" appears twice (first at line 1)");
 	parse_str(LISTENER_A "    rate_limit: 5\n" BACKEND_B, 0);
 	check_contains("hint: valid keys here: name, listen, backend, "
-	    "max_sessions, timeouts)");
+	    "max_sessions, timeouts, routes, no_sni, starttls)");
 	conf_errors_clear(&errs);
 }
 
@@ -918,5 +1548,57 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, e017_cannot_read);
 	ATF_TP_ADD_TC(tp, e022_no_chroot);
 	ATF_TP_ADD_TC(tp, parse_file);
+	ATF_TP_ADD_TC(tp, e002_route_key);
+	ATF_TP_ADD_TC(tp, e002_listener_tls);
+	ATF_TP_ADD_TC(tp, e003_routes_scalar);
+	ATF_TP_ADD_TC(tp, e003_route_scalar);
+	ATF_TP_ADD_TC(tp, e003_sni_sequence);
+	ATF_TP_ADD_TC(tp, e006_listener_backend);
+	ATF_TP_ADD_TC(tp, e006_empty_routes);
+	ATF_TP_ADD_TC(tp, e006_route_backend);
+	ATF_TP_ADD_TC(tp, e009_route_backend);
+	ATF_TP_ADD_TC(tp, e009_no_sni);
+	ATF_TP_ADD_TC(tp, e013_priority_high);
+	ATF_TP_ADD_TC(tp, e013_priority_low);
+	ATF_TP_ADD_TC(tp, e014_route_tls);
+	ATF_TP_ADD_TC(tp, e014_starttls);
+	ATF_TP_ADD_TC(tp, e019_sni_empty_label);
+	ATF_TP_ADD_TC(tp, e019_sni_two_final_dots);
+	ATF_TP_ADD_TC(tp, e019_sni_bare_wildcard);
+	ATF_TP_ADD_TC(tp, e019_sni_star);
+	ATF_TP_ADD_TC(tp, e019_sni_inner_star);
+	ATF_TP_ADD_TC(tp, e019_sni_bad_char);
+	ATF_TP_ADD_TC(tp, e019_sni_long_label);
+	ATF_TP_ADD_TC(tp, e019_sni_too_long);
+	ATF_TP_ADD_TC(tp, e019_alpn_comma);
+	ATF_TP_ADD_TC(tp, e019_alpn_space);
+	ATF_TP_ADD_TC(tp, e019_alpn_empty);
+	ATF_TP_ADD_TC(tp, e019_alpn_long);
+	ATF_TP_ADD_TC(tp, e024_bad_regex);
+	ATF_TP_ADD_TC(tp, e024_bad_repeat);
+	ATF_TP_ADD_TC(tp, e024_empty_regex);
+	ATF_TP_ADD_TC(tp, e024_long_regex);
+	ATF_TP_ADD_TC(tp, e024_repeats);
+	ATF_TP_ADD_TC(tp, e024_repeats_open);
+	ATF_TP_ADD_TC(tp, e025_no_match);
+	ATF_TP_ADD_TC(tp, e025_block_route);
+	ATF_TP_ADD_TC(tp, e026_dup_exact);
+	ATF_TP_ADD_TC(tp, e026_dup_regex);
+	ATF_TP_ADD_TC(tp, e026_dup_alpn);
+	ATF_TP_ADD_TC(tp, e027_no_routes);
+	ATF_TP_ADD_TC(tp, e027_empty_routes);
+	ATF_TP_ADD_TC(tp, e028_terminate);
+	ATF_TP_ADD_TC(tp, routes_valid);
+	ATF_TP_ADD_TC(tp, routes_order);
+	ATF_TP_ADD_TC(tp, routes_not_duplicates);
+	ATF_TP_ADD_TC(tp, routes_alias);
+	ATF_TP_ADD_TC(tp, no_sni_starttls);
+	ATF_TP_ADD_TC(tp, routes_too_many);
+	ATF_TP_ADD_TC(tp, route_limits);
+	ATF_TP_ADD_TC(tp, route_messages);
+	ATF_TP_ADD_TC(tp, did_you_mean);
+	ATF_TP_ADD_TC(tp, e023_deep_sequence);
+	ATF_TP_ADD_TC(tp, e023_deep_mapping);
+	ATF_TP_ADD_TC(tp, depth_64_ok);
 	return atf_no_error();
 }
