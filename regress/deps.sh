@@ -8,9 +8,12 @@
 # /var/empty, which the relay processes run as and chroot to.
 set -eu
 
+# The routing tests (t_route) talk to real TLS servers and clients:
+# openssl (certificates, s_client), curl and nginx (HTTPS through a
+# passthrough route), PostgreSQL (server and psql, STARTTLS routing).
 PKGS="build-essential pkg-config libevent-dev libtls-dev libyaml-dev
 libbsd-dev libatf-dev atf-sh kyua mandoc python3 socat procps iproute2
-util-linux"
+util-linux openssl curl nginx postgresql postgresql-client"
 
 L4D_USER=_l4d
 L4D_CHROOT=/var/empty
@@ -52,9 +55,23 @@ debian() {
 		fi
 		echo "deps: installing:$missing"
 		export DEBIAN_FRONTEND=noninteractive
+		# The packaged nginx and postgresql services must not start
+		# (port 80, a cluster on 5432): the tests start their own.
+		policy=
+		if [ ! -e /usr/sbin/policy-rc.d ]; then
+			policy=/usr/sbin/policy-rc.d
+			# shellcheck disable=SC2064
+			trap "rm -f $policy" EXIT
+			printf '#!/bin/sh\nexit 101\n' >"$policy"
+			chmod 755 "$policy"
+		fi
 		apt-get update -qq
 		# shellcheck disable=SC2086
 		apt-get install -y -qq $missing
+		if [ -n "$policy" ]; then
+			rm -f "$policy"
+			trap - EXIT
+		fi
 	fi
 
 	if is_root; then

@@ -1,7 +1,11 @@
 #!/bin/sh
-# l4d demo (`make run`): start a demo backend on 127.0.0.1:9001 and :9002,
-# then run l4d in the foreground on regress/demo/l4d-demo.conf, which
-# forwards 127.0.0.1:8040 to them.  Ctrl-C stops both.
+# l4d demo (`make run`): start a demo backend on 127.0.0.1:9001 and :9002
+# and two TLS demo backends, a.demo on 127.0.0.1:9443 and b.demo on
+# :9444 (their self-signed certificates are made with openssl at the
+# first run, in regress/demo/certs/), then run l4d in the foreground on
+# regress/demo/l4d-demo.conf, which forwards 127.0.0.1:8040 to the
+# first two and routes 127.0.0.1:8443 to a.demo or b.demo by SNI.
+# Ctrl-C stops them all.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -11,6 +15,9 @@ L4CTL=usr.sbin/l4ctl/l4ctl
 CONF=regress/demo/l4d-demo.conf
 SOCK=/tmp/l4d-demo.sock
 BACKEND=regress/demo/backend.py
+TLSBACKEND=regress/demo/tlsbackend.py
+CERTS=regress/demo/certs
+MKCERTS=regress/usr.sbin/l4d/tools/mkcerts.sh
 
 for f in "$L4D" "$L4CTL"; do
 	if [ ! -x "$f" ]; then
@@ -19,14 +26,21 @@ for f in "$L4D" "$L4CTL"; do
 	fi
 done
 
+if ! command -v openssl >/dev/null 2>&1; then
+	echo "run-demo: openssl is missing (it makes the demo certificates);" \
+	    "run 'make deps' first" >&2
+	exit 1
+fi
+
 bpid=
+tpid=
 tmpconf=
 # shellcheck disable=SC2317	# called from the trap
 cleanup() {
-	if [ -n "$bpid" ]; then
-		kill "$bpid" 2>/dev/null || true
-		wait "$bpid" 2>/dev/null || true
-	fi
+	for p in $bpid $tpid; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	[ -z "$tmpconf" ] || rm -f "$tmpconf"
 }
 trap cleanup EXIT
@@ -72,35 +86,59 @@ if [ -S "$SOCK" ]; then
 	rm -f "$SOCK"	# left over by a demo that did not exit cleanly
 fi
 
-# Wait until the backend accepts on both ports (5 s at most).
+# The TLS backends' certificates, made once (delete the directory to
+# make new ones).
+for name in a.demo b.demo; do
+	if [ ! -s "$CERTS/$name.crt" ] || [ ! -s "$CERTS/$name.key" ]; then
+		echo "run-demo: making a self-signed certificate for $name in $CERTS"
+		sh "$MKCERTS" self "$CERTS" "$name"
+	fi
+	if [ ! -r "$CERTS/$name.key" ]; then
+		echo "run-demo: cannot read $CERTS/$name.key (made by another" \
+		    "user?); remove $CERTS to make new ones" >&2
+		exit 1
+	fi
+done
+
+# ports_up PORT...: something accepts on each of them.
 ports_up() {
-	python3 - <<'EOF'
+	python3 - "$@" <<'EOF'
 import socket, sys
-for port in (9001, 9002):
+for port in sys.argv[1:]:
     try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        socket.create_connection(("127.0.0.1", int(port)), timeout=0.2).close()
     except OSError:
         sys.exit(1)
 EOF
 }
 
+# wait_up NAME PID PORT...: wait until the backend PID accepts on its
+# ports (5 s at most).
+wait_up() {
+	_name=$1
+	_pid=$2
+	shift 2
+	i=0
+	until ports_up "$@"; do
+		if ! kill -0 "$_pid" 2>/dev/null; then
+			echo "run-demo: the $_name did not start" >&2
+			exit 1
+		fi
+		i=$((i + 1))
+		if [ $i -ge 50 ]; then
+			echo "run-demo: the $_name does not answer on $*" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
+
 python3 "$BACKEND" &
 bpid=$!
-i=0
-until ports_up; do
-	if ! kill -0 "$bpid" 2>/dev/null; then
-		wait "$bpid" 2>/dev/null || true
-		bpid=
-		echo "run-demo: the demo backend did not start" >&2
-		exit 1
-	fi
-	i=$((i + 1))
-	if [ $i -ge 50 ]; then
-		echo "run-demo: the demo backend does not answer on 9001/9002" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
+wait_up "demo backend" "$bpid" 9001 9002
+python3 "$TLSBACKEND" "$CERTS" a.demo:9443 b.demo:9444 &
+tpid=$!
+wait_up "TLS demo backend" "$tpid" 9443 9444
 
 cat <<EOF
 
@@ -110,12 +148,25 @@ cat <<EOF
       socat - TCP:127.0.0.1:8040        (or: nc 127.0.0.1 8040)
 
   Each connection gets the banner of one backend, then its lines back in
-  upper case; the backends take turns.  Look at the daemon with:
+  upper case; the backends take turns.
+
+  127.0.0.1:8443 -> a.demo (127.0.0.1:9443) or b.demo (127.0.0.1:9444),
+  chosen by the name the client asks for (SNI); TLS passes through:
+
+      openssl s_client -connect 127.0.0.1:8443 -servername a.demo
+      openssl s_client -connect 127.0.0.1:8443 -servername b.demo
+
+  Each prints its backend's own certificate (CN = a.demo or b.demo) and
+  its greeting; type a line, it comes back in upper case.  Without
+  -servername the session is closed (no_sni: none, cause no-route).
+  Look at the daemon with:
 
       $L4CTL -s $SOCK show summary
+      $L4CTL -s $SOCK show sessions
+      $L4CTL -s $SOCK show stats
 
   Every finished session is logged below as an access line.
-  Ctrl-C stops l4d and the demo backend.
+  Ctrl-C stops l4d and the demo backends.
 
 EOF
 

@@ -441,6 +441,13 @@ routes_json(struct ctl_conn *c, struct listener *l, FILE *fp)
 		fprintf(fp, "}");
 	}
 	fprintf(fp, "]");
+	if (!listener_peeks(l))
+		return;
+	fprintf(fp, ",\"no_sni_counters\":{");
+	json_counters(fp, stat_find(c, "r", l->name, "no_sni"));
+	fprintf(fp, "},\"default_counters\":{");
+	json_counters(fp, stat_find(c, "r", l->name, "default"));
+	fprintf(fp, "}");
 }
 
 static void
@@ -662,22 +669,14 @@ sessions_text(struct ctl_conn *c, FILE *fp)
 	}
 }
 
-/* null where the session has none; the closing brace is ours. */
+/* A string, or null where there is none ("" or "-"). */
 static void
-session_names_json(const struct ctl_session *cs, FILE *fp)
+json_opt(FILE *fp, const char *s)
 {
-	const char	*names[3] = { cs->sni, cs->alpn, cs->route };
-	const char	*keys[3] = { "sni", "alpn", "route" };
-	size_t		 i;
-
-	for (i = 0; i < 3; i++) {
-		fprintf(fp, ",\"%s\":", keys[i]);
-		if (names[i][0] != '\0')
-			json_string(fp, names[i]);
-		else
-			fprintf(fp, "null");
-	}
-	fprintf(fp, "}");
+	if (s[0] == '\0' || strcmp(s, "-") == 0)
+		fprintf(fp, "null");
+	else
+		json_string(fp, s);
 }
 
 static void
@@ -696,14 +695,20 @@ sessions_json(struct ctl_conn *c, FILE *fp)
 		    n.id);
 		json_string(fp, cs->listener);
 		fprintf(fp, ",\"backend\":");
-		json_string(fp, cs->backend);
-		fprintf(fp, ",\"client\":\"%s\",\"server\":\"%s\","
-		    "\"generation\":%u,\"age_ms\":%lld,\"idle_ms\":%lld,"
-		    "\"bytes_in\":%llu,\"bytes_out\":%llu", n.client, n.server,
-		    cs->generation, cs->age_ms, cs->idle_ms,
+		json_opt(fp, cs->backend);
+		fprintf(fp, ",\"client\":\"%s\",\"server\":", n.client);
+		json_opt(fp, n.server);
+		fprintf(fp, ",\"generation\":%u,\"age_ms\":%lld,"
+		    "\"idle_ms\":%lld,\"bytes_in\":%llu,\"bytes_out\":%llu,"
+		    "\"sni\":", cs->generation, cs->age_ms, cs->idle_ms,
 		    (unsigned long long)cs->bytes_in,
 		    (unsigned long long)cs->bytes_out);
-		session_names_json(cs, fp);
+		json_opt(fp, cs->sni);
+		fprintf(fp, ",\"alpn\":");
+		json_opt(fp, cs->alpn);
+		fprintf(fp, ",\"route\":");
+		json_opt(fp, cs->route);
+		fprintf(fp, "}");
 	}
 	fprintf(fp, "]}\n");
 }

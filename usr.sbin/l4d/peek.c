@@ -239,6 +239,7 @@ peek_postgres(struct session *s, int eof)
 			session_end(s, CAUSE_CLIENT_CLOSED, 0);
 			return -1;
 		}
+		s->s2c.bytes++;		/* out= counts what the client got */
 		peek_consume(p, PG_PACKET_LEN);
 		if (code == PG_SSLREQUEST) {
 			p->sslrequest = 1;
