@@ -247,7 +247,11 @@ peek_postgres(struct session *s, int eof)
 			return 1;
 		}
 	}
-	return eof ? 2 : 0;
+	if (eof) {		/* a GSSENCRequest, then nothing */
+		session_end(s, CAUSE_CLIENT_CLOSED, 0);
+		return -1;
+	}
+	return 0;
 }
 
 static void
