@@ -38,6 +38,14 @@
 #define L4D_ALPN_MAX		64	/* a route's alpn: protocol */
 #define L4D_MAX_ROUTES		256	/* per listener */
 #define L4D_PRIORITY_MAX	1000	/* route priority: -1000..1000 */
+#define SNI_NAME_MAX		256	/* a server name: 255 bytes, NUL */
+#define L4D_MAX_CERTS		16	/* per listener */
+#define L4D_MAX_CERT_NAMES	8	/* names: per certificate */
+#define L4D_MAX_ENGINES		16
+#define L4D_TLS_PROTOS_MAX	64	/* "tlsv1.2,tlsv1.3" */
+#define L4D_TLS_CIPHERS_MAX	256
+#define L4D_TLS_FILE_MAX	(4 * 1024 * 1024)	/* a PEM file read */
+#define TLS_TICKET_KEY_LEN	48	/* tls_config_add_ticket_key() */
 
 #define TIMEOUT_INFINITE	(-1LL)	/* milliseconds */
 
@@ -153,6 +161,8 @@ struct backend {
 	struct serverlist	 servers;
 	uint32_t		 nservers;
 	struct server		**server_index;	/* id -> server */
+	int			 tls_originate;	/* has tls: (relays see this) */
+	struct backend_tls	*tls;		/* parent and engines only */
 	struct stats		*stats;		/* relay runtime */
 };
 TAILQ_HEAD(backendlist, backend);
@@ -199,6 +209,65 @@ enum starttls {
 	STARTTLS_POSTGRES
 };
 
+/*
+ * TLS material.  Paths are what the file says; the bytes are read by
+ * the parent (tlsconf.c) and go to the TLS engines only, never to a
+ * relay: config_send() ships a relay the listener and backend without
+ * their tls pointers, config_send_engine() ships the engines all of it.
+ */
+struct tls_blob {
+	uint8_t			*mem;		/* NULL: none */
+	size_t			 len;
+};
+
+enum tls_client_auth {
+	CLIENT_AUTH_NONE = 0,
+	CLIENT_AUTH_OPTIONAL,
+	CLIENT_AUTH_REQUIRE
+};
+
+struct tls_cert {
+	TAILQ_ENTRY(tls_cert)	 entry;
+	uint32_t		 id;		/* index in the listener */
+	char			 cert[PATH_MAX];
+	char			 key[PATH_MAX];
+	char			 ocsp[PATH_MAX];	/* "": none */
+	char			 names[L4D_MAX_CERT_NAMES][SNI_NAME_MAX];
+	uint32_t		 nnames;	/* names: override; 0: the
+						   certificate's own */
+	struct tls_blob		 cert_mem;
+	struct tls_blob		 key_mem;
+	struct tls_blob		 ocsp_mem;
+};
+TAILQ_HEAD(tls_certlist, tls_cert);
+
+/* A listener's tls: (present: it may terminate). */
+struct listener_tls {
+	enum tls_client_auth	 client_auth;
+	char			 client_ca[PATH_MAX];	/* "": none */
+	char			 crl[PATH_MAX];		/* "": none */
+	char			 protocols[L4D_TLS_PROTOS_MAX];	/* "": default */
+	char			 ciphers[L4D_TLS_CIPHERS_MAX];	/* "": secure */
+	struct tls_certlist	 certs;		/* the first is the default */
+	uint32_t		 ncerts;
+	struct tls_blob		 client_ca_mem;
+	struct tls_blob		 crl_mem;
+};
+
+/* A backend's tls: (present: l4d speaks TLS to its servers). */
+struct backend_tls {
+	int			 verify;	/* default 1 */
+	char			 ca[PATH_MAX];	/* "": the system's */
+	char			 server_name[SNI_NAME_MAX];	/* "": the host
+						   of the server's address */
+	char			 cert[PATH_MAX];	/* client certificate */
+	char			 key[PATH_MAX];
+	char			 protocols[L4D_TLS_PROTOS_MAX];
+	struct tls_blob		 ca_mem;
+	struct tls_blob		 cert_mem;
+	struct tls_blob		 key_mem;
+};
+
 struct listener {
 	TAILQ_ENTRY(listener)	 entry;
 	uint32_t		 id;
@@ -218,6 +287,8 @@ struct listener {
 	int			 no_sni_none;	/* no_sni: none */
 	struct backend		*no_sni;	/* resolved; NULL: close */
 	enum starttls		 starttls;
+	int			 tls_terminate;	/* has tls: (relays see this) */
+	struct listener_tls	*tls;		/* parent and engines only */
 	struct l4d_config	*conf;		/* its generation; config_link */
 
 	/* parent runtime state, never shipped */
@@ -238,13 +309,15 @@ TAILQ_HEAD(listenerlist, listener);
 
 /* A listener that waits for the client's first bytes before routing. */
 #define listener_peeks(l)	((l)->nroutes > 0 || \
-				    (l)->starttls != STARTTLS_NONE)
+				    (l)->starttls != STARTTLS_NONE || \
+				    (l)->tls_terminate)
 
 struct l4d_config {
 	char			 path[PATH_MAX];
 	char			 user[L4D_NAME_MAX];
 	char			 chroot[PATH_MAX];
 	int			 relays;	/* 0 = auto */
+	int			 tls_engines;	/* default 1 */
 	int			 relay_mode;	/* RELAY_MODE_* */
 	char			 control[PATH_MAX];
 	enum log_level		 log_level;
@@ -330,6 +403,7 @@ struct imsgev {
 enum l4d_proc {
 	PROC_PARENT = 0,
 	PROC_RELAY,
+	PROC_TLS,		/* the TLS engines */
 	PROC_MAX
 };
 
@@ -385,7 +459,103 @@ enum imsg_type {
 	IMSG_CTL_DONE,		/* int status (0 ok, 1 failed) */
 	/* parent -> relay: an operator drained or restored a server */
 	IMSG_CTL_SERVER,	/* struct ctl_server */
+	/* parent -> engine: key material (struct tls_blob_hdr + bytes) */
+	IMSG_TLS_LISTENER,	/* struct tls_conf_listener */
+	IMSG_TLS_CERT,		/* struct tls_conf_cert */
+	IMSG_TLS_BACKEND,	/* struct tls_conf_backend */
+	IMSG_TLS_BLOB,		/* struct tls_blob_hdr, then bytes */
+	IMSG_TLS_TICKET_KEY,	/* struct tls_ticket_key */
+	/* parent -> relay and engine: their channel to each other */
+	IMSG_TLS_CHANNEL,	/* int instance of the other side; fd */
+	/* relay -> engine */
+	IMSG_TLS_HANDOFF,	/* struct tls_handoff + hello; fd: TLS side */
+	IMSG_TLS_PLAIN,		/* uint64_t id; fd: the plaintext side */
+	/* engine -> relay */
+	IMSG_TLS_READY,		/* struct tls_ready */
+	IMSG_TLS_FAILED,	/* struct tls_failed */
 	IMSG_TYPE_MAX
+};
+
+/*
+ * TLS engine frames.  The parent sends an engine, after IMSG_CONF_START
+ * and the plain configuration, for each listener with tls: one
+ * IMSG_TLS_LISTENER, then per certificate IMSG_TLS_CERT, and for each
+ * backend with tls: an IMSG_TLS_BACKEND; the files' bytes follow their
+ * object as IMSG_TLS_BLOB frames (a file larger than a frame comes in
+ * pieces, in order).  IMSG_CONF_END closes the configuration.
+ */
+struct tls_conf_listener {
+	uint32_t		 listener_id;
+	char			 name[L4D_NAME_MAX];
+	struct listener_tls	 tls;		/* pointers and lists zero */
+};
+
+struct tls_conf_cert {
+	uint32_t		 listener_id;
+	struct tls_cert		 cert;		/* pointers zero */
+};
+
+struct tls_conf_backend {
+	uint32_t		 backend_id;
+	char			 name[L4D_NAME_MAX];
+	struct backend_tls	 tls;		/* pointers zero */
+};
+
+enum tls_blob_kind {
+	BLOB_CERT = 1,		/* of a certificate, or a backend's client */
+	BLOB_KEY,
+	BLOB_OCSP,
+	BLOB_CLIENT_CA,		/* listener */
+	BLOB_CRL,		/* listener */
+	BLOB_CA			/* backend */
+};
+
+#define TLS_BLOB_CHUNK		(60 * 1024)
+struct tls_blob_hdr {
+	uint32_t		 kind;		/* enum tls_blob_kind */
+	uint32_t		 object_id;	/* listener or backend */
+	uint32_t		 cert_id;	/* listener certificates */
+	uint32_t		 total;		/* the whole file */
+	uint32_t		 offset;	/* of this piece */
+};
+
+struct tls_ticket_key {
+	uint32_t		 keyrev;
+	uint8_t			 key[TLS_TICKET_KEY_LEN];
+};
+
+/* A session's TLS leg, handed from a relay to an engine. */
+#define TLS_LEG_CLIENT		0	/* terminate: accept from the client */
+#define TLS_LEG_SERVER		1	/* originate: connect to the server */
+
+struct tls_handoff {
+	uint64_t		 id;		/* session id */
+	uint32_t		 leg;		/* TLS_LEG_* */
+	char			 name[L4D_NAME_MAX];	/* listener or backend */
+	char			 sni[SNI_NAME_MAX];	/* client leg: what the
+						   hello asked for */
+	char			 host[SNI_NAME_MAX];	/* server leg: the
+						   server's host, for
+						   server_name and verify */
+	uint32_t		 hello_len;	/* bytes that follow: read
+						   from the client already */
+};
+
+struct tls_ready {
+	uint64_t		 id;
+	uint32_t		 leg;
+	int			 resumed;
+	char			 version[16];	/* "TLSv1.3" */
+	char			 cipher[64];
+	char			 sni[SNI_NAME_MAX];
+	char			 subject[256];	/* peer certificate, "" none */
+	char			 issuer[256];
+};
+
+struct tls_failed {
+	uint64_t		 id;
+	uint32_t		 leg;
+	char			 reason[256];	/* libtls' error */
 };
 
 struct conf_server {
@@ -413,6 +583,11 @@ struct ctl_session {
 	char			 sni[256];	/* "" when none */
 	char			 alpn[256];	/* offered, comma separated */
 	char			 route[ROUTE_KEY_MAX];
+	char			 tls_version[16];	/* "" when not */
+	char			 tls_cipher[64];
+	int			 tls_resumed;
+	char			 tls_subject[256];
+	char			 tls_issuer[256];
 };
 
 #define CTL_CMD_SHOW_SUMMARY	1
@@ -616,7 +791,6 @@ uint32_t	 balance_hash_addr(const struct sockaddr *);
  * reads outside buf[0..len).
  */
 #define HELLO_MAX		(16 * 1024)	/* bytes read before routing */
-#define SNI_NAME_MAX		256		/* 255 bytes and a NUL */
 #define ALPN_RAW_MAX		1024		/* the extension's list */
 
 enum hello_status {
@@ -652,9 +826,28 @@ struct route	*route_find(struct listener *l, const struct hello *h);
 int		 route_name_match(const struct route *, const char *sni);
 void		 route_key(const struct route *, char *buf, size_t len);
 
-/* config.c */
+/*
+ * config.c: a relay gets the configuration without key material, an
+ * engine (config_send_engine) without listener sockets but with the
+ * tls: of every listener and backend and the bytes of their files;
+ * config_receive() rebuilds either.
+ */
 int		 config_send(struct imsgev *, struct l4d_config *, int *fds);
+int		 config_send_engine(struct imsgev *, struct l4d_config *);
 int		 config_receive(struct l4d_config **, struct imsg *);
+
+/*
+ * tlsconf.c: the parent reads the files a configuration's tls: names
+ * (as root, before any child sees them) and checks them with libtls;
+ * every problem is a coded error, so a broken key is a rejected reload.
+ */
+int		 tlsconf_load(struct l4d_config *, struct conf_errors *);
+void		 tlsconf_free_listener(struct listener_tls *);
+void		 tlsconf_free_backend(struct backend_tls *);
+void		 tls_blob_free(struct tls_blob *);
+
+/* tls.c: the TLS engine process */
+__dead void	 tls_main(int fd, int instance, int count);
 
 /*
  * conf.c: the configuration model; config_link() resolves references
