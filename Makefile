@@ -9,7 +9,7 @@ DESTDIR ?=
 
 CC ?=		cc
 PKG_CONFIG ?=	pkg-config
-PKGS =		libevent yaml-0.1
+PKGS =		libevent yaml-0.1 libtls
 PKG_CFLAGS !=	${PKG_CONFIG} --cflags ${PKGS} 2>/dev/null; \
 		${PKG_CONFIG} --cflags libbsd-overlay 2>/dev/null || true
 PKG_LIBS !=	${PKG_CONFIG} --libs ${PKGS} 2>/dev/null; \
@@ -31,16 +31,19 @@ SPLICE !=	[ "$$(uname -s)" = Linux ] && echo splice || echo splice_none
 # Session sockets: a private epoll set on Linux, libevent elsewhere.
 POLL !=		[ "$$(uname -s)" = Linux ] && echo poll_epoll || echo poll_event
 
-# The configuration: the model, addresses, the YAML layer, the schema.
+# The configuration: the model, addresses, the YAML layer, the schema,
+# the files its tls: blocks name.
 PARSE_OBJS =	usr.sbin/l4d/conf.o usr.sbin/l4d/addr.o \
-		usr.sbin/l4d/yamlconf.o usr.sbin/l4d/parse.o
+		usr.sbin/l4d/yamlconf.o usr.sbin/l4d/parse.o \
+		usr.sbin/l4d/tlsconf.o
 L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		${PARSE_OBJS} usr.sbin/l4d/config.o \
 		usr.sbin/l4d/control.o usr.sbin/l4d/relay.o \
 		usr.sbin/l4d/balance.o usr.sbin/l4d/flow.o \
 		usr.sbin/l4d/${SPLICE}.o usr.sbin/l4d/${POLL}.o \
 		usr.sbin/l4d/stats.o usr.sbin/l4d/sni.o usr.sbin/l4d/route.o \
-		usr.sbin/l4d/peek.o \
+		usr.sbin/l4d/peek.o usr.sbin/l4d/handoff.o \
+		usr.sbin/l4d/tlsparent.o usr.sbin/l4d/tls.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o

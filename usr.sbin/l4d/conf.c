@@ -29,6 +29,7 @@ config_new_empty(void)
 	strlcpy(conf->chroot, L4D_CHROOT, sizeof(conf->chroot));
 	strlcpy(conf->control, L4D_SOCKET, sizeof(conf->control));
 	conf->relays = 0;
+	conf->tls_engines = 1;
 	conf->relay_mode = RELAY_MODE_AUTO;
 	conf->log_level = LOG_LEVEL_INFO;
 	conf->log_access = 1;
@@ -53,7 +54,12 @@ routes_free(struct listener *l)
 	}
 }
 
-/* Listener fds and events belong to whoever set them up, not to us. */
+/*
+ * Listener fds and events belong to whoever set them up, not to us;
+ * the tls: blocks, key material and all, are ours (their bytes are
+ * wiped).  A process that received a listener or backend without them
+ * has them NULL.
+ */
 void
 config_free(struct l4d_config *conf)
 {
@@ -66,6 +72,7 @@ config_free(struct l4d_config *conf)
 	while ((l = TAILQ_FIRST(&conf->listeners)) != NULL) {
 		TAILQ_REMOVE(&conf->listeners, l, entry);
 		routes_free(l);
+		tlsconf_free_listener(l->tls);
 		free(l);
 	}
 	while ((b = TAILQ_FIRST(&conf->backends)) != NULL) {
@@ -75,6 +82,7 @@ config_free(struct l4d_config *conf)
 			free(s);
 		}
 		free(b->server_index);
+		tlsconf_free_backend(b->tls);
 		free(b);
 	}
 	free(conf);

@@ -17,14 +17,14 @@
 
 #define TERMINATE(s)	((s)[sizeof(s) - 1] = '\0')
 
-/* A listener, with a copy of its socket, then its routes. */
+/* A listener, with a copy of its socket (-1: none), then its routes. */
 static int
 send_listener(struct imsgev *iev, struct listener *l, int lfd)
 {
 	struct route	*r;
-	int		 fd;
+	int		 fd = -1;
 
-	if ((fd = dup(lfd)) == -1)
+	if (lfd != -1 && (fd = dup(lfd)) == -1)
 		return -1;
 	if (imsgev_compose(iev, IMSG_CONF_LISTENER, 0, fd, l,
 	    sizeof(*l)) == -1) {
@@ -73,6 +73,127 @@ config_send(struct imsgev *iev, struct l4d_config *conf, int *fds)
 	return imsgev_compose(iev, IMSG_CONF_END, 0, -1, NULL, 0);
 }
 
+/*
+ * The engines' configuration: no listening sockets, and after each
+ * listener and backend with tls: its settings and the bytes of its
+ * files, a frame's worth at a time.
+ */
+static int
+send_blob(struct imsgev *iev, uint32_t kind, uint32_t object,
+    uint32_t cert, const struct tls_blob *b)
+{
+	static uint8_t		 buf[sizeof(struct tls_blob_hdr) +
+				    TLS_BLOB_CHUNK];
+	struct tls_blob_hdr	 h;
+	size_t			 off, n;
+	int			 rc = 0;
+
+	for (off = 0; b->mem != NULL && off < b->len && rc == 0; off += n) {
+		n = b->len - off;
+		if (n > TLS_BLOB_CHUNK)
+			n = TLS_BLOB_CHUNK;
+		h.kind = kind;
+		h.object_id = object;
+		h.cert_id = cert;
+		h.total = b->len;
+		h.offset = off;
+		memcpy(buf, &h, sizeof(h));
+		memcpy(buf + sizeof(h), b->mem + off, n);
+		rc = imsgev_compose(iev, IMSG_TLS_BLOB, 0, -1, buf,
+		    sizeof(h) + n);
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+static int
+send_listener_tls(struct imsgev *iev, struct listener *l)
+{
+	struct tls_conf_listener	 cl;
+	struct tls_conf_cert		 cc;
+	struct tls_cert			*c;
+	int				 rc;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.listener_id = l->id;
+	strlcpy(cl.name, l->name, sizeof(cl.name));
+	cl.tls = *l->tls;
+	memset(&cl.tls.certs, 0, sizeof(cl.tls.certs));
+	memset(&cl.tls.client_ca_mem, 0, sizeof(cl.tls.client_ca_mem));
+	memset(&cl.tls.crl_mem, 0, sizeof(cl.tls.crl_mem));
+	if (imsgev_compose(iev, IMSG_TLS_LISTENER, 0, -1, &cl,
+	    sizeof(cl)) == -1 ||
+	    send_blob(iev, BLOB_CLIENT_CA, l->id, 0,
+	    &l->tls->client_ca_mem) == -1 ||
+	    send_blob(iev, BLOB_CRL, l->id, 0, &l->tls->crl_mem) == -1)
+		return -1;
+	TAILQ_FOREACH(c, &l->tls->certs, entry) {
+		memset(&cc, 0, sizeof(cc));
+		cc.listener_id = l->id;
+		cc.cert = *c;
+		memset(&cc.cert.entry, 0, sizeof(cc.cert.entry));
+		memset(&cc.cert.cert_mem, 0, sizeof(cc.cert.cert_mem));
+		memset(&cc.cert.key_mem, 0, sizeof(cc.cert.key_mem));
+		memset(&cc.cert.ocsp_mem, 0, sizeof(cc.cert.ocsp_mem));
+		rc = imsgev_compose(iev, IMSG_TLS_CERT, 0, -1, &cc,
+		    sizeof(cc));
+		if (rc == -1 ||
+		    send_blob(iev, BLOB_CERT, l->id, c->id, &c->cert_mem) ||
+		    send_blob(iev, BLOB_KEY, l->id, c->id, &c->key_mem) ||
+		    send_blob(iev, BLOB_OCSP, l->id, c->id, &c->ocsp_mem))
+			return -1;
+	}
+	return 0;
+}
+
+static int
+send_backend_tls(struct imsgev *iev, struct backend *be)
+{
+	struct tls_conf_backend	 cb;
+
+	memset(&cb, 0, sizeof(cb));
+	cb.backend_id = be->id;
+	strlcpy(cb.name, be->name, sizeof(cb.name));
+	cb.tls = *be->tls;
+	memset(&cb.tls.ca_mem, 0, sizeof(cb.tls.ca_mem));
+	memset(&cb.tls.cert_mem, 0, sizeof(cb.tls.cert_mem));
+	memset(&cb.tls.key_mem, 0, sizeof(cb.tls.key_mem));
+	if (imsgev_compose(iev, IMSG_TLS_BACKEND, 0, -1, &cb,
+	    sizeof(cb)) == -1)
+		return -1;
+	return send_blob(iev, BLOB_CA, be->id, 0, &be->tls->ca_mem) ||
+	    send_blob(iev, BLOB_CLIENT_CERT, be->id, 0,
+	    &be->tls->cert_mem) ||
+	    send_blob(iev, BLOB_CLIENT_KEY, be->id, 0,
+	    &be->tls->key_mem) ? -1 : 0;
+}
+
+int
+config_send_engine(struct imsgev *iev, struct l4d_config *conf)
+{
+	struct l4d_config	 c = *conf;
+	struct backend		*be;
+	struct listener		*l;
+
+	c.for_engine = 1;
+	if (imsgev_compose(iev, IMSG_CONF_START, 0, -1, &c, sizeof(c)) == -1)
+		return -1;
+	TAILQ_FOREACH(be, &conf->backends, entry) {
+		if (imsgev_compose(iev, IMSG_CONF_BACKEND, 0, -1, be,
+		    sizeof(*be)) == -1)
+			return -1;
+		if (be->tls != NULL && send_backend_tls(iev, be) == -1)
+			return -1;
+	}
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		if (send_listener(iev, l, -1) == -1)
+			return -1;
+		if (l->tls != NULL && send_listener_tls(iev, l) == -1)
+			return -1;
+	}
+	return imsgev_compose(iev, IMSG_CONF_END, 0, -1, NULL, 0);
+}
+
 static int
 receive_start(struct l4d_config **confp, struct imsg *imsg)
 {
@@ -109,6 +230,7 @@ receive_backend(struct l4d_config *conf, struct imsg *imsg)
 	TAILQ_INIT(&be->servers);
 	be->nservers = 0;
 	be->server_index = NULL;
+	be->tls = NULL;
 	be->stats = NULL;
 	TAILQ_INSERT_TAIL(&conf->backends, be, entry);
 	conf->nbackends++;
@@ -151,8 +273,9 @@ receive_listener(struct l4d_config *conf, struct imsg *imsg)
 {
 	struct listener	*l;
 
-	if (imsg->datalen != sizeof(*l) || imsg->fd == -1 ||
-	    conf->nlisteners >= UINT16_MAX)
+	/* relays get their socket, engines none */
+	if (imsg->datalen != sizeof(*l) || (imsg->fd == -1) !=
+	    conf->for_engine || conf->nlisteners >= UINT16_MAX)
 		return -1;
 	if ((l = malloc(sizeof(*l))) == NULL)
 		return -1;
@@ -168,6 +291,7 @@ receive_listener(struct l4d_config *conf, struct imsg *imsg)
 	TAILQ_INIT(&l->routes);
 	l->nroutes = 0;
 	l->no_sni = NULL;
+	l->tls = NULL;
 	l->conf = conf;
 	l->stats_no_sni = l->stats_default = NULL;
 	l->backend = NULL;
@@ -182,6 +306,235 @@ receive_listener(struct l4d_config *conf, struct imsg *imsg)
 	TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
 	conf->nlisteners++;
 	return 0;
+}
+
+static struct listener *
+listener_by_id(struct l4d_config *conf, uint32_t id)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (l->id == id)
+			return l;
+	return NULL;
+}
+
+static struct backend *
+backend_by_id(struct l4d_config *conf, uint32_t id)
+{
+	struct backend	*be;
+
+	TAILQ_FOREACH(be, &conf->backends, entry)
+		if (be->id == id)
+			return be;
+	return NULL;
+}
+
+static int
+receive_listener_tls(struct l4d_config *conf, struct imsg *imsg)
+{
+	struct tls_conf_listener	 cl;
+	struct listener			*l;
+
+	if (!conf->for_engine || imsg->datalen != sizeof(cl))
+		return -1;
+	memcpy(&cl, imsg->data, sizeof(cl));
+	if ((l = listener_by_id(conf, cl.listener_id)) == NULL ||
+	    l->tls != NULL || !l->tls_terminate ||
+	    (l->tls = malloc(sizeof(*l->tls))) == NULL)
+		return -1;
+	*l->tls = cl.tls;
+	TERMINATE(l->tls->client_ca);
+	TERMINATE(l->tls->crl);
+	TERMINATE(l->tls->protocols);
+	TERMINATE(l->tls->ciphers);
+	TAILQ_INIT(&l->tls->certs);
+	l->tls->ncerts = 0;
+	memset(&l->tls->client_ca_mem, 0, sizeof(l->tls->client_ca_mem));
+	memset(&l->tls->crl_mem, 0, sizeof(l->tls->crl_mem));
+	return l->tls->client_auth > CLIENT_AUTH_REQUIRE ? -1 : 0;
+}
+
+static int
+receive_cert(struct l4d_config *conf, struct imsg *imsg)
+{
+	struct tls_conf_cert	 cc;
+	struct listener		*l;
+	struct tls_cert		*c;
+	uint32_t		 i;
+
+	if (!conf->for_engine || imsg->datalen != sizeof(cc))
+		return -1;
+	memcpy(&cc, imsg->data, sizeof(cc));
+	if ((l = listener_by_id(conf, cc.listener_id)) == NULL ||
+	    l->tls == NULL || l->tls->ncerts >= L4D_MAX_CERTS ||
+	    cc.cert.id != l->tls->ncerts ||
+	    cc.cert.nnames > L4D_MAX_CERT_NAMES ||
+	    (c = malloc(sizeof(*c))) == NULL)
+		return -1;
+	*c = cc.cert;
+	TERMINATE(c->cert);
+	TERMINATE(c->key);
+	TERMINATE(c->ocsp);
+	for (i = 0; i < L4D_MAX_CERT_NAMES; i++)
+		TERMINATE(c->names[i]);
+	memset(&c->cert_mem, 0, sizeof(c->cert_mem));
+	memset(&c->key_mem, 0, sizeof(c->key_mem));
+	memset(&c->ocsp_mem, 0, sizeof(c->ocsp_mem));
+	TAILQ_INSERT_TAIL(&l->tls->certs, c, entry);
+	l->tls->ncerts++;
+	return 0;
+}
+
+static int
+receive_backend_tls(struct l4d_config *conf, struct imsg *imsg)
+{
+	struct tls_conf_backend	 cb;
+	struct backend		*be;
+
+	if (!conf->for_engine || imsg->datalen != sizeof(cb))
+		return -1;
+	memcpy(&cb, imsg->data, sizeof(cb));
+	if ((be = backend_by_id(conf, cb.backend_id)) == NULL ||
+	    be->tls != NULL || !be->tls_originate ||
+	    (be->tls = malloc(sizeof(*be->tls))) == NULL)
+		return -1;
+	*be->tls = cb.tls;
+	TERMINATE(be->tls->ca);
+	TERMINATE(be->tls->server_name);
+	TERMINATE(be->tls->cert);
+	TERMINATE(be->tls->key);
+	TERMINATE(be->tls->protocols);
+	memset(&be->tls->ca_mem, 0, sizeof(be->tls->ca_mem));
+	memset(&be->tls->cert_mem, 0, sizeof(be->tls->cert_mem));
+	memset(&be->tls->key_mem, 0, sizeof(be->tls->key_mem));
+	return 0;
+}
+
+static struct tls_cert *
+cert_by_id(struct listener *l, uint32_t id)
+{
+	struct tls_cert	*c;
+
+	TAILQ_FOREACH(c, &l->tls->certs, entry)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static struct tls_blob *
+backend_blob(struct l4d_config *conf, const struct tls_blob_hdr *h)
+{
+	struct backend	*be;
+
+	if ((be = backend_by_id(conf, h->object_id)) == NULL ||
+	    be->tls == NULL)
+		return NULL;
+	switch (h->kind) {
+	case BLOB_CA:
+		return &be->tls->ca_mem;
+	case BLOB_CLIENT_CERT:
+		return &be->tls->cert_mem;
+	case BLOB_CLIENT_KEY:
+		return &be->tls->key_mem;
+	}
+	return NULL;
+}
+
+/* Where a piece of a file goes, or NULL for a frame that names nothing. */
+static struct tls_blob *
+blob_target(struct l4d_config *conf, const struct tls_blob_hdr *h)
+{
+	struct listener	*l;
+	struct tls_cert	*c = NULL;
+
+	if (h->kind >= BLOB_CA)
+		return backend_blob(conf, h);
+	if ((l = listener_by_id(conf, h->object_id)) == NULL ||
+	    l->tls == NULL)
+		return NULL;
+	if (h->kind != BLOB_CLIENT_CA && h->kind != BLOB_CRL &&
+	    (c = cert_by_id(l, h->cert_id)) == NULL)
+		return NULL;
+	switch (h->kind) {
+	case BLOB_CLIENT_CA:
+		return &l->tls->client_ca_mem;
+	case BLOB_CRL:
+		return &l->tls->crl_mem;
+	case BLOB_CERT:
+		return &c->cert_mem;
+	case BLOB_KEY:
+		return &c->key_mem;
+	case BLOB_OCSP:
+		return &c->ocsp_mem;
+	}
+	return NULL;
+}
+
+static int
+receive_blob(struct l4d_config *conf, struct imsg *imsg)
+{
+	struct tls_blob_hdr	 h;
+	struct tls_blob		*b;
+	size_t			 n;
+
+	if (!conf->for_engine || imsg->datalen < sizeof(h))
+		return -1;
+	memcpy(&h, imsg->data, sizeof(h));
+	n = imsg->datalen - sizeof(h);
+	if ((b = blob_target(conf, &h)) == NULL || n == 0 ||
+	    h.total == 0 || h.total > L4D_TLS_FILE_MAX)
+		return -1;
+	if (h.offset == 0) {
+		if (b->mem != NULL || (b->mem = malloc(h.total)) == NULL)
+			return -1;
+		b->len = h.total;
+		b->fill = 0;
+	}
+	if (b->mem == NULL || h.total != b->len || h.offset != b->fill ||
+	    n > b->len - b->fill)
+		return -1;
+	memcpy(b->mem + b->fill, (uint8_t *)imsg->data + sizeof(h), n);
+	b->fill += n;
+	return 0;
+}
+
+static int
+blob_complete(const struct tls_blob *b)
+{
+	return b->mem == NULL || b->fill == b->len;
+}
+
+/* Every file an engine was sent arrived whole. */
+static int
+receive_tls_complete(struct l4d_config *conf)
+{
+	struct listener	*l;
+	struct backend	*be;
+	struct tls_cert	*c;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		if (l->tls_terminate != (l->tls != NULL) && conf->for_engine)
+			return 0;
+		if (l->tls == NULL)
+			continue;
+		if (!blob_complete(&l->tls->client_ca_mem) ||
+		    !blob_complete(&l->tls->crl_mem) || l->tls->ncerts == 0)
+			return 0;
+		TAILQ_FOREACH(c, &l->tls->certs, entry)
+			if (c->cert_mem.mem == NULL ||
+			    c->key_mem.mem == NULL ||
+			    !blob_complete(&c->cert_mem) ||
+			    !blob_complete(&c->key_mem) ||
+			    !blob_complete(&c->ocsp_mem))
+				return 0;
+	}
+	TAILQ_FOREACH(be, &conf->backends, entry)
+		if (be->tls != NULL && (!blob_complete(&be->tls->ca_mem) ||
+		    !blob_complete(&be->tls->cert_mem) ||
+		    !blob_complete(&be->tls->key_mem)))
+			return 0;
+	return 1;
 }
 
 /* Routes follow their listener: the last one received. */
@@ -236,8 +589,17 @@ config_receive(struct l4d_config **confp, struct imsg *imsg)
 		return receive_listener(*confp, imsg);
 	case IMSG_CONF_ROUTE:
 		return receive_route(*confp, imsg);
+	case IMSG_TLS_LISTENER:
+		return receive_listener_tls(*confp, imsg);
+	case IMSG_TLS_CERT:
+		return receive_cert(*confp, imsg);
+	case IMSG_TLS_BACKEND:
+		return receive_backend_tls(*confp, imsg);
+	case IMSG_TLS_BLOB:
+		return receive_blob(*confp, imsg);
 	case IMSG_CONF_END:
-		if (imsg->datalen != 0 || config_link(*confp) == -1)
+		if (imsg->datalen != 0 || !receive_tls_complete(*confp) ||
+		    config_link(*confp) == -1)
 			return -1;
 		return 1;
 	}

@@ -490,10 +490,13 @@ json_counters(FILE *fp, const struct counters *k)
 	int	 i, first = 1;
 
 	fprintf(fp, "\"total\":%llu,\"active\":%llu,\"bytes_in\":%llu,"
-	    "\"bytes_out\":%llu,\"connect_failures\":%llu,\"causes\":{",
+	    "\"bytes_out\":%llu,\"connect_failures\":%llu,"
+	    "\"tls_handshakes\":%llu,\"tls_resumed\":%llu,\"causes\":{",
 	    (unsigned long long)k->total, (unsigned long long)k->active,
 	    (unsigned long long)k->bytes_in, (unsigned long long)k->bytes_out,
-	    (unsigned long long)k->connect_failures);
+	    (unsigned long long)k->connect_failures,
+	    (unsigned long long)k->tls_handshakes,
+	    (unsigned long long)k->tls_resumed);
 	for (i = 1; i < CAUSE_MAX; i++) {
 		if (k->causes[i] == 0)
 			continue;
@@ -564,6 +567,10 @@ text_counters(FILE *fp, const struct counters *k)
 	    (unsigned long long)k->active, (unsigned long long)k->bytes_in,
 	    (unsigned long long)k->bytes_out,
 	    (unsigned long long)k->connect_failures);
+	if (k->tls_handshakes != 0)
+		fprintf(fp, " tls-handshakes %llu tls-resumed %llu",
+		    (unsigned long long)k->tls_handshakes,
+		    (unsigned long long)k->tls_resumed);
 	for (i = 1; i < CAUSE_MAX; i++)
 		if (k->causes[i] != 0)
 			fprintf(fp, " %s %llu", cause_name(i),
@@ -654,18 +661,19 @@ sessions_text(struct ctl_conn *c, FILE *fp)
 	struct session_names	 n;
 	size_t			 i;
 
-	fprintf(fp, "%-10s %-16s %-22s %-22s %9s %9s %12s %12s %s %s\n",
+	fprintf(fp, "%-10s %-16s %-22s %-22s %9s %9s %12s %12s %s %s %s\n",
 	    "ID", "LISTENER", "CLIENT", "SERVER", "AGE", "IDLE", "IN", "OUT",
-	    "SNI", "ALPN");
+	    "SNI", "ALPN", "TLS");
 	for (i = 0; i < c->nsessions; i++) {
 		cs = &c->sessions[i];
 		session_names(cs, &n);
 		fprintf(fp, "%-10s %-16s %-22s %-22s %8.1fs %8.1fs %12llu "
-		    "%12llu %s %s\n", n.id, cs->listener, n.client, n.server,
-		    cs->age_ms / 1000.0, cs->idle_ms / 1000.0,
+		    "%12llu %s %s %s\n", n.id, cs->listener, n.client,
+		    n.server, cs->age_ms / 1000.0, cs->idle_ms / 1000.0,
 		    (unsigned long long)cs->bytes_in,
 		    (unsigned long long)cs->bytes_out,
-		    cs->sni[0] ? cs->sni : "-", cs->alpn[0] ? cs->alpn : "-");
+		    cs->sni[0] ? cs->sni : "-", cs->alpn[0] ? cs->alpn : "-",
+		    cs->tls_version[0] ? cs->tls_version : "-");
 	}
 }
 
@@ -708,6 +716,15 @@ sessions_json(struct ctl_conn *c, FILE *fp)
 		json_opt(fp, cs->alpn);
 		fprintf(fp, ",\"route\":");
 		json_opt(fp, cs->route);
+		fprintf(fp, ",\"tls_version\":");
+		json_opt(fp, cs->tls_version);
+		fprintf(fp, ",\"tls_cipher\":");
+		json_opt(fp, cs->tls_cipher);
+		fprintf(fp, ",\"tls_resumed\":%s,\"tls_subject\":",
+		    cs->tls_resumed ? "true" : "false");
+		json_opt(fp, cs->tls_subject);
+		fprintf(fp, ",\"tls_issuer\":");
+		json_opt(fp, cs->tls_issuer);
 		fprintf(fp, "}");
 	}
 	fprintf(fp, "]}\n");

@@ -304,13 +304,15 @@ reload_keep_fixed(struct l4d_config *old, struct l4d_config *nc, FILE *out)
 	if (strcmp(old->user, nc->user) != 0 ||
 	    strcmp(old->chroot, nc->chroot) != 0 ||
 	    strcmp(old->control, nc->control) != 0 ||
-	    old->relays != nc->relays)
-		fprintf(out, "warning: user, chroot, control and relays "
-		    "change only with a restart; kept as they are\n");
+	    old->relays != nc->relays || old->tls_engines != nc->tls_engines)
+		fprintf(out, "warning: user, chroot, control, relays and "
+		    "tls_engines change only with a restart; kept as they "
+		    "are\n");
 	strlcpy(nc->user, old->user, sizeof(nc->user));
 	strlcpy(nc->chroot, old->chroot, sizeof(nc->chroot));
 	strlcpy(nc->control, old->control, sizeof(nc->control));
 	nc->relays = old->relays;
+	nc->tls_engines = old->tls_engines;
 }
 
 static void
@@ -516,7 +518,9 @@ relay_dispatch(struct child *c, struct imsg *imsg)
 
 static const struct proc_kind proc_table[] = {
 	{ "relay", PROC_RELAY, relay_count, relay_main, relay_configure,
-	    relay_dispatch },
+	    relay_dispatch, relay_started },
+	{ "tls", PROC_TLS, engine_count, tls_main, engine_configure,
+	    engine_dispatch, engine_started },
 };
 
 void
@@ -524,6 +528,8 @@ parent_log_level(int level)
 {
 	log_setlevel(level);
 	proc_send_all(PROC_RELAY, IMSG_CTL_LOG_VERBOSE, 0, &level,
+	    sizeof(level));
+	proc_send_all(PROC_TLS, IMSG_CTL_LOG_VERBOSE, 0, &level,
 	    sizeof(level));
 }
 
@@ -667,6 +673,7 @@ main(int argc, char *argv[], char *envp[])
 
 	event_init();
 	signals_init();
+	tickets_init();
 	proc_start(l4d_conf);
 	control_listen();
 	event_dispatch();

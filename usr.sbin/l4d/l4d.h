@@ -119,6 +119,8 @@ struct counters {
 	uint64_t	 bytes_in;	/* from clients */
 	uint64_t	 bytes_out;	/* to clients */
 	uint64_t	 connect_failures;
+	uint64_t	 tls_handshakes;	/* terminated, completed */
+	uint64_t	 tls_resumed;		/* of those, resumed */
 	uint64_t	 causes[CAUSE_MAX];
 };
 
@@ -218,6 +220,7 @@ enum starttls {
 struct tls_blob {
 	uint8_t			*mem;		/* NULL: none */
 	size_t			 len;
+	size_t			 fill;		/* received so far (config.c) */
 };
 
 enum tls_client_auth {
@@ -318,6 +321,8 @@ struct l4d_config {
 	char			 chroot[PATH_MAX];
 	int			 relays;	/* 0 = auto */
 	int			 tls_engines;	/* default 1 */
+	int			 for_engine;	/* shipped to an engine: no
+						   sockets, key material */
 	int			 relay_mode;	/* RELAY_MODE_* */
 	char			 control[PATH_MAX];
 	enum log_level		 log_level;
@@ -421,6 +426,8 @@ struct proc_kind {
 	void		(*run)(int fd, int instance, int count);
 	void		(*configure)(struct child *);
 	int		(*dispatch)(struct child *, struct imsg *);
+	void		(*started)(struct child *);	/* once forked: its
+						   channels to other children */
 };
 
 struct child {
@@ -502,12 +509,14 @@ struct tls_conf_backend {
 };
 
 enum tls_blob_kind {
-	BLOB_CERT = 1,		/* of a certificate, or a backend's client */
+	BLOB_CERT = 1,		/* listener: of certificate cert_id */
 	BLOB_KEY,
 	BLOB_OCSP,
 	BLOB_CLIENT_CA,		/* listener */
 	BLOB_CRL,		/* listener */
-	BLOB_CA			/* backend */
+	BLOB_CA,		/* backend */
+	BLOB_CLIENT_CERT,	/* backend: l4d's client certificate */
+	BLOB_CLIENT_KEY		/* backend */
 };
 
 #define TLS_BLOB_CHUNK		(60 * 1024)
@@ -652,11 +661,14 @@ struct flow {
 #define STATE_ENDED		3	/* freed after the poll batch */
 #define STATE_PEEKING		4	/* reading the client's hello */
 #define STATE_STARTTLS		5	/* server: SSLRequest sent, waits */
+#define STATE_TLS_CLIENT	6	/* an engine accepts the client's TLS */
+#define STATE_TLS_SERVER	7	/* an engine connects to the server */
 
 /* Whether the session counts in its server's counters. */
 #define session_linked(s)	((s)->server != NULL && \
 				    ((s)->state == STATE_RELAYING || \
-				    (s)->state == STATE_STARTTLS))
+				    (s)->state == STATE_STARTTLS || \
+				    (s)->state == STATE_TLS_SERVER))
 
 /* The two sockets of a session, as the poller names them. */
 #define SIDE_CLIENT		0
@@ -736,7 +748,16 @@ struct peek {
 	struct stats		*stats;		/* the route's counters */
 	char			*sni;		/* NULL: none */
 	char			*alpn;		/* NULL: none */
+	/* TLS legs an engine carries (handoff.c) */
+	RB_ENTRY(peek)		 tls_entry;	/* by session id */
+	struct session		*session;
+	int8_t			 engine;	/* -1: none */
+	uint8_t			 terminate;	/* the client leg is TLS */
+	struct tls_ready	*tls_client;	/* once it is up */
+	struct tls_ready	*tls_server;
+	char			*tls_error;	/* the engine's reason */
 };
+RB_HEAD(tls_sessions, peek);
 #define ACCEPT_BATCH		64
 #define ACCEPT_BACKOFF_MIN_MS	50LL
 #define ACCEPT_BACKOFF_MAX_MS	1000LL
@@ -837,17 +858,25 @@ int		 config_send_engine(struct imsgev *, struct l4d_config *);
 int		 config_receive(struct l4d_config **, struct imsg *);
 
 /*
- * tlsconf.c: the parent reads the files a configuration's tls: names
- * (as root, before any child sees them) and checks them with libtls;
- * every problem is a coded error, so a broken key is a rejected reload.
+ * tlsconf.c: the parser reads the files a configuration's tls: names
+ * (in the parent, as root, before any child sees them) and checks them
+ * with libtls; every problem is a coded error, so a broken key is a
+ * rejected reload.
  */
-int		 tlsconf_load(struct l4d_config *, struct conf_errors *);
 void		 tlsconf_free_listener(struct listener_tls *);
 void		 tlsconf_free_backend(struct backend_tls *);
 void		 tls_blob_free(struct tls_blob *);
 
 /* tls.c: the TLS engine process */
 __dead void	 tls_main(int fd, int instance, int count);
+
+/* tlsparent.c: the engines' row of the process table, their channels */
+int		 engine_count(struct l4d_config *);
+void		 engine_configure(struct child *);
+int		 engine_dispatch(struct child *, struct imsg *);
+void		 engine_started(struct child *);
+void		 relay_started(struct child *);
+void		 tickets_init(void);
 
 /*
  * conf.c: the configuration model; config_link() resolves references
@@ -916,6 +945,7 @@ int		 proc_send(enum l4d_proc, int instance, uint32_t type,
 void		 proc_send_all(enum l4d_proc, uint32_t type, uint32_t peerid,
 		    const void *, size_t);
 int		 proc_nready(enum l4d_proc);
+struct child	*proc_child(enum l4d_proc, int instance);
 int		 proc_ninstances(enum l4d_proc);
 __dead void	 proc_child_main(const struct proc_kind *, size_t,
 		    const char *kind, int instance, int count, int level,
@@ -944,6 +974,13 @@ void		 session_connect(struct session *);
 void		 session_end(struct session *, enum end_cause, int);
 void		 session_timer(struct session *, long long);
 void		 session_relay(struct session *);
+
+/* handoff.c: a relay's side of the TLS engines */
+void		 handoff_channel(struct imsg *);
+int		 handoff_client(struct session *);
+int		 handoff_server(struct session *);
+void		 handoff_forget(struct session *);
+void		 session_upstream(struct session *);
 
 /* peek.c: a routed session's first bytes, up to its routing */
 int		 peek_start(struct session *);
@@ -981,6 +1018,7 @@ extern const int poll_exact;	/* events tell FIN, error and neither apart */
 int		 poll_init(void);
 int		 poll_add(struct session *, int side);
 void		 poll_forget(struct session *, int side);
+void		 poll_remove(struct session *, int side);
 void		 session_ready(struct session *, int side, int events);
 void		 relay_batch_begin(void);
 void		 relay_batch_end(void);

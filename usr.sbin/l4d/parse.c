@@ -1,8 +1,9 @@
 /*
  * The v1 schema of the configuration: one walker per mapping, from the
- * root of a loaded document (yamlconf.c) down to servers and routes,
- * filling the model (conf.c).  A walker reports what is wrong where it
- * finds it and goes on.
+ * root of a loaded document (yamlconf.c) down to servers, routes and
+ * certificates, filling the model (conf.c); tlsconf.c judges what the
+ * tls: blocks name.  A walker reports what is wrong where it finds it
+ * and goes on.
  */
 
 #include <sys/types.h>
@@ -31,10 +32,11 @@
 #define PARSE_MAX_SERVERS	16384		/* all backends together */
 #define PARSE_MAX_ROUTES	16384		/* all listeners together */
 
-enum { TK_USER, TK_CHROOT, TK_RELAYS, TK_ZERO_COPY, TK_CONTROL, TK_LOG,
-    TK_TIMEOUTS, TK_LISTENERS, TK_BACKENDS, TK_N };
+enum { TK_USER, TK_CHROOT, TK_RELAYS, TK_TLS_ENGINES, TK_ZERO_COPY,
+    TK_CONTROL, TK_LOG, TK_TIMEOUTS, TK_LISTENERS, TK_BACKENDS, TK_N };
 static const char *const top_keys[TK_N] = { "user", "chroot", "relays",
-    "zero_copy", "control", "log", "timeouts", "listeners", "backends" };
+    "tls_engines", "zero_copy", "control", "log", "timeouts", "listeners",
+    "backends" };
 
 enum { GK_LEVEL, GK_ACCESS, GK_N };
 static const char *const log_keys[GK_N] = { "level", "access" };
@@ -44,18 +46,32 @@ static const char *const timeout_keys[OK_N] = { "connect", "idle",
     "half_closed", "handshake", "drain" };
 
 enum { LK_NAME, LK_LISTEN, LK_BACKEND, LK_MAX_SESSIONS, LK_TIMEOUTS,
-    LK_ROUTES, LK_NO_SNI, LK_STARTTLS, LK_N };
+    LK_TLS, LK_ROUTES, LK_NO_SNI, LK_STARTTLS, LK_N };
 static const char *const listener_keys[LK_N] = { "name", "listen",
-    "backend", "max_sessions", "timeouts", "routes", "no_sni",
+    "backend", "max_sessions", "timeouts", "tls", "routes", "no_sni",
     "starttls" };
+
+enum { TL_CERTIFICATES, TL_CLIENT_AUTH, TL_CLIENT_CA, TL_CRL, TL_PROTOCOLS,
+    TL_CIPHERS, TL_N };
+static const char *const listener_tls_keys[TL_N] = { "certificates",
+    "client_auth", "client_ca", "crl", "protocols", "ciphers" };
+
+enum { CK_CERT, CK_KEY, CK_OCSP, CK_NAMES, CK_N };
+static const char *const cert_keys[CK_N] = { "cert", "key", "ocsp_staple",
+    "names" };
 
 enum { RK_SNI, RK_ALPN, RK_TLS, RK_BACKEND, RK_PRIORITY, RK_N };
 static const char *const route_keys[RK_N] = { "sni", "alpn", "tls",
     "backend", "priority" };
 
-enum { BK_NAME, BK_BALANCE, BK_RETRIES, BK_SERVERS, BK_N };
+enum { BK_NAME, BK_BALANCE, BK_RETRIES, BK_SERVERS, BK_TLS, BK_N };
 static const char *const backend_keys[BK_N] = { "name", "balance",
-    "retries", "servers" };
+    "retries", "servers", "tls" };
+
+enum { BT_VERIFY, BT_CA, BT_SERVER_NAME, BT_CERT, BT_KEY, BT_PROTOCOLS,
+    BT_N };
+static const char *const backend_tls_keys[BT_N] = { "verify", "ca",
+    "server_name", "cert", "key", "protocols" };
 
 enum { SK_ADDRESS, SK_WEIGHT, SK_BACKUP, SK_N };
 static const char *const server_keys[SK_N] = { "address", "weight",
@@ -66,6 +82,9 @@ static const char *const level_names[] = { "error", "warning", "info",
 static const char *const balance_names[] = { "roundrobin", "leastconn",
     "source-hash", "random" };
 static const char *const route_tls_names[] = { "passthrough", "terminate" };
+/* enum tls_client_auth */
+static const char *const client_auth_names[] = { "none", "optional",
+    "require" };
 /* enum starttls from STARTTLS_NONE + 1 */
 static const char *const starttls_names[] = { "postgres" };
 
@@ -117,6 +136,389 @@ parse_log(struct parser *p, yaml_node_t *n)
 		    get_bool(p, v[GK_ACCESS], "log.access", &x) == 0)
 			conf->log_access = x;
 	}
+	node_leave(p, seen);
+}
+
+/*
+ * tls: blocks.  The walkers fill the model; tlsconf.c checks the lists
+ * as libtls reads them and, when the parser resolves, reads and checks
+ * the files, reporting at the keys that name them.
+ */
+
+#define PROTOCOLS_HINT	"protocol names such as \"tlsv1.2,tlsv1.3\", " \
+			"or secure, default, legacy, all; !NAME leaves " \
+			"one out"
+#define CIPHERS_HINT	"secure (the default), compat, legacy, insecure " \
+			"or an OpenSSL cipher list"
+#define CERT_NAME_HINT	"a DNS name such as db.example.com, or " \
+			"\"*.example.com\""
+
+/* A DNS name into buf: lower case, no final dot; -1 if it is none. */
+static int
+dns_name(const char *name, char *buf, size_t size)
+{
+	char	 tmp[SNI_NAME_MAX];
+	size_t	 len = strlen(name), i;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len >= sizeof(tmp) || len >= size ||
+	    name[len - 1] == '.')
+		return -1;
+	for (i = 0; i < len; i++)
+		tmp[i] = tolower((unsigned char)name[i]);
+	tmp[len] = '\0';
+	if (!is_hostname(tmp))
+		return -1;
+	strlcpy(buf, tmp, size);
+	return 0;
+}
+
+/* protocols: or ciphers:, as libtls reads them. */
+static void
+tls_list(struct parser *p, yaml_node_t *n, const char *path, char *buf,
+    size_t len, int ciphers)
+{
+	const char	*s, *hint = ciphers ? CIPHERS_HINT : PROTOCOLS_HINT;
+	char		 why[256], q[PARSE_QUOTE_MAX];
+	int		 rc;
+
+	if ((s = scalar_str(p, n, path, "a string", hint)) == NULL)
+		return;
+	if (strlen(s) >= len) {
+		fmt_into(why, sizeof(why), "longer than %zu bytes", len - 1);
+		rc = -1;
+	} else if (ciphers)
+		rc = tlsconf_ciphers(s, why, sizeof(why));
+	else
+		rc = tlsconf_protocols(s, why, sizeof(why));
+	if (rc == 0) {
+		strlcpy(buf, s, len);
+		return;
+	}
+	perr(p, &n->start_mark, E_TLS_LIST, hint, "%s: bad %s %s: %s", path,
+	    ciphers ? "cipher list" : "protocols", quote(s, q, sizeof(q)),
+	    why);
+}
+
+/* A key that names a file: into buf, and ref says where it was. */
+static void
+tls_path(struct parser *p, yaml_node_t *v, const char *path,
+    const char *key, char *buf, size_t len, struct tls_ref *ref)
+{
+	ref->node = v;
+	key_path(ref->path, sizeof(ref->path), path, key);
+	if (v != NULL)
+		get_path(p, v, ref->path, buf, len);
+}
+
+/* The items of a sequence of 1 to max, the rest left out and said so. */
+static size_t
+seq_count(struct parser *p, yaml_node_t *n, const char *path, size_t max,
+    const char *what)
+{
+	char	 hint[96];
+	size_t	 count;
+
+	count = n->data.sequence.items.top - n->data.sequence.items.start;
+	if (count >= 1 && count <= max)
+		return count;
+	snprintf(hint, sizeof(hint), "give 1 to %zu %s", max, what);
+	if (count == 0)
+		perr(p, &n->start_mark, E_RANGE, hint, "%s: an empty list",
+		    path);
+	else
+		perr(p, &n->start_mark, E_RANGE, hint, "%s: more than %zu %s",
+		    path, max, what);
+	return count > max ? max : count;
+}
+
+/* "*.example.com" is kept with its "*.". */
+static int
+cert_name(struct parser *p, yaml_node_t *n, const char *path, char *buf,
+    size_t len)
+{
+	const char	*s;
+	char		 q[PARSE_QUOTE_MAX];
+	size_t		 skip;
+
+	if ((s = scalar_str(p, n, path, "a DNS name", CERT_NAME_HINT)) == NULL)
+		return -1;
+	skip = strncmp(s, "*.", 2) == 0 ? 2 : 0;
+	memcpy(buf, s, skip);
+	if (dns_name(s + skip, buf + skip, len - skip) == 0)
+		return 0;
+	perr(p, &n->start_mark, E_NAME, CERT_NAME_HINT, "%s: bad name %s",
+	    path, quote(s, q, sizeof(q)));
+	return -1;
+}
+
+/* Whether a certificate of the listener, this one too, has the name. */
+static int
+cert_name_dup(struct parser *p, yaml_node_t *n, const char *path,
+    struct listener_tls *t, const char *name)
+{
+	struct tls_cert	*o;
+	char		 q[PARSE_QUOTE_MAX];
+	uint32_t	 i;
+
+	TAILQ_FOREACH(o, &t->certs, entry) {
+		for (i = 0; i < o->nnames; i++) {
+			if (strcmp(o->names[i], name) != 0)
+				continue;
+			perr_always(p, &n->start_mark, E_DUP_CERT_NAME,
+			    "give each name to one certificate",
+			    "%s: %s is already a name of certificates[%u]",
+			    path, quote(name, q, sizeof(q)), o->id);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+parse_cert_names(struct parser *p, yaml_node_t *n, const char *path,
+    struct listener_tls *t, struct tls_cert *c)
+{
+	yaml_node_item_t *it;
+	yaml_node_t	*item;
+	char		 ip[PARSE_PATH_MAX];
+	size_t		 count, i = 0;
+	int		 seen;
+
+	seen = node_enter(p, n, ROLE_CERT_NAMES);
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_err(p, n, path, "a sequence",
+		    "list them as names: [db.example.com, \"*.example.com\"]");
+		goto out;
+	}
+	count = seq_count(p, n, path, L4D_MAX_CERT_NAMES, "names");
+	for (it = n->data.sequence.items.start; i < count; it++, i++) {
+		if ((item = node_at(p, *it)) == NULL)
+			continue;
+		fmt_into(ip, sizeof(ip), "%s[%zu]", path, i);
+		if (cert_name(p, item, ip, c->names[c->nnames],
+		    sizeof(c->names[c->nnames])) == 0 &&
+		    !cert_name_dup(p, item, ip, t, c->names[c->nnames]))
+			c->nnames++;
+	}
+ out:
+	node_leave(p, seen);
+}
+
+/* Ids in file order; a certificate's files are read where it is. */
+static void
+parse_cert(struct parser *p, yaml_node_t *n, const char *path,
+    struct listener_tls *t)
+{
+	struct tls_cert	*c;
+	struct tls_ref	 cert, key, ocsp;
+	yaml_node_t	*v[CK_N];
+	char		 kp[PARSE_PATH_MAX];
+	int		 seen;
+
+	seen = node_enter(p, n, ROLE_CERT);
+	if (map_collect(p, n, path, cert_keys, CK_N, v) == -1)
+		goto out;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("%s", __func__);
+	c->id = t->ncerts++;
+	TAILQ_INSERT_TAIL(&t->certs, c, entry);
+	tls_path(p, v[CK_CERT], path, "cert", c->cert, sizeof(c->cert),
+	    &cert);
+	if (cert.node == NULL)
+		missing(p, n, path, "cert", "add cert: PATH, the PEM "
+		    "certificate and its chain");
+	tls_path(p, v[CK_KEY], path, "key", c->key, sizeof(c->key), &key);
+	if (key.node == NULL)
+		missing(p, n, path, "key",
+		    "add key: PATH, its PEM private key");
+	tls_path(p, v[CK_OCSP], path, "ocsp_staple", c->ocsp,
+	    sizeof(c->ocsp), &ocsp);
+	key_path(kp, sizeof(kp), path, "names");
+	if (v[CK_NAMES] != NULL)
+		parse_cert_names(p, v[CK_NAMES], kp, t, c);
+	if (p->resolve)
+		tlsconf_cert(p, c, &cert, &key, &ocsp);
+ out:
+	node_leave(p, seen);
+}
+
+static void
+parse_certs(struct parser *p, yaml_node_t *n, const char *path,
+    struct listener_tls *t)
+{
+	yaml_node_item_t *it;
+	yaml_node_t	*item;
+	char		 ip[PARSE_PATH_MAX];
+	size_t		 count, i = 0;
+	int		 seen;
+
+	seen = node_enter(p, n, ROLE_CERTS);
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_err(p, n, path, "a sequence",
+		    "list them as - { cert: PATH, key: PATH }");
+		goto out;
+	}
+	count = seq_count(p, n, path, L4D_MAX_CERTS, "certificates");
+	for (it = n->data.sequence.items.start; i < count; it++, i++) {
+		if ((item = node_at(p, *it)) == NULL)
+			continue;
+		fmt_into(ip, sizeof(ip), "%s[%zu]", path, i);
+		parse_cert(p, item, ip, t);
+	}
+ out:
+	node_leave(p, seen);
+}
+
+/* client_auth, and the client_ca it needs and the crl it allows. */
+static void
+listener_client_auth(struct parser *p, yaml_node_t *n, const char *path,
+    yaml_node_t **v, struct listener_tls *t)
+{
+	struct tls_ref	 ca, crl;
+	char		 kp[PARSE_PATH_MAX];
+	int		 x, auth_ok = 1;
+
+	key_path(kp, sizeof(kp), path, "client_auth");
+	if (v[TL_CLIENT_AUTH] != NULL && get_enum(p, v[TL_CLIENT_AUTH], kp,
+	    client_auth_names, nitems(client_auth_names), &x) == 0)
+		t->client_auth = x;
+	else if (v[TL_CLIENT_AUTH] != NULL)
+		auth_ok = 0;
+	tls_path(p, v[TL_CLIENT_CA], path, "client_ca", t->client_ca,
+	    sizeof(t->client_ca), &ca);
+	tls_path(p, v[TL_CRL], path, "crl", t->crl, sizeof(t->crl), &crl);
+	if (ca.node == NULL && t->client_auth != CLIENT_AUTH_NONE)
+		missing(p, n, path, "client_ca", "add client_ca: PATH, the "
+		    "CA certificates that client certificates chain to");
+	else if (ca.node != NULL && t->client_auth == CLIENT_AUTH_NONE &&
+	    auth_ok)
+		perr(p, &ca.node->start_mark, E_TLS_COMBO,
+		    "add client_auth: optional or require, or remove "
+		    "client_ca:", "%s: client_ca with client_auth: none",
+		    ca.path);
+	if (crl.node != NULL && ca.node == NULL)
+		perr(p, &crl.node->start_mark, E_TLS_COMBO,
+		    "add client_ca: and client_auth:, or remove crl:",
+		    "%s: crl without client_ca", crl.path);
+	if (p->resolve && t->client_auth != CLIENT_AUTH_NONE)
+		tlsconf_client_ca(p, t, &ca, &crl);
+}
+
+/* A listener's tls:, which makes it terminate TLS. */
+static void
+parse_listener_tls(struct parser *p, yaml_node_t *n, const char *path,
+    struct listener *l)
+{
+	struct listener_tls	*t;
+	yaml_node_t		*v[TL_N];
+	char			 kp[PARSE_PATH_MAX];
+	int			 seen;
+
+	seen = node_enter(p, n, ROLE_LISTENER_TLS);
+	if (map_collect(p, n, path, listener_tls_keys, TL_N, v) == -1)
+		goto out;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		fatal("%s", __func__);
+	TAILQ_INIT(&t->certs);
+	strlcpy(t->ciphers, "secure", sizeof(t->ciphers));
+	l->tls = t;
+	l->tls_terminate = 1;
+	key_path(kp, sizeof(kp), path, "certificates");
+	if (v[TL_CERTIFICATES] == NULL)
+		missing(p, n, path, "certificates",
+		    "add certificates: - { cert: PATH, key: PATH }");
+	else
+		parse_certs(p, v[TL_CERTIFICATES], kp, t);
+	listener_client_auth(p, n, path, v, t);
+	key_path(kp, sizeof(kp), path, "protocols");
+	if (v[TL_PROTOCOLS] != NULL)
+		tls_list(p, v[TL_PROTOCOLS], kp, t->protocols,
+		    sizeof(t->protocols), 0);
+	key_path(kp, sizeof(kp), path, "ciphers");
+	if (v[TL_CIPHERS] != NULL)
+		tls_list(p, v[TL_CIPHERS], kp, t->ciphers, sizeof(t->ciphers),
+		    1);
+ out:
+	node_leave(p, seen);
+}
+
+static void
+backend_server_name(struct parser *p, yaml_node_t *n, const char *path,
+    struct backend_tls *t)
+{
+	const char	*s;
+	const char	*hint = "the DNS name the servers' certificates "
+			    "carry, such as db.internal";
+	char		 q[PARSE_QUOTE_MAX];
+
+	if ((s = scalar_str(p, n, path, "a DNS name", hint)) == NULL)
+		return;
+	if (dns_name(s, t->server_name, sizeof(t->server_name)) == -1)
+		perr(p, &n->start_mark, E_NAME, hint,
+		    "%s: bad server name %s", path, quote(s, q, sizeof(q)));
+}
+
+/* verify, and the ca it trusts: without one, the system's. */
+static void
+backend_verify(struct parser *p, yaml_node_t **v, const char *path,
+    struct backend_tls *t, struct tls_ref *ca)
+{
+	char	 kp[PARSE_PATH_MAX];
+	int	 x;
+
+	key_path(kp, sizeof(kp), path, "verify");
+	if (v[BT_VERIFY] != NULL && get_bool(p, v[BT_VERIFY], kp, &x) == 0)
+		t->verify = x;
+	tls_path(p, v[BT_CA], path, "ca", t->ca, sizeof(t->ca), ca);
+	if (ca->node != NULL && !t->verify)
+		perr(p, &ca->node->start_mark, E_TLS_COMBO,
+		    "remove ca:, or set verify: true",
+		    "%s: ca with verify: false", ca->path);
+}
+
+/* A backend's tls:, which makes l4d speak TLS to its servers. */
+static void
+parse_backend_tls(struct parser *p, yaml_node_t *n, const char *path,
+    struct backend *b)
+{
+	struct backend_tls	*t;
+	struct tls_ref		 self, ca, cert, key;
+	yaml_node_t		*v[BT_N];
+	char			 kp[PARSE_PATH_MAX];
+	int			 seen;
+
+	seen = node_enter(p, n, ROLE_BACKEND_TLS);
+	if (map_collect(p, n, path, backend_tls_keys, BT_N, v) == -1)
+		goto out;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		fatal("%s", __func__);
+	t->verify = 1;
+	b->tls = t;
+	b->tls_originate = 1;
+	backend_verify(p, v, path, t, &ca);
+	key_path(kp, sizeof(kp), path, "server_name");
+	if (v[BT_SERVER_NAME] != NULL)
+		backend_server_name(p, v[BT_SERVER_NAME], kp, t);
+	tls_path(p, v[BT_CERT], path, "cert", t->cert, sizeof(t->cert),
+	    &cert);
+	tls_path(p, v[BT_KEY], path, "key", t->key, sizeof(t->key), &key);
+	if (cert.node != NULL && key.node == NULL)
+		missing(p, n, path, "key", "cert: needs key: PATH, its PEM "
+		    "private key");
+	else if (key.node != NULL && cert.node == NULL)
+		missing(p, n, path, "cert", "key: needs cert: PATH, the PEM "
+		    "client certificate");
+	key_path(kp, sizeof(kp), path, "protocols");
+	if (v[BT_PROTOCOLS] != NULL)
+		tls_list(p, v[BT_PROTOCOLS], kp, t->protocols,
+		    sizeof(t->protocols), 0);
+	self.node = n;
+	strlcpy(self.path, path, sizeof(self.path));
+	if (p->resolve)
+		tlsconf_backend(p, t, &self, &ca, &cert, &key);
+ out:
 	node_leave(p, seen);
 }
 
@@ -335,6 +737,9 @@ parse_backend(struct parser *p, yaml_node_t *n, const char *path)
 		    "add servers: - address: \"HOST:PORT\"");
 	else
 		parse_servers(p, v[BK_SERVERS], kp, b);
+	key_path(kp, sizeof(kp), path, "tls");
+	if (v[BK_TLS] != NULL)
+		parse_backend_tls(p, v[BK_TLS], kp, b);
  out:
 	node_leave(p, seen);
 }
@@ -426,20 +831,10 @@ static int
 sni_name(struct parser *p, yaml_node_t *n, const char *path,
     const char *name, struct route *r)
 {
-	char	 buf[L4D_PATTERN_MAX], q[PARSE_QUOTE_MAX];
-	size_t	 len = strlen(name), i;
+	char	 q[PARSE_QUOTE_MAX];
 
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len > 0 && len < sizeof(buf) && name[len - 1] != '.') {
-		for (i = 0; i < len; i++)
-			buf[i] = tolower((unsigned char)name[i]);
-		buf[len] = '\0';
-		if (is_hostname(buf)) {
-			strlcpy(r->sni, buf, sizeof(r->sni));
-			return 0;
-		}
-	}
+	if (dns_name(name, r->sni, sizeof(r->sni)) == 0)
+		return 0;
 	perr(p, &n->start_mark, E_NAME, SNI_HINT, "%s: bad server name %s",
 	    path, quote((const char *)n->data.scalar.value, q, sizeof(q)));
 	return -1;
@@ -624,20 +1019,25 @@ route_alpn(struct parser *p, yaml_node_t *n, const char *path,
 	return 0;
 }
 
+/*
+ * Terminating needs the listener's certificates.  Whether it has them
+ * depends on the listener, not on the route: a route reached through
+ * an alias from another listener is judged again.
+ */
 static void
 route_tls(struct parser *p, yaml_node_t *n, const char *path,
-    struct route *r)
+    struct route *r, int listener_tls)
 {
 	int	 x;
 
 	if (get_enum(p, n, path, route_tls_names, nitems(route_tls_names),
 	    &x) == -1)
 		return;
-	if (x == ROUTE_TLS_TERMINATE) {
-		perr(p, &n->start_mark, E_UNSUPPORTED,
-		    "use tls: passthrough; this release does not decrypt",
-		    "%s: not yet supported: TLS termination comes with "
-		    "the TLS engine", path);
+	if (x == ROUTE_TLS_TERMINATE && !listener_tls) {
+		perr_always(p, &n->start_mark, E_TERMINATE,
+		    "add tls: with certificates: to the listener, or use "
+		    "tls: passthrough",
+		    "%s: tls: terminate on a listener without tls:", path);
 		return;
 	}
 	r->tls = x;
@@ -694,9 +1094,10 @@ route_match(struct parser *p, yaml_node_t *n, const char *path,
 	me->match_ok = ok;
 }
 
+/* Without tls:, a route terminates where its listener has tls:. */
 static void
 parse_route(struct parser *p, yaml_node_t *n, const char *path,
-    struct pobj *rv, size_t nr)
+    struct pobj *rv, size_t nr, int listener_tls)
 {
 	struct route	*r;
 	yaml_node_t	*v[RK_N];
@@ -711,14 +1112,14 @@ parse_route(struct parser *p, yaml_node_t *n, const char *path,
 		fatal("%s", __func__);
 	p->nroutes++;
 	r->match = MATCH_ANY;
-	r->tls = ROUTE_TLS_PASSTHROUGH;
+	r->tls = listener_tls ? ROUTE_TLS_TERMINATE : ROUTE_TLS_PASSTHROUGH;
 	r->line = n->start_mark.line + 1;
 	rv[nr].obj = r;
 	rv[nr].line = r->line;
 	route_match(p, n, path, v, r, &rv[nr]);
 	key_path(kp, sizeof(kp), path, "tls");
 	if (v[RK_TLS] != NULL)
-		route_tls(p, v[RK_TLS], kp, r);
+		route_tls(p, v[RK_TLS], kp, r, listener_tls);
 	key_path(kp, sizeof(kp), path, "backend");
 	if (v[RK_BACKEND] == NULL)
 		missing(p, n, path, "backend", "add backend: NAME");
@@ -765,7 +1166,7 @@ routes_given(yaml_node_t *n)
 
 static void
 parse_routes(struct parser *p, yaml_node_t *n, const char *path,
-    struct listener *l)
+    struct listener *l, int listener_tls)
 {
 	struct pobj	*rv;
 	yaml_node_item_t *it;
@@ -804,7 +1205,7 @@ parse_routes(struct parser *p, yaml_node_t *n, const char *path,
 		if ((item = node_at(p, *it)) == NULL)
 			continue;
 		fmt_into(ip, sizeof(ip), "%s[%zu]", path, nr);
-		parse_route(p, item, ip, rv, nr);
+		parse_route(p, item, ip, rv, nr, listener_tls);
 	}
 	routes_sort(l, rv, nr);
 	free(rv);
@@ -819,8 +1220,8 @@ listener_no_sni(struct parser *p, yaml_node_t *n, const char *path,
 {
 	if (!peeks) {
 		perr(p, &n->start_mark, E_NO_SNI,
-		    "add routes: or starttls:, or remove no_sni:; without "
-		    "them every session goes to backend:",
+		    "add routes:, starttls: or tls:, or remove no_sni:; "
+		    "without them every session goes to backend:",
 		    "%s: no_sni needs routes", path);
 		return;
 	}
@@ -832,17 +1233,20 @@ listener_no_sni(struct parser *p, yaml_node_t *n, const char *path,
 	backend_ref(p, n, path, l->no_sni_name, sizeof(l->no_sni_name));
 }
 
-/* Where sessions go: backend, routes, no_sni, starttls. */
+/*
+ * Where sessions go: backend, routes, no_sni, starttls; tls: makes them
+ * terminate, and so read a first byte too.
+ */
 static void
 listener_routing(struct parser *p, yaml_node_t *n, const char *path,
     yaml_node_t **v, struct listener *l)
 {
 	char	 kp[PARSE_PATH_MAX];
-	int	 x;
+	int	 x, tls = v[LK_TLS] != NULL;
 
 	key_path(kp, sizeof(kp), path, "routes");
 	if (v[LK_ROUTES] != NULL)
-		parse_routes(p, v[LK_ROUTES], kp, l);
+		parse_routes(p, v[LK_ROUTES], kp, l, tls);
 	key_path(kp, sizeof(kp), path, "backend");
 	if (v[LK_BACKEND] != NULL)
 		backend_ref(p, v[LK_BACKEND], kp, l->backend_name,
@@ -851,7 +1255,7 @@ listener_routing(struct parser *p, yaml_node_t *n, const char *path,
 		missing(p, n, path, "backend", "add backend: NAME");
 	key_path(kp, sizeof(kp), path, "no_sni");
 	if (v[LK_NO_SNI] != NULL)
-		listener_no_sni(p, v[LK_NO_SNI], kp, l,
+		listener_no_sni(p, v[LK_NO_SNI], kp, l, tls ||
 		    routes_given(v[LK_ROUTES]) || v[LK_STARTTLS] != NULL);
 	key_path(kp, sizeof(kp), path, "starttls");
 	if (v[LK_STARTTLS] != NULL && get_enum(p, v[LK_STARTTLS], kp,
@@ -891,6 +1295,9 @@ parse_listener(struct parser *p, yaml_node_t *n, const char *path)
 		missing(p, n, path, "listen", "add listen: \"IP:PORT\"");
 	else
 		listener_listen(p, v[LK_LISTEN], kp, l, me);
+	key_path(kp, sizeof(kp), path, "tls");
+	if (v[LK_TLS] != NULL)
+		parse_listener_tls(p, v[LK_TLS], kp, l);
 	listener_routing(p, n, path, v, l);
 	key_path(kp, sizeof(kp), path, "max_sessions");
 	if (v[LK_MAX_SESSIONS] != NULL && get_int(p, v[LK_MAX_SESSIONS], kp,
@@ -983,6 +1390,7 @@ parse_top(struct parser *p, yaml_node_t *root)
 	struct sockaddr_un	 sun;
 	yaml_node_t		*v[TK_N];
 	char			 q[PARSE_QUOTE_MAX];
+	long long		 e;
 	int			 x, user_ok = 1, chroot_ok = 1;
 
 	if (root->type != YAML_MAPPING_NODE) {
@@ -1001,6 +1409,9 @@ parse_top(struct parser *p, yaml_node_t *root)
 		chroot_ok = 0;
 	if (v[TK_RELAYS] != NULL)
 		parse_relays(p, v[TK_RELAYS]);
+	if (v[TK_TLS_ENGINES] != NULL && get_int(p, v[TK_TLS_ENGINES],
+	    "tls_engines", 1, L4D_MAX_ENGINES, E_RANGE, &e) == 0)
+		conf->tls_engines = (int)e;
 	if (v[TK_ZERO_COPY] != NULL &&
 	    get_bool(p, v[TK_ZERO_COPY], "zero_copy", &x) == 0)
 		conf->relay_mode = x ? RELAY_MODE_AUTO : RELAY_MODE_COPY;

@@ -1,5 +1,5 @@
 /*
- * The private interface of the configuration reader, shared by its four
+ * The private interface of the configuration reader, shared by its five
  * files and nothing else:
  *
  *	conf.c		the model's life: create, link, free
@@ -7,6 +7,8 @@
  *	yamlconf.c	the YAML layer: loading, node access, scalar
  *			getters and the error list
  *	parse.c		the schema: one walker per mapping
+ *	tlsconf.c	what tls: blocks name: protocol and cipher lists,
+ *			and the files, read and checked with libtls
  *
  * The public entry points are in l4d.h.
  */
@@ -21,7 +23,7 @@
 #define MAP_KEYS_MAX		16	/* keys of one mapping */
 #define PARSE_MAX_DEPTH		64	/* nesting of a YAML document */
 
-/* The stable codes, L4D-E001 to L4D-E028; l4d.conf(5) lists them. */
+/* The stable codes, L4D-E001 to L4D-E034; l4d.conf(5) lists them. */
 enum conf_code {
 	E_SYNTAX = 1,
 	E_UNKNOWN_KEY = 2,
@@ -50,13 +52,19 @@ enum conf_code {
 	E_ROUTE_MATCH = 25,	/* a route with neither sni nor alpn */
 	E_DUP_ROUTE = 26,	/* two routes of a listener match alike */
 	E_NO_SNI = 27,		/* no_sni without routes or starttls */
-	E_UNSUPPORTED = 28	/* a value of a later release */
+	E_TERMINATE = 28,	/* tls: terminate, the listener without tls: */
+	E_TLS_KEYPAIR = 29,	/* a certificate or key libtls refuses */
+	E_TLS_READ = 30,	/* a TLS file that cannot be read */
+	E_TLS_LIST = 31,	/* protocols or ciphers libtls refuses */
+	E_TLS_CA = 32,		/* CA certificates or a CRL libtls refuses */
+	E_TLS_COMBO = 33,	/* a tls: key that the others make useless */
+	E_DUP_CERT_NAME = 34	/* two certificates of a listener, one name */
 };
 
 /*
  * A node reached twice in the same role (through a YAML alias) gives
  * the same local errors twice; the second time they are not repeated.
- * One bit each in parser.seen[]: at most 8 roles.
+ * One bit each in parser.seen[]: at most 16 roles.
  */
 enum node_role {
 	ROLE_LOG,
@@ -66,7 +74,12 @@ enum node_role {
 	ROLE_SERVERS,
 	ROLE_SERVER,
 	ROLE_ROUTES,
-	ROLE_ROUTE
+	ROLE_ROUTE,
+	ROLE_LISTENER_TLS,
+	ROLE_CERTS,
+	ROLE_CERT,
+	ROLE_CERT_NAMES,
+	ROLE_BACKEND_TLS
 };
 
 #define ADDR_WILDCARD	0x01	/* "*:PORT" allowed */
@@ -83,6 +96,13 @@ struct pobj {
 };
 
 struct perr;
+struct tlsfiles;
+
+/* A key of a tls: block that names a file: its value, its key path. */
+struct tls_ref {
+	yaml_node_t	*node;		/* NULL: not given */
+	char		 path[PARSE_PATH_MAX];
+};
 
 /* One run over one document. */
 struct parser {
@@ -96,7 +116,7 @@ struct parser {
 	int			 no_backends;	/* so no E009 cascade */
 	size_t			 nservers;
 	size_t			 nroutes;
-	unsigned char		*seen;
+	uint16_t		*seen;		/* enum node_role bits */
 	struct perr		*errv;
 	size_t			 nerr;
 	size_t			 errcap;
@@ -104,6 +124,9 @@ struct parser {
 	size_t			 nl;
 	struct pobj		*bv;	/* backends */
 	size_t			 nb;
+	struct tlsfiles		*tls_files;	/* read once each */
+	size_t			 tls_bytes;	/* copied into blobs */
+	int			 tls_capped;
 };
 
 /* addr.c */
@@ -152,6 +175,24 @@ int		 get_path(struct parser *, yaml_node_t *, const char *,
 		    char *, size_t);
 void		 get_duration(struct parser *, yaml_node_t *, const char *,
 		    int infinite_ok, long long *);
+
+/*
+ * tlsconf.c: the strings are checked always; the files, which the refs
+ * locate for the errors, only when the parser resolves (the parent,
+ * l4d -n).  Each file is read once per parse, however often it is
+ * named; tlsconf_done() drops those copies.
+ */
+int		 tlsconf_protocols(const char *, char *why, size_t);
+int		 tlsconf_ciphers(const char *, char *why, size_t);
+void		 tlsconf_cert(struct parser *, struct tls_cert *,
+		    const struct tls_ref *cert, const struct tls_ref *key,
+		    const struct tls_ref *ocsp);
+void		 tlsconf_client_ca(struct parser *, struct listener_tls *,
+		    const struct tls_ref *ca, const struct tls_ref *crl);
+void		 tlsconf_backend(struct parser *, struct backend_tls *,
+		    const struct tls_ref *tls, const struct tls_ref *ca,
+		    const struct tls_ref *cert, const struct tls_ref *key);
+void		 tlsconf_done(struct parser *);
 
 /* parse.c: the schema, from the root of a loaded document */
 void		 parse_top(struct parser *, yaml_node_t *root);

@@ -56,6 +56,7 @@ peek_start(struct session *s)
 		return -1;
 	}
 	s->peek = p;
+	p->engine = -1;
 	p->phase = s->listener->starttls == STARTTLS_NONE ? PEEK_TLS :
 	    PEEK_START;
 	s->state = STATE_PEEKING;
@@ -76,6 +77,7 @@ peek_free(struct session *s)
 
 	if (p == NULL)
 		return;
+	handoff_forget(s);
 	free(p->buf);
 	free(p->sni);
 	free(p->alpn);
@@ -280,6 +282,7 @@ peek_route(struct session *s, const struct hello *h)
 	struct peek	*p = s->peek;
 	struct route	*r = NULL;
 	struct backend	*be;
+	int		 terminate;
 
 	if (h != NULL && (r = route_find(l, h)) != NULL) {
 		be = r->backend;
@@ -293,6 +296,9 @@ peek_route(struct session *s, const struct hello *h)
 	}
 	p->route = r;
 	p->phase = PEEK_DONE;
+	/* bytes that are no TLS can only pass through */
+	terminate = h != NULL && (r != NULL ? r->tls == ROUTE_TLS_TERMINATE :
+	    l->tls_terminate);
 	if (h != NULL)
 		peek_names(p, h);
 	if (p->stats != NULL) {
@@ -311,7 +317,10 @@ peek_route(struct session *s, const struct hello *h)
 		s->first_fin = CAUSE_CLIENT_CLOSED;
 		s->half_closed_ms = proc_now_ms();
 	}
-	session_connect(s);
+	if (terminate)
+		(void)handoff_client(s);
+	else
+		session_connect(s);
 }
 
 /*

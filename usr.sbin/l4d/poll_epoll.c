@@ -54,6 +54,17 @@ poll_forget(struct session *s, int side)
 	/* close(2) takes the socket out of the set */
 }
 
+/*
+ * A socket handed to another process stays open there, and close(2)
+ * here would leave it in the set: take it out first.
+ */
+void
+poll_remove(struct session *s, int side)
+{
+	(void)epoll_ctl(poll_fd, EPOLL_CTL_DEL,
+	    side == SIDE_CLIENT ? s->cfd : s->sfd, NULL);
+}
+
 static int
 poll_events(uint32_t e)
 {

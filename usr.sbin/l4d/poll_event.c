@@ -60,6 +60,12 @@ poll_forget(struct session *s, int side)
 	}
 }
 
+void
+poll_remove(struct session *s, int side)
+{
+	poll_forget(s, side);
+}
+
 static void
 poll_callback(int fd, short what, void *arg)
 {

@@ -277,6 +277,8 @@ child_fork(struct child *c)
 	imsgev_init(&c->iev, sp[0], c->kind->id, c->instance,
 	    child_dispatch, c);
 	c->kind->configure(c);
+	if (c->kind->started != NULL)
+		c->kind->started(c);
 	log_debug("%s %d started, pid %d", c->kind->name, c->instance,
 	    (int)pid);
 }
@@ -453,6 +455,18 @@ child_find(enum l4d_proc id, int instance)
 		    children[i].instance == instance)
 			return &children[i];
 	return NULL;
+}
+
+/* A running child, whose channel is open; NULL otherwise. */
+struct child *
+proc_child(enum l4d_proc id, int instance)
+{
+	struct child	*c;
+
+	if ((c = child_find(id, instance)) == NULL || c->pid <= 0 ||
+	    c->iev.ibuf.fd == -1)
+		return NULL;
+	return c;
 }
 
 int

@@ -267,6 +267,8 @@ relay_config_loaded(struct relay_env *env)
 	struct l4d_config	*old = env->conf;
 	struct listener		*l;
 
+	if (env->pending->for_engine)
+		fatalx("a tls engine's configuration sent to a relay");
 	relay_stats_bind(env, env->pending);
 	env->conf = env->pending;
 	env->pending = NULL;
@@ -339,6 +341,9 @@ relay_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_CTL_LOG_VERBOSE:
 			if (imsg.datalen == sizeof(int))
 				log_setlevel(*(int *)imsg.data);
+			break;
+		case IMSG_TLS_CHANNEL:
+			handoff_channel(&imsg);
 			break;
 		default:
 			fatalx("unexpected frame %u from the parent",
@@ -415,6 +420,17 @@ session_ctl_names(struct session *s, struct ctl_session *cs)
 	else if (p->phase == PEEK_DONE)
 		strlcpy(cs->route, p->stats == s->listener->stats_default ?
 		    "default" : "no_sni", sizeof(cs->route));
+	if (p->tls_client != NULL) {
+		strlcpy(cs->tls_version, p->tls_client->version,
+		    sizeof(cs->tls_version));
+		strlcpy(cs->tls_cipher, p->tls_client->cipher,
+		    sizeof(cs->tls_cipher));
+		cs->tls_resumed = p->tls_client->resumed;
+		strlcpy(cs->tls_subject, p->tls_client->subject,
+		    sizeof(cs->tls_subject));
+		strlcpy(cs->tls_issuer, p->tls_client->issuer,
+		    sizeof(cs->tls_issuer));
+	}
 }
 
 void
@@ -790,6 +806,16 @@ session_connected(struct session *s, int events)
 	s->backend->stats->c.active++;
 	s->last_ms = proc_now_ms();
 	session_timer(s, session_deadline(s, s->last_ms));
+	if (s->backend->tls_originate)
+		(void)handoff_server(s);
+	else
+		session_upstream(s);
+}
+
+/* The server can be spoken to: what a routed session owes it goes first. */
+void
+session_upstream(struct session *s)
+{
 	if (s->peek != NULL && peek_connected(s) == -1)
 		return;
 	if (s->state == STATE_RELAYING)
@@ -971,7 +997,8 @@ session_timeout(int fd, short event, void *arg)
 		session_connect_failed(s, CAUSE_CONNECT_TIMEOUT, 0);
 		return;
 	}
-	if (s->state == STATE_PEEKING || s->state == STATE_STARTTLS) {
+	if (s->state == STATE_PEEKING || s->state == STATE_STARTTLS ||
+	    s->state == STATE_TLS_CLIENT || s->state == STATE_TLS_SERVER) {
 		session_end(s, CAUSE_HANDSHAKE_TIMEOUT, 0);
 		return;
 	}
@@ -1094,6 +1121,39 @@ session_idstr(struct session *s)
 	return buf;
 }
 
+/* A value between double quotes: a quote in it becomes a single one. */
+static const char *
+log_quoted(const char *s, char *buf, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = s[i] == '"' ? '\'' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* " tls=... cipher=..." of the legs an engine carried. */
+static void
+session_log_tls(struct peek *p, char *buf, size_t len)
+{
+	struct tls_ready	*c = p->tls_client;
+	char			 sub[256], iss[256], err[256];
+
+	if (c != NULL)
+		snprintf(buf, len, " tls=%s cipher=%s resumed=%d "
+		    "subject=\"%s\" issuer=\"%s\"", c->version, c->cipher,
+		    c->resumed, log_quoted(c->subject, sub, sizeof(sub)),
+		    log_quoted(c->issuer, iss, sizeof(iss)));
+	if (p->tls_server != NULL)
+		snprintf(buf + strlen(buf), len - strlen(buf),
+		    " server_tls=%s", p->tls_server->version);
+	if (p->tls_error != NULL)
+		snprintf(buf + strlen(buf), len - strlen(buf),
+		    " tls_error=\"%s\"", log_quoted(p->tls_error, err,
+		    sizeof(err)));
+}
+
 /* " sni=NAME alpn=LIST" for the sessions of routed listeners. */
 static void
 session_log_names(struct session *s, char *buf, size_t len)
@@ -1103,14 +1163,16 @@ session_log_names(struct session *s, char *buf, size_t len)
 	buf[0] = '\0';
 	if (p == NULL)
 		return;
-	snprintf(buf, len, " sni=%s alpn=%s", p->sni ? p->sni : "-",
-	    p->alpn ? p->alpn : "-");
+	if (listener_peeks(s->listener))
+		snprintf(buf, len, " sni=%s alpn=%s", p->sni ? p->sni : "-",
+		    p->alpn ? p->alpn : "-");
+	session_log_tls(p, buf + strlen(buf), len - strlen(buf));
 }
 
 static void
 session_log(struct session *s, enum end_cause cause, long long now)
 {
-	char	 client[64], server[64], names[SNI_NAME_MAX + 300];
+	char	 client[64], server[64], names[SNI_NAME_MAX + 1200];
 
 	if (!relay_env.access_log)
 		return;

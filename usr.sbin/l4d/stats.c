@@ -46,6 +46,8 @@ stats_merge(struct counters *to, const struct counters *from)
 	to->bytes_in += from->bytes_in;
 	to->bytes_out += from->bytes_out;
 	to->connect_failures += from->connect_failures;
+	to->tls_handshakes += from->tls_handshakes;
+	to->tls_resumed += from->tls_resumed;
 	for (i = 0; i < CAUSE_MAX; i++)
 		to->causes[i] += from->causes[i];
 }

@@ -754,7 +754,7 @@ parse_document(struct parser *p, const char *buf, size_t len)
 	else {
 		check_one_document(p, &yp, buf, len);
 		nnodes = doc.nodes.top - doc.nodes.start;
-		if ((p->seen = calloc(nnodes, 1)) == NULL)
+		if ((p->seen = calloc(nnodes, sizeof(*p->seen))) == NULL)
 			fatal("%s", __func__);
 		parse_top(p, root);
 	}
@@ -785,6 +785,7 @@ parse_config_buffer(const char *name, const char *buf, size_t len,
 	if (p.nerr == 0 && config_link(conf) == -1)
 		fatalx("%s: config_link failed after a clean parse", __func__);
 	perr_flush(&p, errs);
+	tlsconf_done(&p);
 	free(p.seen);
 	free(p.errv);
 	free(p.lv);

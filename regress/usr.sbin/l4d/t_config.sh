@@ -512,7 +512,7 @@ e027_body()
 	} | check_error E027
 }
 
-tc e028 "L4D-E028: tls: terminate is not supported yet"
+tc e028 "L4D-E028: tls: terminate on a listener without tls:"
 e028_body()
 {
 	setup
@@ -521,6 +521,192 @@ e028_body()
 		echo '      - { alpn: h2, tls: terminate, backend: pool }  #<' |
 		    routed_rest
 	} | check_error E028
+}
+
+# mkcert NAME: NAME.crt and NAME.key here, a certificate for NAME.example.
+mkcert()
+{
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -days 2 -subj "/CN=$1.example" -keyout "$1.key" \
+	    -out "$1.crt" 2>/dev/null || atf_fail "openssl req failed"
+}
+
+# tls_rest: listener "front" with tls:, the keys of its tls: on stdin,
+# then the backend pool.
+tls_rest()
+{
+	cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: pool
+    tls:
+EOF
+	cat
+	cat <<EOF
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.2:18002"
+EOF
+}
+
+tc e029 "L4D-E029: a key that does not match its certificate"
+e029_body()
+{
+	setup
+	mkcert a
+	mkcert b
+	{
+		head4
+		tls_rest <<EOF
+      certificates:
+        - cert: $PWD/a.crt
+          key: $PWD/b.key  #<
+EOF
+	} | check_error E029
+	atf_check -s exit:1 -e match:"bad key \"$PWD/b\.key\"" \
+	    "$L4D" -n -f cfg.yaml
+}
+
+tc e030 "L4D-E030: a key file that does not exist, a directory"
+e030_body()
+{
+	setup
+	mkcert a
+	{
+		head4
+		tls_rest <<EOF
+      certificates:
+        - cert: $PWD/a.crt
+          key: $PWD/nosuch.key  #<
+EOF
+	} | check_error E030
+	atf_check -s exit:1 -e match:'No such file or directory \(hint: ' \
+	    "$L4D" -n -f cfg.yaml
+	{
+		head4
+		tls_rest <<EOF
+      certificates:
+        - cert: $PWD  #<
+          key: $PWD/a.key
+EOF
+	} | check_error E030
+}
+
+tc e031 "L4D-E031: protocols and ciphers that libtls refuses"
+e031_body()
+{
+	setup
+	mkcert a
+	{
+		head4
+		tls_rest <<EOF
+      certificates: [{ cert: $PWD/a.crt, key: $PWD/a.key }]
+      ciphers: nope  #<
+EOF
+	} | check_error E031
+	{
+		head4
+		valid_rest
+		echo '    tls: { verify: false, protocols: "tlsv9" }  #<'
+	} | check_error E031
+}
+
+tc e032 "L4D-E032: a client_ca file that holds no certificates"
+e032_body()
+{
+	setup
+	mkcert a
+	{
+		head4
+		tls_rest <<EOF
+      certificates: [{ cert: $PWD/a.crt, key: $PWD/a.key }]
+      client_auth: require
+      client_ca: $PWD/a.key  #<
+EOF
+	} | check_error E032
+}
+
+tc e033 "L4D-E033: tls: keys that the others make useless"
+e033_body()
+{
+	setup
+	{
+		head4
+		valid_rest
+		echo '    tls: { verify: false, ca: /etc/ssl/cert.pem }  #<'
+	} | check_error E033
+}
+
+tc e034 "L4D-E034: one name for two certificates"
+e034_body()
+{
+	setup
+	mkcert a
+	mkcert b
+	{
+		head4
+		tls_rest <<EOF
+      certificates:
+        - { cert: $PWD/a.crt, key: $PWD/a.key, names: [db.example] }
+        - cert: $PWD/b.crt
+          key: $PWD/b.key
+          names:
+            - DB.example  #<
+EOF
+	} | check_error E034
+}
+
+tc tls "tls: on listeners and backends, tls_engines: a valid file"
+tls_body()
+{
+	setup
+	mkcert a
+	mkcert b
+	{
+		head4
+		echo "tls_engines: 2"
+		cat <<EOF
+listeners:
+  - name: front
+    listen: "127.0.0.1:18001"
+    backend: pool
+    tls:
+      certificates:
+        - { cert: $PWD/a.crt, key: $PWD/a.key, names: ["*.a.example"] }
+        - { cert: $PWD/b.crt, key: $PWD/b.key }
+      client_auth: optional
+      client_ca: $PWD/a.crt
+      protocols: "tlsv1.2,tlsv1.3"
+      ciphers: secure
+    routes:
+      - { sni: db.a.example, backend: pool }
+      - { sni: b.example, tls: passthrough, backend: secure }
+  - name: pg
+    listen: "127.0.0.1:18005"
+    backend: pool
+    starttls: postgres
+    tls: { certificates: [{ cert: $PWD/a.crt, key: $PWD/a.key }] }
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.2:18002"
+  - name: secure
+    servers:
+      - address: "127.0.0.2:18003"
+    tls:
+      ca: $PWD/b.crt
+      server_name: db.internal
+      cert: $PWD/a.crt
+      key: $PWD/a.key
+      protocols: tlsv1.3
+EOF
+	} >cfg.yaml
+	check_ok
+	# A route may say terminate, since the listener has tls:.
+	sed -i 's|tls: passthrough|tls: terminate|' cfg.yaml
+	check_ok
 }
 
 tc routes "routes, no_sni and starttls: a valid file"
@@ -655,7 +841,8 @@ atf_init_test_cases()
 {
 	for t in e001 e002 e003 e004 e005 e006 e007 e008 e009 e010 e011 \
 	    e012 e013 e014 e015 e016 e017 e018 e019 e020 e021 e022 \
-	    e023 e024 e025 e026 e027 e028 routes \
+	    e023 e024 e025 e026 e027 e028 e029 e030 e031 e032 e033 e034 \
+	    tls routes \
 	    several valid port_in_use; do
 		atf_add_test_case $t
 	done

@@ -90,7 +90,7 @@ show_sessions_body()
 {
 	ctl_setup 2
 	atf_check -s exit:0 -e empty \
-	    -o match:'^ID +LISTENER +CLIENT +SERVER +AGE +IDLE +IN +OUT +SNI +ALPN$' \
+	    -o match:'^ID +LISTENER +CLIENT +SERVER +AGE +IDLE +IN +OUT +SNI +ALPN +TLS$' \
 	    -o not-match:'^[0-9]' $CTL show sessions
 
 	# 3 sessions from each of 4 source addresses; session k sends

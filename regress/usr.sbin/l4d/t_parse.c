@@ -1,10 +1,13 @@
 /*
  * Unit tests for parse.c: the schema, the defaults, and every error
- * code with the exact position it is reported at.
+ * code with the exact position it is reported at; tlsconf.c: the files
+ * tls: blocks name, read and checked (made here with openssl(1)).
  */
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -813,7 +816,7 @@ ERR_CASE(e001_bad_utf8, "E001", 2, 9,
 ERR_CASE(e001_two_documents, "E001", 9, 1,
     LISTENER_A BACKEND_B "---\nuser: x\n")
 ERR_CASE(e002_top_key, "E002", 9, 1,
-    LISTENER_A BACKEND_B "tls_engines: 1\n")
+    LISTENER_A BACKEND_B "include: [/etc/l4d.d/a.conf]\n")
 ERR_CASE(e002_listener_allow, "E002", 5, 5,
     LISTENER_A "    allow: [10.0.0.0/8]\n" BACKEND_B)
 ERR_CASE(e002_backend_check, "E002", 9, 5,
@@ -999,8 +1002,8 @@ ERR_CASE(e021_sequence, "E021", 1, 1,
     "- listeners\n- backends\n")
 ERR_CASE(e002_route_key, "E002", 5, 39,
     ROUTED_R "      - { sni: a.example, backend: b, weight: 1 }\n" BACKEND_B)
-ERR_CASE(e002_listener_tls, "E002", 5, 5,
-    LISTENER_A "    tls: { client_auth: none }\n" BACKEND_B)
+ERR_CASE(e002_listener_proxy, "E002", 5, 5,
+    LISTENER_A "    proxy_protocol: { trusted: [192.0.2.0/24] }\n" BACKEND_B)
 ERR_CASE(e003_routes_scalar, "E003", 5, 13,
     LISTENER_A "    routes: all\n" BACKEND_B)
 ERR_CASE(e003_route_scalar, "E003", 5, 9,
@@ -1151,9 +1154,9 @@ ATF_TC_BODY(route_messages, tc)
 	check_contains("listeners[0].no_sni: no_sni needs routes (hint: ");
 	parse_str(ROUTED_R "      - { alpn: h2, backend: b, tls: terminate }\n"
 	    BACKEND_B, 0);
-	check_contains("listeners[0].routes[0].tls: not yet supported: TLS "
-	    "termination comes with the TLS engine (hint: use tls: "
-	    "passthrough");
+	check_contains("listeners[0].routes[0].tls: tls: terminate on a "
+	    "listener without tls: (hint: add tls: with certificates: to "
+	    "the listener, or use tls: passthrough)");
 	parse_str(LISTENER_A "    starttls: mysql\n" BACKEND_B, 0);
 	check_contains("(hint: one of: postgres)");
 	parse_str("listeners:\n  - name: a\n    listen: \"127.0.0.1:80\"\n"
@@ -1358,7 +1361,7 @@ ATF_TC_BODY(messages, tc)
 	check_contains("key \"backends\" appears twice (first at line 1)");
 	parse_str(LISTENER_A "    rate_limit: 5\n" BACKEND_B, 0);
 	check_contains("hint: valid keys here: name, listen, backend, "
-	    "max_sessions, timeouts, routes, no_sni, starttls)");
+	    "max_sessions, timeouts, tls, routes, no_sni, starttls)");
 	conf_errors_clear(&errs);
 }
 
@@ -1482,6 +1485,879 @@ ATF_TC_BODY(parse_file, tc)
 	unlink("l4d.conf");
 }
 
+/*
+ * tls: blocks, without the files (resolve 0): the keys, the defaults,
+ * the codes.
+ */
+
+/* Lines 1-6: listener "a" with tls:, its certificates from line 7. */
+#define TLS_HEAD							\
+	"listeners:\n"							\
+	"  - name: a\n"							\
+	"    listen: \"127.0.0.1:443\"\n"				\
+	"    backend: b\n"						\
+	"    tls:\n"							\
+	"      certificates:\n"
+
+/* Lines 1-7: the same with one certificate; more tls: keys at line 8. */
+#define TLS_A								\
+	TLS_HEAD							\
+	"        - { cert: /c/a.crt, key: /c/a.key }\n"
+
+/* Lines 1-9: listener "a", backend "b" with tls:, its keys at line 10. */
+#define BACKEND_TLS							\
+	LISTENER_A BACKEND_B						\
+	"    tls:\n"
+
+static struct tls_cert *
+nth_cert(struct listener_tls *t, int n)
+{
+	struct tls_cert	*c;
+
+	TAILQ_FOREACH(c, &t->certs, entry)
+		if (n-- == 0)
+			return c;
+	return NULL;
+}
+
+static const char tls_config[] =
+	"tls_engines: 4\n"
+	"listeners:\n"
+	"  - name: a\n"
+	"    listen: \"127.0.0.1:443\"\n"
+	"    backend: b\n"
+	"    tls:\n"
+	"      certificates:\n"
+	"        - cert: /c/a.crt\n"
+	"          key: /c/a.key\n"
+	"          ocsp_staple: /c/a.ocsp\n"
+	"          names: [A.Example., \"*.B.example\"]\n"
+	"        - { cert: /c/b.crt, key: /c/b.key }\n"
+	"      client_auth: require\n"
+	"      client_ca: /c/ca.crt\n"
+	"      crl: /c/ca.crl\n"
+	"      protocols: \"tlsv1.2,tlsv1.3\"\n"
+	"      ciphers: compat\n"
+	"    routes:\n"
+	"      - { sni: x.example, backend: b }\n"
+	"      - { sni: y.example, backend: b, tls: passthrough }\n"
+	"      - { sni: z.example, backend: b, tls: terminate }\n"
+	"  - name: pg\n"
+	"    listen: \"127.0.0.1:5432\"\n"
+	"    backend: b\n"
+	"    starttls: postgres\n"
+	"    tls: { certificates: [{ cert: /c/a.crt, key: /c/a.key }] }\n"
+	"    no_sni: plain\n"
+	"  - name: plain\n"
+	"    listen: \"127.0.0.1:80\"\n"
+	"    routes:\n"
+	"      - { sni: x.example, backend: b }\n"
+	"backends:\n"
+	"  - name: b\n"
+	"    servers: [{ address: \"127.0.0.1:8080\" }]\n"
+	"    tls:\n"
+	"      verify: true\n"
+	"      ca: /c/ca.crt\n"
+	"      server_name: DB.Internal.\n"
+	"      cert: /c/client.crt\n"
+	"      key: /c/client.key\n"
+	"      protocols: tlsv1.3\n"
+	"  - name: insecure\n"
+	"    servers: [{ address: \"127.0.0.1:8081\" }]\n"
+	"    tls: { verify: false }\n"
+	"  - name: plain\n"
+	"    servers: [{ address: \"127.0.0.1:8082\" }]\n";
+
+static void
+check_listener_tls(struct listener *l)
+{
+	struct listener_tls	*t = l->tls;
+	struct tls_cert		*c;
+
+	ATF_REQUIRE(t != NULL);
+	ATF_CHECK_EQ(l->tls_terminate, 1);
+	ATF_CHECK(listener_peeks(l));
+	ATF_CHECK_EQ(t->client_auth, CLIENT_AUTH_REQUIRE);
+	ATF_CHECK_STREQ(t->client_ca, "/c/ca.crt");
+	ATF_CHECK_STREQ(t->crl, "/c/ca.crl");
+	ATF_CHECK_STREQ(t->protocols, "tlsv1.2,tlsv1.3");
+	ATF_CHECK_STREQ(t->ciphers, "compat");
+	ATF_CHECK(t->client_ca_mem.mem == NULL && t->crl_mem.mem == NULL);
+	ATF_REQUIRE_EQ(t->ncerts, 2);
+	c = nth_cert(t, 0);
+	ATF_CHECK_EQ(c->id, 0);
+	ATF_CHECK_STREQ(c->cert, "/c/a.crt");
+	ATF_CHECK_STREQ(c->key, "/c/a.key");
+	ATF_CHECK_STREQ(c->ocsp, "/c/a.ocsp");
+	ATF_REQUIRE_EQ(c->nnames, 2);
+	ATF_CHECK_STREQ(c->names[0], "a.example");
+	ATF_CHECK_STREQ(c->names[1], "*.b.example");
+	/* Not resolving: no file is read. */
+	ATF_CHECK(c->cert_mem.mem == NULL && c->key_mem.mem == NULL &&
+	    c->ocsp_mem.mem == NULL && c->key_mem.len == 0);
+	c = nth_cert(t, 1);
+	ATF_CHECK_EQ(c->id, 1);
+	ATF_CHECK_STREQ(c->cert, "/c/b.crt");
+	ATF_CHECK_STREQ(c->ocsp, "");
+	ATF_CHECK_EQ(c->nnames, 0);
+}
+
+ATF_TC(tls_valid);
+ATF_TC_HEAD(tls_valid, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "every tls: key of listeners and backends, tls_engines, the "
+	    "routes' default mode; no file read without resolving");
+}
+ATF_TC_BODY(tls_valid, tc)
+{
+	struct l4d_config	*conf;
+	struct listener		*l;
+	struct backend		*b;
+
+	conf = parse_str(tls_config, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	ATF_CHECK_EQ(conf->tls_engines, 4);
+	l = nth_listener(conf, 0);
+	check_listener_tls(l);
+	ATF_REQUIRE_EQ(l->nroutes, 3);
+	ATF_CHECK_EQ(nth_route(l, 0)->tls, ROUTE_TLS_TERMINATE);
+	ATF_CHECK_EQ(nth_route(l, 1)->tls, ROUTE_TLS_PASSTHROUGH);
+	ATF_CHECK_EQ(nth_route(l, 2)->tls, ROUTE_TLS_TERMINATE);
+	l = nth_listener(conf, 1);
+	ATF_REQUIRE(l->tls != NULL);
+	ATF_CHECK_EQ(l->starttls, STARTTLS_POSTGRES);
+	ATF_CHECK_EQ(l->tls->client_auth, CLIENT_AUTH_NONE);
+	ATF_CHECK_STREQ(l->tls->ciphers, "secure");
+	ATF_CHECK_STREQ(l->tls->protocols, "");
+	ATF_CHECK(l->no_sni == config_find_backend(conf, "plain"));
+	l = nth_listener(conf, 2);
+	ATF_CHECK(l->tls == NULL);
+	ATF_CHECK_EQ(l->tls_terminate, 0);
+	ATF_CHECK_EQ(nth_route(l, 0)->tls, ROUTE_TLS_PASSTHROUGH);
+
+	b = config_find_backend(conf, "b");
+	ATF_REQUIRE(b != NULL && b->tls != NULL);
+	ATF_CHECK_EQ(b->tls_originate, 1);
+	ATF_CHECK_EQ(b->tls->verify, 1);
+	ATF_CHECK_STREQ(b->tls->ca, "/c/ca.crt");
+	ATF_CHECK_STREQ(b->tls->server_name, "db.internal");
+	ATF_CHECK_STREQ(b->tls->cert, "/c/client.crt");
+	ATF_CHECK_STREQ(b->tls->key, "/c/client.key");
+	ATF_CHECK_STREQ(b->tls->protocols, "tlsv1.3");
+	ATF_CHECK(b->tls->ca_mem.mem == NULL && b->tls->key_mem.mem == NULL);
+	b = config_find_backend(conf, "insecure");
+	ATF_REQUIRE(b != NULL && b->tls != NULL);
+	ATF_CHECK_EQ(b->tls->verify, 0);
+	ATF_CHECK_STREQ(b->tls->ca, "");
+	ATF_CHECK_STREQ(b->tls->server_name, "");
+	b = config_find_backend(conf, "plain");
+	ATF_CHECK(b->tls == NULL);
+	ATF_CHECK_EQ(b->tls_originate, 0);
+	config_free(conf);
+}
+
+ATF_TC(tls_defaults);
+ATF_TC_HEAD(tls_defaults, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "tls_engines 1; no tls: is no TLS; tls: and no routes "
+	    "terminates, and may have no_sni");
+}
+ATF_TC_BODY(tls_defaults, tc)
+{
+	struct l4d_config	*conf;
+	struct listener		*l;
+
+	conf = parse_str(LISTENER_A BACKEND_B, 0);
+	ATF_REQUIRE(conf != NULL);
+	ATF_CHECK_EQ(conf->tls_engines, 1);
+	l = nth_listener(conf, 0);
+	ATF_CHECK(l->tls == NULL && l->tls_terminate == 0);
+	ATF_CHECK(!listener_peeks(l));
+	ATF_CHECK(TAILQ_FIRST(&conf->backends)->tls == NULL);
+	config_free(conf);
+	conf = config_new_empty();
+	ATF_REQUIRE(conf != NULL);
+	ATF_CHECK_EQ(conf->tls_engines, 1);
+	config_free(conf);
+
+	conf = parse_str(TLS_A "    no_sni: none\n" BACKEND_B, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	l = nth_listener(conf, 0);
+	ATF_CHECK(l->tls != NULL && l->tls_terminate == 1);
+	ATF_CHECK(listener_peeks(l));
+	ATF_CHECK_EQ(l->nroutes, 0);
+	ATF_CHECK_EQ(l->no_sni_none, 1);
+	ATF_CHECK_EQ(l->tls->ncerts, 1);
+	ATF_CHECK_EQ(l->tls->client_auth, CLIENT_AUTH_NONE);
+	ATF_CHECK_STREQ(l->tls->ciphers, "secure");
+	config_free(conf);
+
+	conf = parse_str(TLS_A "      client_auth: optional\n"
+	    "      client_ca: /c/ca.crt\n" BACKEND_B, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	ATF_CHECK_EQ(nth_listener(conf, 0)->tls->client_auth,
+	    CLIENT_AUTH_OPTIONAL);
+	config_free(conf);
+}
+
+ATF_TC(tls_alias);
+ATF_TC_HEAD(tls_alias, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "listeners sharing a tls: through an alias get their own "
+	    "copies; an error in it is reported once");
+}
+ATF_TC_BODY(tls_alias, tc)
+{
+	struct l4d_config	*conf;
+	struct listener		*x, *y;
+
+	conf = parse_str(
+	    "listeners:\n"
+	    "  - name: x\n"
+	    "    listen: \"127.0.0.1:1\"\n"
+	    "    backend: b\n"
+	    "    tls: &t { certificates: [{ cert: /c/a.crt, key: /c/a.key,"
+	    " names: [a.example] }] }\n"
+	    "  - { name: y, listen: \"127.0.0.1:2\", backend: b, tls: *t }\n"
+	    BACKEND_B, 0);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	x = nth_listener(conf, 0);
+	y = nth_listener(conf, 1);
+	ATF_REQUIRE(x->tls != NULL && y->tls != NULL && x->tls != y->tls);
+	ATF_REQUIRE(y->tls->ncerts == 1);
+	ATF_CHECK(nth_cert(x->tls, 0) != nth_cert(y->tls, 0));
+	ATF_CHECK_STREQ(nth_cert(y->tls, 0)->names[0], "a.example");
+	config_free(conf);
+
+	ATF_CHECK(parse_str(
+	    "listeners:\n"
+	    "  - name: x\n"
+	    "    listen: \"127.0.0.1:1\"\n"
+	    "    backend: b\n"
+	    "    tls: &t { certificates: [{ cert: /c/a.crt, key: /c/a.key,"
+	    " names: [\"a..b\"] }] }\n"
+	    "  - { name: y, listen: \"127.0.0.1:2\", backend: b, tls: *t }\n"
+	    BACKEND_B, 0) == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 1);
+	check_prefix(error_at(0), "E019", 5, 71);
+	conf_errors_clear(&errs);
+}
+
+/* TLS_HEAD, n certificates, BACKEND_B. */
+static char *
+many_certs(size_t n)
+{
+	char	*certs, *yaml;
+
+	certs = repeat("        - { cert: /c/a.crt, key: /c/a.key }\n", n,
+	    BACKEND_B);
+	yaml = malloc(strlen(TLS_HEAD) + strlen(certs) + 1);
+	ATF_REQUIRE(yaml != NULL);
+	strcpy(yaml, TLS_HEAD);
+	strcat(yaml, certs);
+	free(certs);
+	return yaml;
+}
+
+ATF_TC(tls_too_many_certs);
+ATF_TC_HEAD(tls_too_many_certs, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "16 certificates fit, ids in file order; 17 are E013");
+}
+ATF_TC_BODY(tls_too_many_certs, tc)
+{
+	struct l4d_config	*conf;
+	struct tls_cert		*c;
+	char			*yaml;
+	uint32_t		 i = 0;
+
+	yaml = many_certs(L4D_MAX_CERTS);
+	conf = parse_str(yaml, 0);
+	free(yaml);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	ATF_REQUIRE_EQ(nth_listener(conf, 0)->tls->ncerts, L4D_MAX_CERTS);
+	TAILQ_FOREACH(c, &nth_listener(conf, 0)->tls->certs, entry)
+		ATF_CHECK_EQ(c->id, i++);
+	config_free(conf);
+	yaml = many_certs(L4D_MAX_CERTS + 1);
+	check_one(yaml, "E013", 7, 9);
+	free(yaml);
+}
+
+ATF_TC(tls_terminate_alias);
+ATF_TC_HEAD(tls_terminate_alias, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "routes that terminate, shared by a listener with tls: and one "
+	    "without: E028 for the second");
+}
+ATF_TC_BODY(tls_terminate_alias, tc)
+{
+	ATF_CHECK(parse_str(
+	    "listeners:\n"
+	    "  - name: x\n"
+	    "    listen: \"127.0.0.1:1\"\n"
+	    "    tls: { certificates: [{ cert: /c/a.crt, key: /c/a.key }] }\n"
+	    "    routes: &r\n"
+	    "      - { sni: a.example, backend: b, tls: terminate }\n"
+	    "  - { name: y, listen: \"127.0.0.1:2\", routes: *r }\n"
+	    BACKEND_B, 0) == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 1);
+	check_prefix(error_at(0), "E028", 6, 44);
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(tls_messages);
+ATF_TC_HEAD(tls_messages, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "what the tls: errors say");
+}
+ATF_TC_BODY(tls_messages, tc)
+{
+	parse_str(TLS_A "      ciphres: secure\n" BACKEND_B, 0);
+	check_contains("listeners[0].tls: unknown key \"ciphres\" (hint: "
+	    "did you mean \"ciphers\"? valid keys here: certificates, "
+	    "client_auth, client_ca, crl, protocols, ciphers)");
+	parse_str(BACKEND_TLS "      sever_name: db\n", 0);
+	check_contains("did you mean \"server_name\"? valid keys here: "
+	    "verify, ca, server_name, cert, key, protocols)");
+	parse_str(TLS_A "      ciphers: nope\n" BACKEND_B, 0);
+	check_contains("listeners[0].tls.ciphers: bad cipher list \"nope\": "
+	    "no ciphers for 'nope' (hint: ");
+	parse_str(TLS_A "      protocols: \"!all\"\n" BACKEND_B, 0);
+	check_contains("listeners[0].tls.protocols: bad protocols \"!all\": "
+	    "it leaves no protocol (hint: ");
+	parse_str(TLS_A "      protocols: sslv3\n" BACKEND_B, 0);
+	check_contains("bad protocols \"sslv3\": not a list of protocol "
+	    "names");
+	parse_str(TLS_A "      client_auth: require\n" BACKEND_B, 0);
+	check_contains("listeners[0].tls: missing required key \"client_ca\" "
+	    "(hint: add client_ca: PATH");
+	parse_str(TLS_A "      client_ca: /c/ca.crt\n" BACKEND_B, 0);
+	check_contains("listeners[0].tls.client_ca: client_ca with "
+	    "client_auth: none (hint: add client_auth: optional or "
+	    "require, or remove client_ca:)");
+	parse_str(TLS_A "      crl: /c/ca.crl\n" BACKEND_B, 0);
+	check_contains("listeners[0].tls.crl: crl without client_ca");
+	parse_str(BACKEND_TLS "      verify: no\n      ca: /c/ca.crt\n", 0);
+	check_contains("backends[0].tls.ca: ca with verify: false");
+	parse_str(BACKEND_TLS "      key: /c/c.key\n", 0);
+	check_contains("backends[0].tls: missing required key \"cert\"");
+	parse_str(TLS_HEAD
+	    "        - { cert: /c/a.crt, key: /c/a.key, names: [a.example] }\n"
+	    "        - { cert: /c/b.crt, key: /c/b.key, names: [A.example.] }\n"
+	    BACKEND_B, 0);
+	check_contains("listeners[0].tls.certificates[1].names[0]: "
+	    "\"a.example\" is already a name of certificates[0] (hint: ");
+	parse_str(LISTENER_A "    tls: { certificates: [] }\n" BACKEND_B, 0);
+	check_contains("listeners[0].tls.certificates: an empty list (hint: "
+	    "give 1 to 16 certificates)");
+	parse_str(ROUTED_R "      - { sni: a.example, backend: b, "
+	    "tls: terminate }\n" BACKEND_B, 0);
+	check_contains("tls: terminate on a listener without tls:");
+	conf_errors_clear(&errs);
+}
+
+ERR_CASE(e002_tls_key, "E002", 8, 7,
+    TLS_A "      ciphres: secure\n" BACKEND_B)
+ERR_CASE(e002_cert_key, "E002", 7, 44,
+    TLS_HEAD "        - { cert: /c/a.crt, key: /c/a.key, nmaes: [a.b] }\n"
+    BACKEND_B)
+ERR_CASE(e002_backend_tls_key, "E002", 10, 7,
+    BACKEND_TLS "      verfiy: false\n")
+ERR_CASE(e003_tls_scalar, "E003", 5, 10,
+    LISTENER_A "    tls: yes\n" BACKEND_B)
+ERR_CASE(e003_certificates_mapping, "E003", 6, 21,
+    LISTENER_A "    tls:\n      certificates: { cert: /c/a.crt, "
+    "key: /c/a.key }\n" BACKEND_B)
+ERR_CASE(e003_cert_scalar, "E003", 7, 11,
+    TLS_HEAD "        - /c/a.crt\n" BACKEND_B)
+ERR_CASE(e003_names_scalar, "E003", 7, 51,
+    TLS_HEAD "        - { cert: /c/a.crt, key: /c/a.key, names: a.b }\n"
+    BACKEND_B)
+ERR_CASE(e003_verify, "E003", 10, 15,
+    BACKEND_TLS "      verify: maybe\n")
+ERR_CASE(e003_backend_tls_sequence, "E003", 9, 10,
+    LISTENER_A BACKEND_B "    tls: [verify]\n")
+ERR_CASE(e003_tls_engines, "E003", 1, 14,
+    "tls_engines: many\n" LISTENER_A BACKEND_B)
+ERR_CASE(e006_certificates, "E006", 5, 10,
+    LISTENER_A "    tls: { client_auth: none }\n" BACKEND_B)
+ERR_CASE(e006_cert_key, "E006", 7, 11,
+    TLS_HEAD "        - { cert: /c/a.crt }\n" BACKEND_B)
+ERR_CASE(e006_cert_cert, "E006", 7, 11,
+    TLS_HEAD "        - { key: /c/a.key }\n" BACKEND_B)
+ERR_CASE(e006_client_ca, "E006", 6, 7,
+    TLS_A "      client_auth: require\n" BACKEND_B)
+ERR_CASE(e006_backend_key, "E006", 10, 7,
+    BACKEND_TLS "      cert: /c/c.crt\n")
+ERR_CASE(e006_backend_cert, "E006", 10, 7,
+    BACKEND_TLS "      key: /c/c.key\n")
+ERR_CASE(e013_tls_engines_zero, "E013", 1, 14,
+    "tls_engines: 0\n" LISTENER_A BACKEND_B)
+ERR_CASE(e013_tls_engines_big, "E013", 1, 14,
+    "tls_engines: 17\n" LISTENER_A BACKEND_B)
+ERR_CASE(e013_no_certs, "E013", 5, 26,
+    LISTENER_A "    tls: { certificates: [] }\n" BACKEND_B)
+ERR_CASE(e013_no_names, "E013", 7, 51,
+    TLS_HEAD "        - { cert: /c/a.crt, key: /c/a.key, names: [] }\n"
+    BACKEND_B)
+ERR_CASE(e013_many_names, "E013", 7, 51,
+    TLS_HEAD "        - { cert: /c/a.crt, key: /c/a.key, names: [a1.b, "
+    "a2.b, a3.b, a4.b, a5.b, a6.b, a7.b, a8.b, a9.b] }\n" BACKEND_B)
+ERR_CASE(e014_client_auth, "E014", 8, 20,
+    TLS_A "      client_auth: always\n" BACKEND_B)
+ERR_CASE(e019_cert_path, "E019", 7, 19,
+    TLS_HEAD "        - { cert: a.crt, key: /c/a.key }\n" BACKEND_B)
+ERR_CASE(e019_cert_name, "E019", 7, 52,
+    TLS_HEAD "        - { cert: /c/a.crt, key: /c/a.key, names: [\"a..b\"] }\n"
+    BACKEND_B)
+ERR_CASE(e019_cert_name_star, "E019", 7, 52,
+    TLS_HEAD "        - { cert: /c/a.crt, key: /c/a.key, names: [\"*\"] }\n"
+    BACKEND_B)
+ERR_CASE(e019_cert_name_inner_star, "E019", 7, 52,
+    TLS_HEAD "        - { cert: /c/a.crt, key: /c/a.key, "
+    "names: [\"a.*.b\"] }\n" BACKEND_B)
+ERR_CASE(e019_client_ca_path, "E019", 9, 18,
+    TLS_A "      client_auth: require\n      client_ca: ca.crt\n" BACKEND_B)
+ERR_CASE(e019_server_name, "E019", 10, 20,
+    BACKEND_TLS "      server_name: \"*.internal\"\n")
+ERR_CASE(e019_backend_ca_path, "E019", 10, 11,
+    BACKEND_TLS "      ca: certs.pem\n")
+ERR_CASE(e031_protocols, "E031", 8, 18,
+    TLS_A "      protocols: tlsv9\n" BACKEND_B)
+ERR_CASE(e031_no_protocol, "E031", 8, 18,
+    TLS_A "      protocols: \"!all\"\n" BACKEND_B)
+ERR_CASE(e031_ciphers, "E031", 8, 16,
+    TLS_A "      ciphers: nope\n" BACKEND_B)
+ERR_CASE(e031_ciphers_empty, "E031", 8, 16,
+    TLS_A "      ciphers: \"\"\n" BACKEND_B)
+ERR_CASE(e031_backend_protocols, "E031", 10, 18,
+    BACKEND_TLS "      protocols: \"tlsv1.2,sslv3\"\n")
+ERR_CASE(e033_client_ca_none, "E033", 8, 18,
+    TLS_A "      client_ca: /c/ca.crt\n" BACKEND_B)
+ERR_CASE(e033_client_ca_said_none, "E033", 9, 18,
+    TLS_A "      client_auth: none\n      client_ca: /c/ca.crt\n" BACKEND_B)
+ERR_CASE(e033_crl, "E033", 8, 12,
+    TLS_A "      crl: /c/ca.crl\n" BACKEND_B)
+ERR_CASE(e033_ca_no_verify, "E033", 11, 11,
+    BACKEND_TLS "      verify: false\n      ca: /c/ca.crt\n")
+ERR_CASE(e034_dup_name, "E034", 8, 52,
+    TLS_HEAD
+    "        - { cert: /c/a.crt, key: /c/a.key, names: [a.example] }\n"
+    "        - { cert: /c/b.crt, key: /c/b.key, names: [A.example.] }\n"
+    BACKEND_B)
+ERR_CASE(e034_dup_name_one_cert, "E034", 7, 78,
+    TLS_HEAD "        - { cert: /c/a.crt, key: /c/a.key, "
+    "names: [a.example, \"*.A.example\", A.EXAMPLE] }\n" BACKEND_B)
+ERR_CASE(e034_dup_name_alias, "E034", 7, 55,
+    TLS_HEAD
+    "        - { cert: /c/a.crt, key: /c/a.key, names: &n [a.example] }\n"
+    "        - { cert: /c/b.crt, key: /c/b.key, names: *n }\n"
+    BACKEND_B)
+
+/*
+ * tls: blocks with their files (resolve 1, through parse_config): the
+ * test makes the certificates with openssl(1).
+ */
+
+/* Lines 1-8: listener "a" with tls:, its certificates from line 9. */
+#define FILES_HEAD							\
+	"user: root\n"							\
+	"chroot: /\n"							\
+	TLS_HEAD
+
+static void
+run(const char *cmd)
+{
+	int	 rc;
+
+	rc = system(cmd);
+	ATF_REQUIRE_MSG(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
+	    "failed: %s", cmd);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE	*fp;
+
+	ATF_REQUIRE((fp = fopen(path, "w")) != NULL);
+	fputs(text, fp);
+	ATF_REQUIRE(fclose(fp) == 0);
+}
+
+/* NAME.crt and NAME.key: a self-signed certificate for NAME.example. */
+static void
+make_cert(const char *name)
+{
+	char	 cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec "
+	    "-pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+	    "-subj /CN=%s.example -keyout %s.key -out %s.crt 2>/dev/null",
+	    name, name, name);
+	run(cmd);
+}
+
+/* ca.crt, ca.key, and ca.crl: that CA's CRL, which revokes nothing. */
+static void
+make_crl(void)
+{
+	make_cert("ca");
+	write_file("ca.cnf", "[ca]\ndefault_ca = d\n[d]\n"
+	    "database = index.txt\ncrlnumber = crlnumber\n"
+	    "default_md = sha256\ndefault_crl_days = 30\n");
+	write_file("index.txt", "");
+	write_file("crlnumber", "01\n");
+	run("openssl ca -config ca.cnf -gencrl -keyfile ca.key -cert ca.crt "
+	    "-out ca.crl 2>/dev/null");
+}
+
+/*
+ * l4d.conf from text, in which "@" is the test's directory: columns
+ * after the first "@" of a line move.
+ */
+static void
+write_conf(const char *text)
+{
+	char	 dir[PATH_MAX];
+	FILE	*fp;
+
+	ATF_REQUIRE(getcwd(dir, sizeof(dir)) != NULL);
+	ATF_REQUIRE((fp = fopen("l4d.conf", "w")) != NULL);
+	for (; *text != '\0'; text++) {
+		if (*text == '@')
+			fputs(dir, fp);
+		else
+			fputc(*text, fp);
+	}
+	ATF_REQUIRE(fclose(fp) == 0);
+}
+
+static struct l4d_config *
+parse_conf(const char *text)
+{
+	write_conf(text);
+	conf_errors_clear(&errs);
+	return parse_config("l4d.conf", &errs);
+}
+
+/* Error i of l4d.conf: code, line, column, and text in the message. */
+static void
+check_conf_error(size_t i, const char *code, int line, int col,
+    const char *text)
+{
+	const char	*msg = error_at(i);
+	char		 want[128];
+
+	snprintf(want, sizeof(want), "l4d.conf:%d:%d: L4D-%s: ", line, col,
+	    code);
+	ATF_CHECK_MSG(strncmp(msg, want, strlen(want)) == 0,
+	    "want prefix \"%s\", got \"%s\"", want, msg);
+	ATF_CHECK_MSG(strstr(msg, text) != NULL, "want \"%s\" in \"%s\"",
+	    text, msg);
+	ATF_CHECK_MSG(strstr(msg, " (hint: ") != NULL, "no hint in \"%s\"",
+	    msg);
+}
+
+/* Whether b holds exactly the bytes of the file. */
+static int
+same_bytes(const struct tls_blob *b, const char *path)
+{
+	char	 buf[65536];
+	FILE	*fp;
+	size_t	 n;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	return b->mem != NULL && b->len == n && memcmp(b->mem, buf, n) == 0;
+}
+
+ATF_TC(tls_files_read);
+ATF_TC_HEAD(tls_files_read, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "resolving, every file a tls: names is read into its blob");
+	atf_tc_set_md_var(tc, "require.progs", "openssl");
+}
+ATF_TC_BODY(tls_files_read, tc)
+{
+	struct l4d_config	*conf;
+	struct listener_tls	*t;
+	struct backend_tls	*bt;
+
+	make_cert("a");
+	make_cert("b");
+	make_cert("c");
+	make_crl();
+	write_file("a.ocsp", "an OCSP response, as far as l4d knows");
+	conf = parse_conf(FILES_HEAD
+	    "        - cert: @/a.crt\n"
+	    "          key: @/a.key\n"
+	    "          ocsp_staple: @/a.ocsp\n"
+	    "        - { cert: @/b.crt, key: @/b.key }\n"
+	    "      client_auth: optional\n"
+	    "      client_ca: @/ca.crt\n"
+	    "      crl: @/ca.crl\n"
+	    "backends:\n"
+	    "  - name: b\n"
+	    "    servers: [{ address: \"127.0.0.1:8080\" }]\n"
+	    "    tls: { ca: @/ca.crt, cert: @/c.crt, key: @/c.key }\n");
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	t = nth_listener(conf, 0)->tls;
+	ATF_CHECK(same_bytes(&nth_cert(t, 0)->cert_mem, "a.crt"));
+	ATF_CHECK(same_bytes(&nth_cert(t, 0)->key_mem, "a.key"));
+	ATF_CHECK(same_bytes(&nth_cert(t, 0)->ocsp_mem, "a.ocsp"));
+	ATF_CHECK(same_bytes(&nth_cert(t, 1)->cert_mem, "b.crt"));
+	ATF_CHECK(same_bytes(&nth_cert(t, 1)->key_mem, "b.key"));
+	ATF_CHECK(nth_cert(t, 1)->ocsp_mem.mem == NULL);
+	ATF_CHECK(same_bytes(&t->client_ca_mem, "ca.crt"));
+	ATF_CHECK(same_bytes(&t->crl_mem, "ca.crl"));
+	bt = TAILQ_FIRST(&conf->backends)->tls;
+	ATF_CHECK(same_bytes(&bt->ca_mem, "ca.crt"));
+	ATF_CHECK(same_bytes(&bt->cert_mem, "c.crt"));
+	ATF_CHECK(same_bytes(&bt->key_mem, "c.key"));
+	config_free(conf);
+}
+
+ATF_TC(tls_files_alias);
+ATF_TC_HEAD(tls_files_alias, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "a tls: shared through an alias: each listener its own bytes; "
+	    "a missing file is reported once");
+	atf_tc_set_md_var(tc, "require.progs", "openssl");
+}
+ATF_TC_BODY(tls_files_alias, tc)
+{
+	static const char	 yaml[] =
+	    "user: root\n"
+	    "chroot: /\n"
+	    "listeners:\n"
+	    "  - name: x\n"
+	    "    listen: \"127.0.0.1:1\"\n"
+	    "    backend: b\n"
+	    "    tls: &t { certificates: [{ key: @/%s, cert: @/a.crt }] }\n"
+	    "  - { name: y, listen: \"127.0.0.1:2\", backend: b, tls: *t }\n"
+	    BACKEND_B;
+	struct l4d_config	*conf;
+	struct tls_cert		*x, *y;
+	char			 text[sizeof(yaml) + 16];
+
+	make_cert("a");
+	snprintf(text, sizeof(text), yaml, "a.key");
+	conf = parse_conf(text);
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	x = nth_cert(nth_listener(conf, 0)->tls, 0);
+	y = nth_cert(nth_listener(conf, 1)->tls, 0);
+	ATF_CHECK(same_bytes(&x->key_mem, "a.key"));
+	ATF_CHECK(same_bytes(&y->key_mem, "a.key"));
+	ATF_CHECK(x->key_mem.mem != y->key_mem.mem);
+	config_free(conf);
+
+	snprintf(text, sizeof(text), yaml, "no.key");
+	ATF_CHECK(parse_conf(text) == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 1);
+	check_conf_error(0, "E030", 7, 37, "No such file or directory");
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(e029_keypair);
+ATF_TC_HEAD(e029_keypair, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "E029: a key that does not match its certificate, a file that "
+	    "is no certificate, a backend's client key");
+	atf_tc_set_md_var(tc, "require.progs", "openssl");
+}
+ATF_TC_BODY(e029_keypair, tc)
+{
+	make_cert("a");
+	make_cert("b");
+	write_file("junk.pem", "-----BEGIN CERTIFICATE-----\nnot base64\n");
+	ATF_CHECK(parse_conf(FILES_HEAD
+	    "        - cert: @/a.crt\n"
+	    "          key: @/b.key\n"
+	    "        - cert: @/junk.pem\n"
+	    "          key: @/a.key\n"
+	    "        - cert: @/a.crt\n"
+	    "          key: @/a.crt\n"
+	    "backends:\n"
+	    "  - name: b\n"
+	    "    servers: [{ address: \"127.0.0.1:8080\" }]\n"
+	    "    tls: { verify: false, key: @/a.key, cert: @/b.crt }\n")
+	    == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 4);
+	check_conf_error(0, "E029", 10, 16,
+	    "listeners[0].tls.certificates[0].key: bad key \"");
+	check_conf_error(1, "E029", 11, 17,
+	    "listeners[0].tls.certificates[1].cert: bad certificate \"");
+	check_conf_error(2, "E029", 14, 16, "certificates[2].key: bad key");
+	check_conf_error(3, "E029", 18, 32, "backends[0].tls.key: bad key");
+	ATF_CHECK(strstr(error_at(1), "error:") == NULL);
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(e030_cannot_read);
+ATF_TC_HEAD(e030_cannot_read, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "E030: a missing file, a directory, a FIFO, an empty file, one "
+	    "too large; the FIFO does not block");
+	atf_tc_set_md_var(tc, "require.progs", "openssl");
+}
+ATF_TC_BODY(e030_cannot_read, tc)
+{
+	make_cert("a");
+	ATF_REQUIRE(mkfifo("fifo", 0600) == 0);
+	write_file("empty.pem", "");
+	write_file("big.pem", "");
+	ATF_REQUIRE(truncate("big.pem", L4D_TLS_FILE_MAX + 1) == 0);
+	ATF_CHECK(parse_conf(FILES_HEAD
+	    "        - { key: @/no.key, cert: @/a.crt }\n"
+	    "        - { cert: @, key: @/a.key }\n"
+	    "        - { ocsp_staple: @/fifo, cert: @/a.crt, key: @/a.key }\n"
+	    "      client_auth: require\n"
+	    "      client_ca: @/empty.pem\n"
+	    "backends:\n"
+	    "  - name: b\n"
+	    "    servers: [{ address: \"127.0.0.1:8080\" }]\n"
+	    "    tls: { ca: @/big.pem }\n") == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 5);
+	check_conf_error(0, "E030", 9, 18, "key: cannot read \"");
+	check_conf_error(0, "E030", 9, 18, "\": No such file or directory");
+	check_conf_error(1, "E030", 10, 19, "not a regular file");
+	check_conf_error(2, "E030", 11, 26, "ocsp_staple: cannot read");
+	check_conf_error(2, "E030", 11, 26, "not a regular file");
+	check_conf_error(3, "E030", 13, 18, "the file is empty");
+	check_conf_error(4, "E030", 17, 16, "larger than 4 MiB");
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(e030_permission);
+ATF_TC_HEAD(e030_permission, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "E030: a key that the user who checks may not read");
+	atf_tc_set_md_var(tc, "require.progs", "openssl");
+	atf_tc_set_md_var(tc, "require.user", "unprivileged");
+}
+ATF_TC_BODY(e030_permission, tc)
+{
+	make_cert("a");
+	ATF_REQUIRE(chmod("a.key", 0) == 0);
+	ATF_CHECK(parse_conf(FILES_HEAD
+	    "        - { key: @/a.key, cert: @/a.crt }\n" BACKEND_B) == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 1);
+	check_conf_error(0, "E030", 9, 18, "Permission denied");
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(e032_bad_ca);
+ATF_TC_HEAD(e032_bad_ca, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "E032: CA files that are no certificates, a CRL file with no "
+	    "CRL; a good CA and CRL pass");
+	atf_tc_set_md_var(tc, "require.progs", "openssl");
+}
+ATF_TC_BODY(e032_bad_ca, tc)
+{
+	make_cert("a");
+	make_crl();
+	write_file("junk.pem", "no certificates here\n");
+	ATF_CHECK(parse_conf(FILES_HEAD
+	    "        - { cert: @/a.crt, key: @/a.key }\n"
+	    "      client_auth: require\n"
+	    "      client_ca: @/ca.crt\n"
+	    "      crl: @/a.crt\n"
+	    "  - name: c\n"
+	    "    listen: \"127.0.0.1:444\"\n"
+	    "    backend: b\n"
+	    "    tls:\n"
+	    "      certificates: [{ cert: @/a.crt, key: @/a.key }]\n"
+	    "      client_auth: require\n"
+	    "      client_ca: @/junk.pem\n"
+	    "backends:\n"
+	    "  - name: b\n"
+	    "    servers: [{ address: \"127.0.0.1:8080\" }]\n"
+	    "    tls: { ca: @/a.key }\n") == NULL);
+	ATF_REQUIRE_EQ(nerrors(), 3);
+	check_conf_error(0, "E032", 12, 12, "tls.crl: bad CRL \"");
+	check_conf_error(0, "E032", 12, 12, "\": no PEM CRL in the file");
+	check_conf_error(1, "E032", 19, 18,
+	    "listeners[1].tls.client_ca: bad CA certificates in \"");
+	check_conf_error(2, "E032", 23, 16, "backends[0].tls.ca: bad CA");
+	conf_errors_clear(&errs);
+}
+
+ATF_TC(tls_default_ca);
+ATF_TC_HEAD(tls_default_ca, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "a verifying backend without ca: gets the system's CA file; "
+	    "without verify, none");
+}
+ATF_TC_BODY(tls_default_ca, tc)
+{
+	struct l4d_config	*conf;
+	struct backend		*b;
+
+	conf = parse_conf("user: root\nchroot: /\n" LISTENER_A BACKEND_B
+	    "    tls: { server_name: db.internal }\n"
+	    "  - name: c\n"
+	    "    servers: [{ address: \"127.0.0.1:8081\" }]\n"
+	    "    tls: { verify: false }\n");
+	if (conf == NULL && nerrors() == 1 &&
+	    strstr(error_at(0), "the default CA file") != NULL)
+		atf_tc_skip("%s", error_at(0));
+	ATF_REQUIRE_EQ(nerrors(), 0);
+	ATF_REQUIRE(conf != NULL);
+	b = config_find_backend(conf, "b");
+	ATF_CHECK_STREQ(b->tls->ca, "");
+	ATF_REQUIRE(b->tls->ca_mem.mem != NULL);
+	ATF_CHECK(memmem(b->tls->ca_mem.mem, b->tls->ca_mem.len,
+	    "-----BEGIN CERTIFICATE-----", 27) != NULL);
+	b = config_find_backend(conf, "c");
+	ATF_CHECK(b->tls->ca_mem.mem == NULL);
+	config_free(conf);
+}
+
+ATF_TC(tls_blob_free);
+ATF_TC_HEAD(tls_blob_free, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "tls_blob_free and the tls: frees take what they are given");
+}
+ATF_TC_BODY(tls_blob_free, tc)
+{
+	struct tls_blob	 b;
+
+	memset(&b, 0, sizeof(b));
+	tls_blob_free(&b);
+	ATF_REQUIRE((b.mem = malloc(16)) != NULL);
+	memset(b.mem, 'k', 16);
+	b.len = 16;
+	tls_blob_free(&b);
+	ATF_CHECK(b.mem == NULL && b.len == 0);
+	tlsconf_free_listener(NULL);
+	tlsconf_free_backend(NULL);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, full_valid);
@@ -1549,7 +2425,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, e022_no_chroot);
 	ATF_TP_ADD_TC(tp, parse_file);
 	ATF_TP_ADD_TC(tp, e002_route_key);
-	ATF_TP_ADD_TC(tp, e002_listener_tls);
+	ATF_TP_ADD_TC(tp, e002_listener_proxy);
 	ATF_TP_ADD_TC(tp, e003_routes_scalar);
 	ATF_TP_ADD_TC(tp, e003_route_scalar);
 	ATF_TP_ADD_TC(tp, e003_sni_sequence);
@@ -1600,5 +2476,60 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, e023_deep_sequence);
 	ATF_TP_ADD_TC(tp, e023_deep_mapping);
 	ATF_TP_ADD_TC(tp, depth_64_ok);
+	ATF_TP_ADD_TC(tp, tls_valid);
+	ATF_TP_ADD_TC(tp, tls_defaults);
+	ATF_TP_ADD_TC(tp, tls_alias);
+	ATF_TP_ADD_TC(tp, tls_too_many_certs);
+	ATF_TP_ADD_TC(tp, tls_terminate_alias);
+	ATF_TP_ADD_TC(tp, tls_messages);
+	ATF_TP_ADD_TC(tp, e002_tls_key);
+	ATF_TP_ADD_TC(tp, e002_cert_key);
+	ATF_TP_ADD_TC(tp, e002_backend_tls_key);
+	ATF_TP_ADD_TC(tp, e003_tls_scalar);
+	ATF_TP_ADD_TC(tp, e003_certificates_mapping);
+	ATF_TP_ADD_TC(tp, e003_cert_scalar);
+	ATF_TP_ADD_TC(tp, e003_names_scalar);
+	ATF_TP_ADD_TC(tp, e003_verify);
+	ATF_TP_ADD_TC(tp, e003_backend_tls_sequence);
+	ATF_TP_ADD_TC(tp, e003_tls_engines);
+	ATF_TP_ADD_TC(tp, e006_certificates);
+	ATF_TP_ADD_TC(tp, e006_cert_key);
+	ATF_TP_ADD_TC(tp, e006_cert_cert);
+	ATF_TP_ADD_TC(tp, e006_client_ca);
+	ATF_TP_ADD_TC(tp, e006_backend_key);
+	ATF_TP_ADD_TC(tp, e006_backend_cert);
+	ATF_TP_ADD_TC(tp, e013_tls_engines_zero);
+	ATF_TP_ADD_TC(tp, e013_tls_engines_big);
+	ATF_TP_ADD_TC(tp, e013_no_certs);
+	ATF_TP_ADD_TC(tp, e013_no_names);
+	ATF_TP_ADD_TC(tp, e013_many_names);
+	ATF_TP_ADD_TC(tp, e014_client_auth);
+	ATF_TP_ADD_TC(tp, e019_cert_path);
+	ATF_TP_ADD_TC(tp, e019_cert_name);
+	ATF_TP_ADD_TC(tp, e019_cert_name_star);
+	ATF_TP_ADD_TC(tp, e019_cert_name_inner_star);
+	ATF_TP_ADD_TC(tp, e019_client_ca_path);
+	ATF_TP_ADD_TC(tp, e019_server_name);
+	ATF_TP_ADD_TC(tp, e019_backend_ca_path);
+	ATF_TP_ADD_TC(tp, e031_protocols);
+	ATF_TP_ADD_TC(tp, e031_no_protocol);
+	ATF_TP_ADD_TC(tp, e031_ciphers);
+	ATF_TP_ADD_TC(tp, e031_ciphers_empty);
+	ATF_TP_ADD_TC(tp, e031_backend_protocols);
+	ATF_TP_ADD_TC(tp, e033_client_ca_none);
+	ATF_TP_ADD_TC(tp, e033_client_ca_said_none);
+	ATF_TP_ADD_TC(tp, e033_crl);
+	ATF_TP_ADD_TC(tp, e033_ca_no_verify);
+	ATF_TP_ADD_TC(tp, e034_dup_name);
+	ATF_TP_ADD_TC(tp, e034_dup_name_one_cert);
+	ATF_TP_ADD_TC(tp, e034_dup_name_alias);
+	ATF_TP_ADD_TC(tp, tls_files_read);
+	ATF_TP_ADD_TC(tp, tls_files_alias);
+	ATF_TP_ADD_TC(tp, e029_keypair);
+	ATF_TP_ADD_TC(tp, e030_cannot_read);
+	ATF_TP_ADD_TC(tp, e030_permission);
+	ATF_TP_ADD_TC(tp, e032_bad_ca);
+	ATF_TP_ADD_TC(tp, tls_default_ca);
+	ATF_TP_ADD_TC(tp, tls_blob_free);
 	return atf_no_error();
 }

@@ -726,7 +726,7 @@ EOF
 	    -o match:'generation 2$' $CTL reload -f b.conf
 	$CTL show summary | grep -q '^  route a.test backend two ' ||
 	    fail "summary: $($CTL show summary)"
-	$CTL show sessions | grep -q ' a.test -$' ||
+	$CTL show sessions | grep -q ' a.test - -$' ||
 	    fail "sessions: $($CTL show sessions)"
 	$PY "$TOOLS/hello.py" send --connect "127.0.0.1:$lp" --hello a.hello \
 	    --expect "BANNER two" --timeout 10 >new.out 2>&1 ||

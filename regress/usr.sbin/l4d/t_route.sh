@@ -1013,13 +1013,13 @@ sessions_body()
 	wait_for 10 sessions_at_server 3 "$pb" "$po" ||
 	    atf_fail "the sessions did not reach the servers"
 	atf_check -s exit:0 -o save:sessions.out -e empty $CTL show sessions
-	head -n 1 sessions.out | grep -Eq ' SNI +ALPN *$' ||
-	    atf_fail "show sessions: the header does not end with SNI ALPN: $(head -n 1 sessions.out)"
-	grep -Eq "^[0-9]+-[0-9]+ +h +127\.0\.0\.1:[0-9]+ +127\.0\.0\.2:$pb .* b\.test +h2,http/1\.1 *\$" sessions.out ||
+	head -n 1 sessions.out | grep -Eq ' SNI +ALPN +TLS *$' ||
+	    atf_fail "show sessions: the header does not end with SNI ALPN TLS: $(head -n 1 sessions.out)"
+	grep -Eq "^[0-9]+-[0-9]+ +h +127\.0\.0\.1:[0-9]+ +127\.0\.0\.2:$pb .* b\.test +h2,http/1\.1 +- *\$" sessions.out ||
 	    atf_fail "show sessions: no line for b.test with ALPN: $(oneline sessions.out)"
-	grep -Eq "^[0-9]+-[0-9]+ +h +127\.0\.0\.1:[0-9]+ +127\.0\.0\.2:$po .* - +- *\$" sessions.out ||
+	grep -Eq "^[0-9]+-[0-9]+ +h +127\.0\.0\.1:[0-9]+ +127\.0\.0\.2:$po .* - +- +- *\$" sessions.out ||
 	    atf_fail "show sessions: no line for the hello without SNI: $(oneline sessions.out)"
-	grep -Eq "^[0-9]+-[0-9]+ +h +127\.0\.0\.1:[0-9]+ +127\.0\.0\.2:$po .* zzz\.test +http/1\.1 *\$" sessions.out ||
+	grep -Eq "^[0-9]+-[0-9]+ +h +127\.0\.0\.1:[0-9]+ +127\.0\.0\.2:$po .* zzz\.test +http/1\.1 +- *\$" sessions.out ||
 	    atf_fail "show sessions: no line for zzz.test: $(oneline sessions.out)"
 	atf_check -s exit:0 -o save:sessions.json -e empty $CTL -j show sessions
 	$PY - sessions.json <<'EOF' || atf_fail "show sessions -j: $(oneline sessions.json)"

@@ -115,10 +115,26 @@ log: { level: info, access: true }
 EOF
 }
 
-# relay_pids PARENT: the pids of the parent's children, one a line.
+# kind_pids PARENT KIND: the pids of the parent's children of a kind
+# ("relay", "tls"), by their process title, one a line.
+kind_pids()
+{
+	for _kp in $(pgrep -P "$1"); do
+		tr '\0' ' ' <"/proc/$_kp/cmdline" 2>/dev/null |
+		    grep -q "^l4d: $2 " && echo "$_kp"
+	done | sort -n
+}
+
+# relay_pids PARENT: the pids of the parent's relays, one a line.
 relay_pids()
 {
-	pgrep -P "$1" | sort -n
+	kind_pids "$1" relay
+}
+
+# engine_pids PARENT: the pids of its TLS engines.
+engine_pids()
+{
+	kind_pids "$1" tls
 }
 
 # sessions_at_server N PORT...: at least N established TCP connections
@@ -176,6 +192,7 @@ l4d_wait_ready()
 		atf_fail "l4d did not log 'ready:' within 10 s"
 	fi
 	relay_pids "$(cat l4d.pid)" >relays.pid
+	engine_pids "$(cat l4d.pid)" >engines.pid
 }
 
 # TERM every recorded pid, wait up to 5 s, then KILL what is left.

@@ -1,0 +1,371 @@
+/*
+ * A relay's side of the TLS engines.  A relay never holds a key: where
+ * a session's TLS is to end at l4d (a listener's tls:) or start there
+ * (a backend's tls:), the relay hands that socket to an engine, with
+ * the hello bytes it already read, and one end of a socketpair on
+ * which the engine passes the plaintext.  The relay keeps the other end
+ * and goes on as if it were the client (or the server) itself: routing,
+ * balancing, timeouts, kill, counters and the data path stay the
+ * relay's, and the engine does nothing but TLS.
+ *
+ * Frames from an engine are checked like any other; a session whose
+ * engine dies ends with tls-error.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
+
+#include <errno.h>
+#include <event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "l4d.h"
+
+struct engine {
+	struct imsgev	 iev;
+	int		 up;
+};
+
+static struct engine		 engines[L4D_MAX_ENGINES];
+static struct tls_sessions	 tls_sessions = RB_INITIALIZER(&tls_sessions);
+static unsigned int		 next_engine;
+
+static void	 handoff_dispatch(int, short, void *);
+static void	 engine_lost(int);
+
+int		 peek_id_cmp(struct peek *, struct peek *);
+RB_PROTOTYPE(tls_sessions, peek, tls_entry, peek_id_cmp);
+
+int
+peek_id_cmp(struct peek *a, struct peek *b)
+{
+	if (a->session->id != b->session->id)
+		return a->session->id < b->session->id ? -1 : 1;
+	return 0;
+}
+RB_GENERATE(tls_sessions, peek, tls_entry, peek_id_cmp);
+
+/* The parent's frame: a new channel to engine N, replacing the old. */
+void
+handoff_channel(struct imsg *imsg)
+{
+	struct engine	*e;
+	int		 n;
+
+	if (imsg->datalen != sizeof(n) || imsg->fd == -1)
+		fatalx("bad tls channel frame");
+	memcpy(&n, imsg->data, sizeof(n));
+	if (n < 0 || n >= L4D_MAX_ENGINES)
+		fatalx("bad tls channel frame");
+	e = &engines[n];
+	if (e->up)
+		engine_lost(n);
+	imsgev_init(&e->iev, imsg->fd, PROC_TLS, n, handoff_dispatch, e);
+	imsg->fd = -1;
+	e->up = 1;
+	log_debug("channel to tls engine %d", n);
+}
+
+/* Its sessions end with it: their TLS state was in that process. */
+static void
+engine_lost(int n)
+{
+	struct peek	*p, *next;
+
+	log_debug("tls engine %d went away", n);
+	engines[n].up = 0;
+	imsgev_clear(&engines[n].iev);
+	RB_FOREACH_SAFE(p, tls_sessions, &tls_sessions, next)
+		if (p->engine == n) {
+			if (p->tls_error == NULL)
+				p->tls_error = strdup("the tls engine died");
+			session_end(p->session, CAUSE_TLS_ERROR, 0);
+		}
+}
+
+static int
+engine_pick(void)
+{
+	unsigned int	 i, n;
+
+	for (i = 0; i < L4D_MAX_ENGINES; i++) {
+		n = (next_engine + i) % L4D_MAX_ENGINES;
+		if (engines[n].up) {
+			next_engine = n + 1;
+			return (int)n;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Give fd (and the hello bytes) to an engine; returns our end of the
+ * plaintext socketpair, or -1 with fd still ours.
+ */
+static int
+handoff_send(struct session *s, struct tls_handoff *h, int fd,
+    const uint8_t *hello)
+{
+	static uint8_t	 buf[sizeof(struct tls_handoff) + HELLO_MAX];
+	struct peek	*p = s->peek;
+	struct engine	*e;
+	int		 sp[2], n;
+
+	if ((n = p->engine) < 0 && (n = engine_pick()) == -1) {
+		log_warnx("session %s: no tls engine", session_idstr(s));
+		return -1;
+	}
+	e = &engines[n];
+	if (h->hello_len > HELLO_MAX || socketpair(AF_UNIX, SOCK_STREAM |
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) == -1)
+		return -1;
+	h->id = s->id;
+	memcpy(buf, h, sizeof(*h));
+	if (h->hello_len > 0)
+		memcpy(buf + sizeof(*h), hello, h->hello_len);
+	if (imsgev_compose(&e->iev, IMSG_TLS_HANDOFF, 0, fd, buf,
+	    sizeof(*h) + h->hello_len) == -1) {
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	if (imsgev_compose(&e->iev, IMSG_TLS_PLAIN, 0, sp[1], &s->id,
+	    sizeof(s->id)) == -1)
+		close(sp[1]);	/* the engine fails the session */
+	if (p->engine < 0) {
+		p->engine = n;
+		p->session = s;
+		RB_INSERT(tls_sessions, &tls_sessions, p);
+	}
+	return sp[0];
+}
+
+/*
+ * The client's TLS ends at l4d: the engine gets the client's socket,
+ * out of our poller first, since it stays open in the engine.  Returns
+ * -1 when the session ended.
+ */
+int
+handoff_client(struct session *s)
+{
+	struct peek		*p = s->peek;
+	struct tls_handoff	 h;
+	int			 fd;
+
+	memset(&h, 0, sizeof(h));
+	h.leg = TLS_LEG_CLIENT;
+	strlcpy(h.name, s->listener->name, sizeof(h.name));
+	if (p->sni != NULL)
+		strlcpy(h.sni, p->sni, sizeof(h.sni));
+	h.hello_len = p->len;
+	if (s->cpolled)
+		poll_remove(s, SIDE_CLIENT);
+	s->cpolled = 0;
+	if ((fd = handoff_send(s, &h, s->cfd, p->buf)) == -1) {
+		session_end(s, CAUSE_TLS_ERROR, 0);
+		return -1;
+	}
+	s->cfd = fd;
+	free(p->buf);
+	p->buf = NULL;
+	p->len = p->cap = 0;
+	/* in= and out= of a terminated session count plaintext */
+	s->c2s.bytes = s->s2c.bytes = 0;
+	p->terminate = 1;
+	p->sslrequest = 0;	/* the server gets plaintext */
+	s->state = STATE_TLS_CLIENT;
+	return 0;
+}
+
+/* The host part of "host:port" or "[v6]:port", for server_name. */
+static void
+server_host(const char *addr, char *buf, size_t len)
+{
+	const char	*end;
+	size_t		 n;
+
+	if (*addr == '[') {
+		addr++;
+		end = strchr(addr, ']');
+	} else
+		end = strrchr(addr, ':');
+	n = end != NULL ? (size_t)(end - addr) : strlen(addr);
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, addr, n);
+	buf[n] = '\0';
+}
+
+/* TLS to the server: the engine connects over the socket we opened. */
+int
+handoff_server(struct session *s)
+{
+	struct tls_handoff	 h;
+	int			 fd;
+
+	if (s->peek == NULL && (s->peek = calloc(1, sizeof(*s->peek))) ==
+	    NULL) {
+		session_end(s, CAUSE_TLS_ERROR, 0);
+		return -1;
+	}
+	if (s->peek->session == NULL)
+		s->peek->engine = -1;
+	memset(&h, 0, sizeof(h));
+	h.leg = TLS_LEG_SERVER;
+	strlcpy(h.name, s->backend->name, sizeof(h.name));
+	server_host(s->server->address, h.host, sizeof(h.host));
+	poll_remove(s, SIDE_SERVER);
+	if ((fd = handoff_send(s, &h, s->sfd, NULL)) == -1) {
+		session_end(s, CAUSE_TLS_ERROR, 0);
+		return -1;
+	}
+	s->sfd = fd;
+	s->state = STATE_TLS_SERVER;
+	session_timer(s, s->listener->timeouts.handshake);
+	return 0;
+}
+
+void
+handoff_forget(struct session *s)
+{
+	struct peek	*p = s->peek;
+
+	if (p == NULL)
+		return;
+	if (p->engine >= 0 && p->session != NULL)
+		RB_REMOVE(tls_sessions, &tls_sessions, p);
+	free(p->tls_client);
+	free(p->tls_server);
+	free(p->tls_error);
+	p->engine = -1;
+}
+
+static struct session *
+handoff_find(uint64_t id, int engine, uint32_t leg)
+{
+	struct session	 key_s;
+	struct peek	 key, *p;
+	struct session	*s;
+
+	key_s.id = id;
+	key.session = &key_s;
+	if ((p = RB_FIND(tls_sessions, &tls_sessions, &key)) == NULL ||
+	    p->engine != engine)
+		return NULL;
+	s = p->session;
+	if ((leg == TLS_LEG_CLIENT && s->state != STATE_TLS_CLIENT) ||
+	    (leg == TLS_LEG_SERVER && s->state != STATE_TLS_SERVER))
+		return NULL;
+	return s;
+}
+
+static void
+tls_ready_terminate(struct tls_ready *r)
+{
+	r->version[sizeof(r->version) - 1] = '\0';
+	r->cipher[sizeof(r->cipher) - 1] = '\0';
+	r->sni[sizeof(r->sni) - 1] = '\0';
+	r->subject[sizeof(r->subject) - 1] = '\0';
+	r->issuer[sizeof(r->issuer) - 1] = '\0';
+}
+
+/* A leg is up: the session goes on to its server, or to relaying. */
+static void
+handoff_ready(struct session *s, const struct tls_ready *in)
+{
+	struct peek	*p = s->peek;
+	struct counters	*c = &s->listener->stats->c;
+	struct tls_ready *r;
+
+	if ((r = malloc(sizeof(*r))) == NULL) {
+		session_end(s, CAUSE_TLS_ERROR, 0);
+		return;
+	}
+	*r = *in;
+	if (s->state == STATE_TLS_CLIENT) {
+		p->tls_client = r;
+		c->tls_handshakes++;
+		if (r->resumed)
+			c->tls_resumed++;
+		session_connect(s);
+		return;
+	}
+	p->tls_server = r;
+	s->state = STATE_RELAYING;
+	s->last_ms = proc_now_ms();
+	session_timer(s, session_deadline(s, s->last_ms));
+	s->sready = READY_READ | READY_WRITE;
+	if (poll_add(s, SIDE_SERVER) == -1) {
+		session_end(s, CAUSE_SHUTDOWN, 0);
+		return;
+	}
+	session_upstream(s);
+}
+
+static void
+handoff_frame(struct engine *e, int n, struct imsg *imsg)
+{
+	struct tls_ready	 r;
+	struct tls_failed	 f;
+	struct session		*s;
+
+	switch (imsg->hdr.type) {
+	case IMSG_TLS_READY:
+		if (imsg->datalen != sizeof(r))
+			break;
+		memcpy(&r, imsg->data, sizeof(r));
+		tls_ready_terminate(&r);
+		if ((s = handoff_find(r.id, n, r.leg)) == NULL)
+			return;		/* it ended meanwhile */
+		handoff_ready(s, &r);
+		return;
+	case IMSG_TLS_FAILED:
+		if (imsg->datalen != sizeof(f))
+			break;
+		memcpy(&f, imsg->data, sizeof(f));
+		f.reason[sizeof(f.reason) - 1] = '\0';
+		if ((s = handoff_find(f.id, n, f.leg)) == NULL)
+			return;
+		log_debug("session %s: tls: %s", session_idstr(s), f.reason);
+		if (s->peek->tls_error == NULL)
+			s->peek->tls_error = strdup(f.reason);
+		session_end(s, CAUSE_TLS_ERROR, 0);
+		return;
+	}
+	log_warnx("tls engine %d: bad frame %u length %zu", n,
+	    imsg->hdr.type, imsg->datalen);
+	engine_lost(n);
+}
+
+static void
+handoff_dispatch(int fd, short event, void *arg)
+{
+	struct engine	*e = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 i = e->iev.instance;
+
+	if (imsgev_io(&e->iev, event) == -1) {
+		engine_lost(i);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&e->iev.ibuf, &imsg)) == -1) {
+			log_warnx("tls engine %d: malformed frame", i);
+			engine_lost(i);
+			return;
+		}
+		if (n == 0)
+			break;
+		if (imsg.fd != -1)	/* an engine passes us nothing */
+			close(imsg.fd);
+		handoff_frame(e, i, &imsg);
+		imsg_free(&imsg);
+		if (!e->up)
+			return;
+	}
+	imsgev_add(&e->iev);
+}

@@ -1,0 +1,1846 @@
+/*
+ * The TLS engine: the one process that holds private keys.  A relay
+ * hands it the TLS side of a session (the client's socket with the
+ * hello bytes the relay already read, or a connected server socket)
+ * and the plaintext side, its end of a socketpair.  The engine does
+ * the handshake, tells the relay how it went, then moves bytes between
+ * the two sides until both directions have ended.
+ *
+ * Contexts are built once per configuration (a generation) and live as
+ * long as a session uses them.  Sockets are driven through libtls'
+ * callbacks, so that libtls never shuts down or closes a socket on its
+ * own: half-closes are ours to pass on.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <tls.h>
+#include <unistd.h>
+
+#include "l4d.h"
+
+#define ENG_BUF_SIZE		(16 * 1024)	/* per direction, and only
+						   while a side lags */
+#define ENG_ROUNDS		4	/* buffers a direction moves per turn */
+#define ENG_TICKET_KEYS		4	/* as many as libtls keeps */
+#define ENG_SESSION_LIFETIME	(2 * 3600)	/* s; keys rotate hourly */
+#define ENG_FD_RESERVE		(32 + 2 * L4D_MAX_RELAYS)
+#define ENG_SWEEP_S		2	/* look for vanished plaintext sides */
+#define ENG_SID_LEN		32	/* TLS_MAX_SESSION_ID_LENGTH */
+
+#define REC_HDR_LEN		5
+#define REC_HANDSHAKE		22
+
+#define REASON_MAX		sizeof(((struct tls_failed *)0)->reason)
+#define terminated(a)		(memchr((a), '\0', sizeof(a)) != NULL)
+
+/* A server context: its tls_config (kept for ticket keys) and itself. */
+struct srvctx {
+	struct tls_config	*cfg;
+	struct tls		*ctx;
+};
+
+/* A certificate whose names: replace its own, served alone. */
+struct override {
+	char			 names[L4D_MAX_CERT_NAMES][SNI_NAME_MAX];
+	uint32_t		 nnames;
+	struct srvctx		 srv;
+};
+
+struct elistener {
+	TAILQ_ENTRY(elistener)	 entry;
+	char			 name[L4D_NAME_MAX];
+	struct srvctx		 main;
+	struct override		*over;
+	uint32_t		 nover;
+	char			 error[REASON_MAX];	/* "": usable */
+};
+TAILQ_HEAD(elistenerlist, elistener);
+
+struct ebackend {
+	TAILQ_ENTRY(ebackend)	 entry;
+	char			 name[L4D_NAME_MAX];
+	char			 server_name[SNI_NAME_MAX];
+	struct tls_config	*cfg;
+	char			 error[REASON_MAX];	/* "": usable */
+};
+TAILQ_HEAD(ebackendlist, ebackend);
+
+/* What one configuration becomes here. */
+struct egen {
+	uint32_t		 generation;
+	uint32_t		 refs;		/* sessions using it */
+	struct elistenerlist	 listeners;
+	struct ebackendlist	 backends;
+};
+
+/* Bytes a destination could not take yet; a buffer only meanwhile. */
+struct pbuf {
+	uint8_t			*buf;
+	size_t			 off;
+	size_t			 len;
+};
+#define pbuf_pending(b)		((b)->off < (b)->len)
+
+#define TS_HANDSHAKE		0
+#define TS_RELAY		1
+#define TS_DEAD			2	/* failed; waits for its PLAIN */
+
+/* How a session's sockets are closed. */
+#define END_NORMAL		0
+#define END_RESET_TLS		1	/* the TLS side gets a reset */
+#define END_RESET_PLAIN		2
+
+struct chan;
+
+/*
+ * up is TLS side to plaintext side, down the other way.  A direction
+ * is done when its source ended, its bytes are out and its destination
+ * was shut: for down that is close_notify, then SHUT_WR.
+ */
+struct tsess {
+	TAILQ_ENTRY(tsess)	 entry;		/* its channel's */
+	TAILQ_ENTRY(tsess)	 hup_entry;	/* plaintext side unwatched */
+	TAILQ_ENTRY(tsess)	 run_entry;	/* more to move next turn */
+	struct chan		*chan;
+	struct egen		*gen;
+	uint64_t		 id;
+	uint32_t		 leg;
+	int			 tfd;		/* TLS side */
+	int			 pfd;		/* plaintext side */
+	struct tls		*tls;
+	uint8_t			 state;
+	uint8_t			 in_hup;
+	uint8_t			 queued;
+	uint8_t			 up_eof;
+	uint8_t			 up_shut;
+	uint8_t			 down_eof;
+	uint8_t			 down_shut;
+	uint8_t			 t_fin;		/* the TLS socket read EOF */
+	uint8_t			 reneg;		/* client renegotiated */
+	int			 t_errno;	/* the TLS socket failed */
+	short			 hs_want;	/* EV_* libtls waits for */
+	short			 up_want;
+	short			 down_want;
+	short			 t_mask;	/* EV_* armed */
+	short			 p_mask;
+	struct event		 ev_t;
+	struct event		 ev_p;
+	uint8_t			*hello;		/* read by the relay */
+	size_t			 hello_len;
+	size_t			 hello_off;
+	uint8_t			 rec_hdr[REC_HDR_LEN];
+	size_t			 rec_have;
+	size_t			 rec_left;
+	struct pbuf		 up;
+	struct pbuf		 down;
+};
+TAILQ_HEAD(tsesslist, tsess);
+
+/* The channel to one relay, and the sessions it handed over. */
+struct chan {
+	struct imsgev		 iev;
+	int			 instance;
+	int			 open;
+	struct tsesslist	 sessions;
+	struct tsess		*awaiting;	/* handed over, no PLAIN yet */
+};
+
+struct engine_env {
+	int			 instance;
+	struct imsgev		 parent;
+	struct l4d_config	*pending;
+	struct egen		*gen;		/* the newest */
+	struct chan		 chans[L4D_MAX_RELAYS];
+	struct tsesslist	 hup;
+	struct tsesslist	 runq;
+	uint32_t		 nrunq;
+	uint32_t		 nhup;
+	uint32_t		 nsessions;
+	uint32_t		 cap;
+	struct tls_ticket_key	 tickets[ENG_TICKET_KEYS];	/* oldest
+						   first */
+	int			 ntickets;
+	struct event		 ev_runq;
+	struct event		 ev_sweep;
+	struct event		 ev_sigterm;
+	struct event		 ev_sigint;
+	struct event		 ev_sighup;
+	char			 procname[32];
+};
+
+static struct engine_env	 env;
+static uint8_t			 scratch[ENG_BUF_SIZE];
+
+static void	 ts_run(struct tsess *);
+static void	 ts_event(int, short, void *);
+static void	 ts_end(struct tsess *, int, const char *, const char *);
+
+/*
+ * Small helpers.
+ */
+
+static void
+str_copy(char *dst, const char *src, size_t len)
+{
+	strlcpy(dst, src != NULL ? src : "", len);
+}
+
+/* "what: why", cut to fit: a reason is a line, not a buffer. */
+static void
+reason_join(char *buf, size_t len, const char *what, const char *why)
+{
+	strlcpy(buf, what, len);
+	strlcat(buf, ": ", len);
+	strlcat(buf, why, len);
+}
+
+/* libtls may have no words for an error (out of memory). */
+static const char *
+err_str(const char *e)
+{
+	return e != NULL ? e : "unknown error";
+}
+
+static const char *
+id_str(uint64_t id)
+{
+	static char	 buf[32];
+
+	snprintf(buf, sizeof(buf), "%u-%llu", (unsigned)(id >> 48),
+	    (unsigned long long)(id & 0xffffffffffffULL));
+	return buf;
+}
+
+/* SO_LINGER 0 makes close(2) of a TCP socket send a reset. */
+static void
+close_fd(int fd, int reset)
+{
+	struct linger	 lg = { 1, 0 };
+
+	if (fd == -1)
+		return;
+	if (reset)
+		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* A relay's descriptor is believed only once it is a stream socket. */
+static int
+sock_prepare(int fd)
+{
+	int		 type, flags;
+	socklen_t	 len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_STREAM)
+		return -1;
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		return -1;
+	return 0;
+}
+
+/* The peer closed its end entirely, not just its writing half. */
+static int
+sock_hup(int fd)
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
+/* Sessions are capped by descriptors: two each, and a margin. */
+static uint32_t
+eng_session_cap(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY)
+		return 1000000;
+	if (rl.rlim_cur < 2 * ENG_FD_RESERVE)
+		return 8;
+	return (uint32_t)((rl.rlim_cur - ENG_FD_RESERVE) / 2);
+}
+
+/*
+ * Session tickets under LibreTLS.  libtls' ticket callback returns 0
+ * once it has set a ticket up, as LibreSSL wants; OpenSSL, which
+ * LibreTLS (Debian's libtls) runs on, reads 0 as "no ticket", so no
+ * session could ever be resumed.  libtls installs the callback with
+ * SSL_CTX_callback_ctrl(); defined here, that call reaches us first
+ * and the callback gets a wrapper that says 1 instead.  Under LibreSSL
+ * both mean success, so the wrapper changes nothing there.
+ */
+#define SSL_CTRL_SET_TLSEXT_TICKET_KEY_CB	72	/* OpenSSL, LibreSSL */
+
+typedef int	(*ticket_cb)(void *, unsigned char *, unsigned char *,
+		    void *, void *, int);
+static ticket_cb	 libtls_ticket_cb;
+
+long	 SSL_CTX_callback_ctrl(void *, int, void (*)(void));
+
+static int
+ticket_cb_fixed(void *ssl, unsigned char *name, unsigned char *iv,
+    void *cipher, void *hmac, int enc)
+{
+	int	 rv;
+
+	rv = libtls_ticket_cb(ssl, name, iv, cipher, hmac, enc);
+	return enc == 1 && rv == 0 ? 1 : rv;
+}
+
+long
+SSL_CTX_callback_ctrl(void *ctx, int cmd, void (*fp)(void))
+{
+	static long	(*real)(void *, int, void (*)(void));
+
+	if (real == NULL &&
+	    (*(void **)&real = dlsym(RTLD_NEXT, "SSL_CTX_callback_ctrl")) ==
+	    NULL)
+		fatalx("SSL_CTX_callback_ctrl: %s", dlerror());
+	if (cmd == SSL_CTRL_SET_TLSEXT_TICKET_KEY_CB && fp != NULL) {
+		libtls_ticket_cb = (ticket_cb)fp;
+		fp = (void (*)(void))ticket_cb_fixed;
+	}
+	return real(ctx, cmd, fp);
+}
+
+/*
+ * Contexts.
+ */
+
+/*
+ * Sessions resume only within the context that made them, and libtls
+ * gives each tls_config a random session id context: a ticket from
+ * another engine, or from before a reload, would never be taken.  The
+ * context is a digest of what decides who may resume: the listener,
+ * which of its contexts, its client authentication.  It labels and
+ * protects nothing (the ticket keys do), so FNV-1a is enough.
+ */
+static void
+sid_add(uint64_t h[4], const void *p, size_t len)
+{
+	const uint8_t	*b = p;
+	size_t		 i;
+	int		 k;
+
+	for (i = 0; i < len; i++)
+		for (k = 0; k < 4; k++)
+			h[k] = (h[k] ^ (uint8_t)(b[i] + k)) *
+			    0x100000001b3ULL;
+}
+
+static void
+sid_make(const struct listener *l, uint32_t which, uint8_t *sid)
+{
+	const struct listener_tls	*t = l->tls;
+	uint64_t			 h[4];
+	uint32_t			 auth = t->client_auth;
+	int				 k, i;
+
+	for (k = 0; k < 4; k++)
+		h[k] = 0xcbf29ce484222325ULL + k;
+	sid_add(h, "l4d", 4);
+	sid_add(h, l->name, strlen(l->name) + 1);
+	sid_add(h, &which, sizeof(which));
+	sid_add(h, &auth, sizeof(auth));
+	if (t->client_ca_mem.mem != NULL)
+		sid_add(h, t->client_ca_mem.mem, t->client_ca_mem.len);
+	if (t->crl_mem.mem != NULL)
+		sid_add(h, t->crl_mem.mem, t->crl_mem.len);
+	for (k = 0; k < 4; k++)
+		for (i = 0; i < 8; i++)
+			sid[k * 8 + i] = (uint8_t)(h[k] >> (i * 8));
+}
+
+static void
+ticket_add(struct tls_config *cfg, struct tls_ticket_key *k)
+{
+	if (tls_config_add_ticket_key(cfg, k->keyrev, k->key,
+	    sizeof(k->key)) == -1)
+		log_warnx("ticket key %u: %s", k->keyrev,
+		    tls_config_error(cfg));
+}
+
+static void
+srv_free(struct srvctx *srv)
+{
+	tls_free(srv->ctx);
+	tls_config_free(srv->cfg);
+	srv->ctx = NULL;
+	srv->cfg = NULL;
+}
+
+/*
+ * The keypairs of a context: only one certificate, or the default
+ * (first) and every other one that does not name itself by names:.
+ */
+static int
+srv_keypairs(struct tls_config *cfg, struct listener_tls *t,
+    struct tls_cert *only)
+{
+	struct tls_cert	*c;
+	int		 n = 0, rv;
+
+	TAILQ_FOREACH(c, &t->certs, entry) {
+		if (only != NULL ? c != only : n > 0 && c->nnames > 0)
+			continue;
+		if (n++ == 0)
+			rv = tls_config_set_keypair_ocsp_mem(cfg,
+			    c->cert_mem.mem, c->cert_mem.len, c->key_mem.mem,
+			    c->key_mem.len, c->ocsp_mem.mem, c->ocsp_mem.len);
+		else
+			rv = tls_config_add_keypair_ocsp_mem(cfg,
+			    c->cert_mem.mem, c->cert_mem.len, c->key_mem.mem,
+			    c->key_mem.len, c->ocsp_mem.mem, c->ocsp_mem.len);
+		if (rv == -1)
+			return -1;
+	}
+	return n > 0 ? 0 : -1;
+}
+
+/* Client certificates: the CA they must chain to, and the CRL. */
+static const char *
+srv_client_auth(struct tls_config *cfg, struct listener_tls *t)
+{
+	if (t->client_auth == CLIENT_AUTH_NONE)
+		return NULL;
+	if (t->client_ca_mem.mem == NULL)
+		return "client_auth needs client_ca";
+	if (tls_config_set_ca_mem(cfg, t->client_ca_mem.mem,
+	    t->client_ca_mem.len) == -1 || (t->crl_mem.mem != NULL &&
+	    tls_config_set_crl_mem(cfg, t->crl_mem.mem,
+	    t->crl_mem.len) == -1))
+		return err_str(tls_config_error(cfg));
+	if (t->client_auth == CLIENT_AUTH_REQUIRE)
+		tls_config_verify_client(cfg);
+	else
+		tls_config_verify_client_optional(cfg);
+	return NULL;
+}
+
+static const char *
+srv_settings(struct tls_config *cfg, struct listener *l, uint32_t which)
+{
+	struct listener_tls	*t = l->tls;
+	uint8_t			 sid[ENG_SID_LEN];
+	uint32_t		 protos;
+	int			 i;
+
+	if (t->protocols[0] != '\0' &&
+	    (tls_config_parse_protocols(&protos, t->protocols) == -1 ||
+	    tls_config_set_protocols(cfg, protos) == -1))
+		return "bad protocols";
+	if (tls_config_set_ciphers(cfg, t->ciphers[0] != '\0' ?
+	    t->ciphers : "secure") == -1)
+		return err_str(tls_config_error(cfg));
+	sid_make(l, which, sid);
+	if (tls_config_set_session_id(cfg, sid, sizeof(sid)) == -1 ||
+	    tls_config_set_session_lifetime(cfg, ENG_SESSION_LIFETIME) == -1)
+		return err_str(tls_config_error(cfg));
+	for (i = 0; i < env.ntickets; i++)
+		ticket_add(cfg, &env.tickets[i]);
+	return srv_client_auth(cfg, t);
+}
+
+/* which: 0 for the listener's context, n for its n-th override. */
+static int
+srv_build(struct srvctx *srv, struct listener *l, struct tls_cert *only,
+    uint32_t which, char *err, size_t errlen)
+{
+	const char	*why;
+
+	if ((srv->cfg = tls_config_new()) == NULL ||
+	    (srv->ctx = tls_server()) == NULL) {
+		why = "out of memory";
+		goto fail;
+	}
+	if (srv_keypairs(srv->cfg, l->tls, only) == -1) {
+		why = tls_config_error(srv->cfg);
+		goto fail;
+	}
+	if ((why = srv_settings(srv->cfg, l, which)) != NULL)
+		goto fail;
+	if (tls_configure(srv->ctx, srv->cfg) == -1) {
+		why = tls_error(srv->ctx);
+		goto fail;
+	}
+	/* the context has them now; the configuration needs them no more */
+	tls_config_clear_keys(srv->cfg);
+	return 0;
+fail:
+	snprintf(err, errlen, "listener %s: %s", l->name, err_str(why));
+	srv_free(srv);
+	return -1;
+}
+
+static void
+listener_build(struct elistener *el, struct listener *l)
+{
+	struct tls_cert	*c;
+	struct override	*o;
+	uint32_t	 n = 0;
+
+	strlcpy(el->name, l->name, sizeof(el->name));
+	if (srv_build(&el->main, l, NULL, 0, el->error,
+	    sizeof(el->error)) == -1)
+		goto fail;
+	TAILQ_FOREACH(c, &l->tls->certs, entry)
+		if (c->nnames > 0)
+			n++;
+	if (n == 0)
+		return;
+	if ((el->over = calloc(n, sizeof(*el->over))) == NULL)
+		fatal("calloc");
+	TAILQ_FOREACH(c, &l->tls->certs, entry) {
+		if (c->nnames == 0)
+			continue;
+		o = &el->over[el->nover++];
+		memcpy(o->names, c->names, sizeof(o->names));
+		o->nnames = c->nnames;
+		if (srv_build(&o->srv, l, c, el->nover, el->error,
+		    sizeof(el->error)) == -1)
+			goto fail;
+	}
+	return;
+fail:
+	log_warnx("%s", el->error);
+}
+
+static const char *
+backend_ca(struct tls_config *cfg, struct backend_tls *t, char *err,
+    size_t errlen)
+{
+	const char	*ca = tls_default_ca_cert_file();
+
+	if (!t->verify) {
+		tls_config_insecure_noverifycert(cfg);
+		tls_config_insecure_noverifyname(cfg);
+		return NULL;
+	}
+	if (t->ca_mem.mem != NULL)
+		return tls_config_set_ca_mem(cfg, t->ca_mem.mem,
+		    t->ca_mem.len) == -1 ? err_str(tls_config_error(cfg)) : NULL;
+	/* chrooted: the system's CA file is there only if put there */
+	if (access(ca, R_OK) == -1) {
+		snprintf(err, errlen, "verify is on and no ca: was given; "
+		    "%s cannot be read here (chroot)", ca);
+		return err;
+	}
+	return tls_config_set_ca_file(cfg, ca) == -1 ?
+	    err_str(tls_config_error(cfg)) : NULL;
+}
+
+static const char *
+backend_settings(struct tls_config *cfg, struct backend_tls *t, char *err,
+    size_t errlen)
+{
+	struct tls	*ctx;
+	const char	*why = NULL;
+	uint32_t	 protos;
+
+	if (t->protocols[0] != '\0' &&
+	    (tls_config_parse_protocols(&protos, t->protocols) == -1 ||
+	    tls_config_set_protocols(cfg, protos) == -1))
+		return "bad protocols";
+	if ((why = backend_ca(cfg, t, err, errlen)) != NULL)
+		return why;
+	if (t->cert_mem.mem != NULL && t->key_mem.mem != NULL &&
+	    tls_config_set_keypair_mem(cfg, t->cert_mem.mem, t->cert_mem.len,
+	    t->key_mem.mem, t->key_mem.len) == -1)
+		return err_str(tls_config_error(cfg));
+	/* a trial context tells a bad setting now, not per session */
+	if ((ctx = tls_client()) == NULL)
+		return "out of memory";
+	if (tls_configure(ctx, cfg) == -1) {
+		str_copy(err, err_str(tls_error(ctx)), errlen);
+		why = err;
+	}
+	tls_free(ctx);
+	return why;
+}
+
+static void
+backend_build(struct ebackend *eb, struct backend *be)
+{
+	char		 buf[REASON_MAX], what[L4D_NAME_MAX + 16];
+	const char	*why;
+
+	strlcpy(eb->name, be->name, sizeof(eb->name));
+	strlcpy(eb->server_name, be->tls->server_name,
+	    sizeof(eb->server_name));
+	if ((eb->cfg = tls_config_new()) == NULL)
+		why = "out of memory";
+	else
+		why = backend_settings(eb->cfg, be->tls, buf, sizeof(buf));
+	if (why == NULL)
+		return;
+	snprintf(what, sizeof(what), "backend %s", be->name);
+	reason_join(eb->error, sizeof(eb->error), what, err_str(why));
+	log_warnx("%s", eb->error);
+	tls_config_free(eb->cfg);
+	eb->cfg = NULL;
+}
+
+static struct egen *
+gen_build(struct l4d_config *conf)
+{
+	struct egen	*g;
+	struct listener	*l;
+	struct backend	*be;
+	struct elistener *el;
+	struct ebackend	*eb;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		fatal("calloc");
+	g->generation = conf->generation;
+	TAILQ_INIT(&g->listeners);
+	TAILQ_INIT(&g->backends);
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		if (l->tls == NULL)
+			continue;
+		if ((el = calloc(1, sizeof(*el))) == NULL)
+			fatal("calloc");
+		listener_build(el, l);
+		TAILQ_INSERT_TAIL(&g->listeners, el, entry);
+	}
+	TAILQ_FOREACH(be, &conf->backends, entry) {
+		if (be->tls == NULL)
+			continue;
+		if ((eb = calloc(1, sizeof(*eb))) == NULL)
+			fatal("calloc");
+		backend_build(eb, be);
+		TAILQ_INSERT_TAIL(&g->backends, eb, entry);
+	}
+	return g;
+}
+
+static void
+gen_free(struct egen *g)
+{
+	struct elistener	*el;
+	struct ebackend		*eb;
+	uint32_t		 i;
+
+	while ((el = TAILQ_FIRST(&g->listeners)) != NULL) {
+		TAILQ_REMOVE(&g->listeners, el, entry);
+		srv_free(&el->main);
+		for (i = 0; i < el->nover; i++)
+			srv_free(&el->over[i].srv);
+		free(el->over);
+		free(el);
+	}
+	while ((eb = TAILQ_FIRST(&g->backends)) != NULL) {
+		TAILQ_REMOVE(&g->backends, eb, entry);
+		tls_config_free(eb->cfg);
+		free(eb);
+	}
+	log_debug("generation %u freed", g->generation);
+	free(g);
+}
+
+static void
+gen_unref(struct egen *g)
+{
+	if (--g->refs == 0 && g != env.gen)
+		gen_free(g);
+}
+
+static void
+gen_ticket(struct egen *g, struct tls_ticket_key *k)
+{
+	struct elistener	*el;
+	uint32_t		 i;
+
+	TAILQ_FOREACH(el, &g->listeners, entry) {
+		if (el->main.cfg != NULL)
+			ticket_add(el->main.cfg, k);
+		for (i = 0; i < el->nover; i++)
+			if (el->over[i].srv.cfg != NULL)
+				ticket_add(el->over[i].srv.cfg, k);
+	}
+}
+
+/* An SNI against a names: entry: exact, or *.suffix for 1+ labels. */
+static int
+sni_match(const char *pattern, const char *sni)
+{
+	size_t	 plen, slen;
+
+	if (strncmp(pattern, "*.", 2) != 0)
+		return strcasecmp(pattern, sni) == 0;
+	plen = strlen(pattern + 1);
+	slen = strlen(sni);
+	return slen > plen && strcasecmp(sni + slen - plen, pattern + 1) == 0;
+}
+
+/* Exact names before wildcards, each in the file's order. */
+static struct srvctx *
+listener_ctx(struct elistener *el, const char *sni)
+{
+	struct override	*o;
+	uint32_t	 i, j;
+	int		 wild;
+
+	for (wild = 0; sni[0] != '\0' && wild < 2; wild++)
+		for (i = 0; i < el->nover; i++) {
+			o = &el->over[i];
+			for (j = 0; j < o->nnames; j++)
+				if ((o->names[j][0] == '*') == wild &&
+				    sni_match(o->names[j], sni))
+					return &o->srv;
+		}
+	return &el->main;
+}
+
+static struct elistener *
+gen_listener(struct egen *g, const char *name)
+{
+	struct elistener	*el;
+
+	TAILQ_FOREACH(el, &g->listeners, entry)
+		if (strcmp(el->name, name) == 0)
+			return el;
+	return NULL;
+}
+
+static struct ebackend *
+gen_backend(struct egen *g, const char *name)
+{
+	struct ebackend	*eb;
+
+	TAILQ_FOREACH(eb, &g->backends, entry)
+		if (strcmp(eb->name, name) == 0)
+			return eb;
+	return NULL;
+}
+
+/* Keys go as soon as libtls has them; the model's copy is wiped. */
+static void
+conf_wipe(struct l4d_config *conf)
+{
+	struct listener	*l;
+	struct backend	*be;
+	struct tls_cert	*c;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (l->tls != NULL)
+			TAILQ_FOREACH(c, &l->tls->certs, entry)
+				if (c->key_mem.mem != NULL)
+					explicit_bzero(c->key_mem.mem,
+					    c->key_mem.len);
+	TAILQ_FOREACH(be, &conf->backends, entry)
+		if (be->tls != NULL && be->tls->key_mem.mem != NULL)
+			explicit_bzero(be->tls->key_mem.mem,
+			    be->tls->key_mem.len);
+}
+
+/*
+ * Sessions: the socket callbacks.
+ */
+
+/*
+ * The client's records, followed from its first byte.  Once the
+ * handshake is over a handshake record can only be a renegotiation
+ * (TLS 1.2, which libtls refuses with a warning and goes on) or a
+ * violation (TLS 1.3 sends them encrypted): either ends the session.
+ */
+static int
+rec_track(struct tsess *s, const uint8_t *p, size_t n)
+{
+	size_t	 k;
+
+	while (n > 0) {
+		if (s->rec_left > 0) {
+			k = n < s->rec_left ? n : s->rec_left;
+			s->rec_left -= k;
+			p += k;
+			n -= k;
+			continue;
+		}
+		s->rec_hdr[s->rec_have++] = *p++;
+		n--;
+		if (s->rec_have < REC_HDR_LEN)
+			continue;
+		s->rec_have = 0;
+		s->rec_left = (size_t)s->rec_hdr[3] << 8 | s->rec_hdr[4];
+		if (s->rec_hdr[0] == REC_HANDSHAKE && s->state == TS_RELAY)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The hello bytes the relay read come first, then the socket.  A FIN
+ * is kept from libtls: OpenSSL 3 takes one without close_notify for a
+ * fatal error, which would also end the other direction, so libtls is
+ * told to wait and the engine ends the direction itself.
+ */
+static ssize_t
+ts_read_cb(struct tls *ctx, void *buf, size_t len, void *arg)
+{
+	struct tsess	*s = arg;
+	ssize_t		 n;
+
+	if (s->hello_off < s->hello_len) {
+		n = s->hello_len - s->hello_off;
+		if ((size_t)n > len)
+			n = len;
+		memcpy(buf, s->hello + s->hello_off, n);
+		s->hello_off += n;
+		if (s->hello_off == s->hello_len) {
+			free(s->hello);
+			s->hello = NULL;
+		}
+	} else {
+		do {
+			n = read(s->tfd, buf, len);
+		} while (n == -1 && errno == EINTR);
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return TLS_WANT_POLLIN;
+		if (n == -1) {
+			s->t_errno = errno;
+			return -1;
+		}
+		if (n == 0) {
+			s->t_fin = 1;
+			return TLS_WANT_POLLIN;
+		}
+	}
+	if (s->leg == TLS_LEG_CLIENT && rec_track(s, buf, n) == -1) {
+		s->reneg = 1;
+		return -1;
+	}
+	return n;
+}
+
+static ssize_t
+ts_write_cb(struct tls *ctx, const void *buf, size_t len, void *arg)
+{
+	struct tsess	*s = arg;
+	ssize_t		 n;
+
+	do {
+		n = send(s->tfd, buf, len, MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return TLS_WANT_POLLOUT;
+	if (n == -1)
+		s->t_errno = errno;
+	return n;
+}
+
+/* What went wrong, in the words that say it best. */
+static const char *
+ts_reason(struct tsess *s)
+{
+	const char	*e;
+
+	if (s->reneg)
+		return "client renegotiation refused";
+	if (s->t_errno != 0)
+		return strerror(s->t_errno);
+	if (s->t_fin && s->state == TS_HANDSHAKE)
+		return "connection closed during the handshake";
+	if (s->t_fin)
+		return "connection closed while libtls waited to read";
+	if (s->tls != NULL && (e = tls_error(s->tls)) != NULL)
+		return e;
+	return "unknown error";
+}
+
+/*
+ * Sessions: events.
+ */
+
+static void
+ev_update(struct event *ev, int fd, short *cur, short want, void *arg)
+{
+	if (*cur == want)
+		return;
+	if (*cur != 0)
+		event_del(ev);
+	*cur = want;
+	if (want == 0)
+		return;
+	event_set(ev, fd, want | EV_PERSIST, ts_event, arg);
+	event_add(ev, NULL);
+}
+
+/* A plaintext side we do not read from is looked at by the sweep. */
+static void
+hup_watch(struct tsess *s, int on)
+{
+	if (on == s->in_hup)
+		return;
+	if (on)
+		TAILQ_INSERT_TAIL(&env.hup, s, hup_entry);
+	else
+		TAILQ_REMOVE(&env.hup, s, hup_entry);
+	s->in_hup = on;
+	if (on)
+		env.nhup++;
+	else
+		env.nhup--;
+}
+
+/* A direction used up its rounds: it goes on in the next turn. */
+static void
+ts_again(struct tsess *s)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (s->queued)
+		return;
+	TAILQ_INSERT_TAIL(&env.runq, s, run_entry);
+	s->queued = 1;
+	env.nrunq++;
+	if (!evtimer_pending(&env.ev_runq, NULL))
+		evtimer_add(&env.ev_runq, &tv);
+}
+
+static void
+ts_dequeue(struct tsess *s)
+{
+	if (!s->queued)
+		return;
+	TAILQ_REMOVE(&env.runq, s, run_entry);
+	s->queued = 0;
+	env.nrunq--;
+}
+
+static int
+plain_wants_read(struct tsess *s)
+{
+	if (s->pfd == -1 || s->down_eof)
+		return 0;
+	if (s->state == TS_HANDSHAKE)
+		return s->down.len < ENG_BUF_SIZE;
+	return !pbuf_pending(&s->down);
+}
+
+static void
+ts_arm(struct tsess *s)
+{
+	short	 t = 0, p = 0;
+
+	if (s->state == TS_HANDSHAKE)
+		t = s->hs_want;
+	else if (s->pfd != -1)
+		t = s->up_want | s->down_want;
+	if (plain_wants_read(s))
+		p |= EV_READ;
+	if (pbuf_pending(&s->up))
+		p |= EV_WRITE;
+	ev_update(&s->ev_t, s->tfd, &s->t_mask, t, s);
+	if (s->pfd != -1)
+		ev_update(&s->ev_p, s->pfd, &s->p_mask, p, s);
+	hup_watch(s, s->pfd != -1 && (p & EV_READ) == 0);
+}
+
+static void
+ts_unwatch(struct tsess *s)
+{
+	ev_update(&s->ev_t, s->tfd, &s->t_mask, 0, s);
+	ev_update(&s->ev_p, s->pfd, &s->p_mask, 0, s);
+	hup_watch(s, 0);
+	ts_dequeue(s);
+}
+
+/*
+ * Sessions: life and end.
+ */
+
+static void
+chan_send(struct chan *c, uint32_t type, const void *data, size_t len)
+{
+	if (!c->open)
+		return;
+	if (imsgev_compose(&c->iev, type, 0, -1, data, len) == -1)
+		log_warn("relay %d", c->instance);
+}
+
+static void
+ts_failed(struct tsess *s, const char *what, const char *reason)
+{
+	struct tls_failed	 f;
+
+	memset(&f, 0, sizeof(f));
+	f.id = s->id;
+	f.leg = s->leg;
+	str_copy(f.reason, reason, sizeof(f.reason));
+	chan_send(s->chan, IMSG_TLS_FAILED, &f, sizeof(f));
+	/* libtls' words may already say what failed */
+	if (strncmp(f.reason, what, strlen(what)) == 0)
+		log_debug("session %s: %s", id_str(s->id), f.reason);
+	else
+		log_debug("session %s: %s: %s", id_str(s->id), what,
+		    f.reason);
+}
+
+static void
+pbuf_free(struct pbuf *b)
+{
+	free(b->buf);
+	b->buf = NULL;
+	b->off = b->len = 0;
+}
+
+static void
+ts_free(struct tsess *s)
+{
+	TAILQ_REMOVE(&s->chan->sessions, s, entry);
+	env.nsessions--;
+	free(s);
+}
+
+/*
+ * what and reason, when given, are a failure the relay is told of.  A
+ * session that still waits for its PLAIN stays, dead, to take it.
+ */
+static void
+ts_end(struct tsess *s, int reset, const char *what, const char *reason)
+{
+	if (what != NULL)
+		ts_failed(s, what, reason);
+	ts_unwatch(s);
+	if (s->tls != NULL)
+		tls_free(s->tls);
+	s->tls = NULL;
+	close_fd(s->tfd, reset == END_RESET_TLS);
+	close_fd(s->pfd, reset == END_RESET_PLAIN);
+	s->tfd = s->pfd = -1;
+	pbuf_free(&s->up);
+	pbuf_free(&s->down);
+	free(s->hello);
+	s->hello = NULL;
+	if (s->gen != NULL)
+		gen_unref(s->gen);
+	s->gen = NULL;
+	s->state = TS_DEAD;
+	if (s != s->chan->awaiting)
+		ts_free(s);
+}
+
+/*
+ * The socket gave us its error or a reset: the relay is told, as a
+ * reset cannot cross a socketpair, and its side gets one where it can.
+ */
+static int
+ts_tls_failed(struct tsess *s)
+{
+	const char	*what = "tls error";
+
+	if (s->t_errno != 0 && !s->reneg)
+		what = "tls side reset";
+	ts_end(s, END_RESET_PLAIN, what, ts_reason(s));
+	return -1;
+}
+
+static void
+ts_ready(struct tsess *s)
+{
+	struct tls_ready	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.id = s->id;
+	r.leg = s->leg;
+	r.resumed = tls_conn_session_resumed(s->tls);
+	str_copy(r.version, tls_conn_version(s->tls), sizeof(r.version));
+	str_copy(r.cipher, tls_conn_cipher(s->tls), sizeof(r.cipher));
+	str_copy(r.sni, tls_conn_servername(s->tls), sizeof(r.sni));
+	if (tls_peer_cert_provided(s->tls)) {
+		str_copy(r.subject, tls_peer_cert_subject(s->tls),
+		    sizeof(r.subject));
+		str_copy(r.issuer, tls_peer_cert_issuer(s->tls),
+		    sizeof(r.issuer));
+	}
+	chan_send(s->chan, IMSG_TLS_READY, &r, sizeof(r));
+	log_debug("session %s: %s %s%s%s%s", id_str(s->id), r.version,
+	    r.cipher, r.resumed ? " resumed" : "", r.subject[0] ? " " : "",
+	    r.subject);
+}
+
+static int
+ts_handshake(struct tsess *s)
+{
+	int	 rv;
+
+	s->hs_want = 0;
+	rv = tls_handshake(s->tls);
+	if (rv == TLS_WANT_POLLOUT || (rv == TLS_WANT_POLLIN && !s->t_fin)) {
+		s->hs_want = rv == TLS_WANT_POLLIN ? EV_READ : EV_WRITE;
+		return 0;
+	}
+	if (rv != 0) {
+		ts_end(s, END_RESET_PLAIN, "handshake failed", ts_reason(s));
+		return -1;
+	}
+	s->state = TS_RELAY;
+	ts_ready(s);
+	return 0;
+}
+
+/*
+ * Sessions: the data path.
+ */
+
+/* Keep what a destination could not take; its source waits for it. */
+static int
+pbuf_keep(struct tsess *s, struct pbuf *b, const uint8_t *p, size_t len)
+{
+	if (!pbuf_pending(b))
+		b->off = b->len = 0;
+	if (b->buf == NULL && (b->buf = malloc(ENG_BUF_SIZE)) == NULL) {
+		log_warn("session %s", id_str(s->id));
+		ts_end(s, END_RESET_TLS, NULL, NULL);
+		return -1;
+	}
+	memcpy(b->buf + b->len, p, len);
+	b->len += len;
+	return 0;
+}
+
+/* The relay's end is gone or broken: the TLS side gets a reset. */
+static int
+plain_broken(struct tsess *s)
+{
+	log_debug("session %s: plaintext side: %s", id_str(s->id),
+	    strerror(errno));
+	ts_end(s, END_RESET_TLS, NULL, NULL);
+	return -1;
+}
+
+/* Bytes written, 0 when the plaintext side is full, -1: ended. */
+static ssize_t
+plain_write(struct tsess *s, const uint8_t *p, size_t len)
+{
+	ssize_t	 n;
+	size_t	 done = 0;
+
+	while (done < len) {
+		n = send(s->pfd, p + done, len - done, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n == -1)
+			return plain_broken(s);
+		done += n;
+	}
+	return done;
+}
+
+/* Bytes read, 0 at EOF, -1: ended, -2: nothing yet. */
+static ssize_t
+plain_read(struct tsess *s, uint8_t *buf, size_t len)
+{
+	ssize_t	 n;
+
+	do {
+		n = read(s->pfd, buf, len);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -2;
+	if (n == -1)
+		return plain_broken(s);
+	return n;
+}
+
+/* Bytes written, fewer when libtls waits (down_want), -1: ended. */
+static ssize_t
+tls_side_write(struct tsess *s, const uint8_t *p, size_t len)
+{
+	ssize_t	 n;
+	size_t	 done = 0;
+
+	while (done < len) {
+		n = tls_write(s->tls, p + done, len - done);
+		if (n == TLS_WANT_POLLIN && s->t_fin)
+			return ts_tls_failed(s);
+		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
+			s->down_want = n == TLS_WANT_POLLIN ? EV_READ :
+			    EV_WRITE;
+			break;
+		}
+		if (n == -1)
+			return ts_tls_failed(s);
+		done += n;
+	}
+	return done;
+}
+
+/*
+ * The plaintext side during the handshake: what it sends waits for
+ * the handshake.  Closed, not just shut for writing, it means that the
+ * relay gave up (its handshake timeout, a kill), and so do we.
+ */
+static int
+plain_early(struct tsess *s)
+{
+	ssize_t	 n;
+
+	n = plain_read(s, scratch, ENG_BUF_SIZE - s->down.len);
+	if (n == -1 || n == -2)
+		return n == -1 ? -1 : 0;
+	if (n > 0)
+		return pbuf_keep(s, &s->down, scratch, n);
+	s->down_eof = 1;
+	if (!sock_hup(s->pfd))
+		return 0;
+	log_debug("session %s: plaintext side closed during the handshake",
+	    id_str(s->id));
+	ts_end(s, END_NORMAL, NULL, NULL);
+	return -1;
+}
+
+/* TLS side to plaintext side. */
+static int
+pump_up(struct tsess *s)
+{
+	struct pbuf	*b = &s->up;
+	ssize_t		 n, w;
+	int		 round;
+
+	s->up_want = 0;
+	for (round = 0;; round++) {
+		if (pbuf_pending(b)) {
+			if ((w = plain_write(s, b->buf + b->off,
+			    b->len - b->off)) == -1)
+				return -1;
+			b->off += w;
+			if (pbuf_pending(b))
+				break;
+			pbuf_free(b);
+		}
+		if (s->up_eof)
+			break;
+		if (round == ENG_ROUNDS) {
+			ts_again(s);
+			return 0;
+		}
+		n = tls_read(s->tls, scratch, sizeof(scratch));
+		/* a FIN without close_notify ends the direction all the same */
+		if (n == TLS_WANT_POLLIN && s->t_fin)
+			n = 0;
+		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
+			s->up_want = n == TLS_WANT_POLLIN ? EV_READ : EV_WRITE;
+			return 0;
+		}
+		if (n == -1)
+			return ts_tls_failed(s);
+		if (n == 0) {
+			s->up_eof = 1;
+			break;
+		}
+		if ((w = plain_write(s, scratch, n)) == -1 ||
+		    (w < n && pbuf_keep(s, b, scratch + w, n - w) == -1))
+			return -1;
+	}
+	if (s->up_eof && !pbuf_pending(b) && !s->up_shut) {
+		(void)shutdown(s->pfd, SHUT_WR);
+		s->up_shut = 1;
+	}
+	return 0;
+}
+
+/* close_notify, and the FIN once it is out. */
+static void
+tls_side_close(struct tsess *s)
+{
+	int	 rv;
+
+	rv = tls_close(s->tls);
+	if (rv == TLS_WANT_POLLOUT || (rv == TLS_WANT_POLLIN && !s->t_fin)) {
+		s->down_want = rv == TLS_WANT_POLLIN ? EV_READ : EV_WRITE;
+		return;
+	}
+	/* -1: the peer went first or away; the FIN goes all the same */
+	(void)shutdown(s->tfd, SHUT_WR);
+	s->down_shut = 1;
+}
+
+/*
+ * The relay's EOF: a FIN when it only shut its writing half, the end
+ * of the session when it closed its end while the TLS side still had
+ * something to say (its timers, a kill), as nothing would read it.
+ */
+static int
+plain_eof(struct tsess *s)
+{
+	s->down_eof = 1;
+	if (s->up_eof || !sock_hup(s->pfd))
+		return 0;
+	log_debug("session %s: plaintext side closed", id_str(s->id));
+	(void)tls_close(s->tls);
+	ts_end(s, END_NORMAL, NULL, NULL);
+	return -1;
+}
+
+/* Plaintext side to TLS side. */
+static int
+pump_down(struct tsess *s)
+{
+	struct pbuf	*b = &s->down;
+	ssize_t		 n, w;
+	int		 round;
+
+	s->down_want = 0;
+	for (round = 0;; round++) {
+		if (pbuf_pending(b)) {
+			if ((w = tls_side_write(s, b->buf + b->off,
+			    b->len - b->off)) == -1)
+				return -1;
+			b->off += w;
+			if (pbuf_pending(b))
+				break;
+			pbuf_free(b);
+		}
+		if (s->down_eof)
+			break;
+		if (round == ENG_ROUNDS) {
+			ts_again(s);
+			return 0;
+		}
+		if ((n = plain_read(s, scratch, sizeof(scratch))) == -1)
+			return -1;
+		if (n == -2)
+			return 0;
+		if (n == 0) {
+			if (plain_eof(s) == -1)
+				return -1;
+			break;
+		}
+		if ((w = tls_side_write(s, scratch, n)) == -1 ||
+		    (w < n && pbuf_keep(s, b, scratch + w, n - w) == -1))
+			return -1;
+	}
+	if (s->down_eof && !pbuf_pending(b) && !s->down_shut)
+		tls_side_close(s);
+	return 0;
+}
+
+#define up_done(s)	((s)->up_eof && !pbuf_pending(&(s)->up) && \
+			    (s)->up_shut)
+#define down_done(s)	((s)->down_eof && !pbuf_pending(&(s)->down) && \
+			    (s)->down_shut)
+
+static void
+ts_run(struct tsess *s)
+{
+	if (s->state == TS_HANDSHAKE) {
+		if (ts_handshake(s) == -1)
+			return;
+		if (s->state == TS_HANDSHAKE) {
+			if (plain_wants_read(s) && plain_early(s) == -1)
+				return;
+			ts_arm(s);
+			return;
+		}
+	}
+	if (s->pfd == -1) {
+		ts_arm(s);
+		return;
+	}
+	if (pump_up(s) == -1 || pump_down(s) == -1)
+		return;
+	if (up_done(s) && down_done(s)) {
+		ts_end(s, END_NORMAL, NULL, NULL);
+		return;
+	}
+	ts_arm(s);
+}
+
+static void
+ts_event(int fd, short event, void *arg)
+{
+	ts_run(arg);
+}
+
+static void
+eng_runq(int fd, short event, void *arg)
+{
+	struct tsess	*s;
+	uint32_t	 n = env.nrunq;
+
+	while (n-- > 0 && (s = TAILQ_FIRST(&env.runq)) != NULL) {
+		ts_dequeue(s);
+		ts_run(s);
+	}
+}
+
+/*
+ * A plaintext side we do not read (its direction ended, or its bytes
+ * wait for the TLS side) cannot tell us it went away: the relay closes
+ * it when its timers end the session, and it is looked for here.
+ */
+static void
+eng_sweep(int fd, short event, void *arg)
+{
+	struct timeval	 tv = { ENG_SWEEP_S, 0 };
+	struct pollfd	*pfds;
+	struct tsess	*s, **ss;
+	uint32_t	 i, n = 0;
+
+	evtimer_add(&env.ev_sweep, &tv);
+	if (env.nhup == 0)
+		return;
+	pfds = calloc(env.nhup, sizeof(*pfds));
+	ss = calloc(env.nhup, sizeof(*ss));
+	if (pfds == NULL || ss == NULL)
+		goto done;
+	TAILQ_FOREACH(s, &env.hup, hup_entry) {
+		pfds[n].fd = s->pfd;
+		pfds[n].events = POLLIN;
+		ss[n++] = s;
+	}
+	if (poll(pfds, n, 0) <= 0)
+		goto done;
+	for (i = 0; i < n; i++)
+		if (pfds[i].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			log_debug("session %s: plaintext side gone",
+			    id_str(ss[i]->id));
+			ts_end(ss[i], END_NORMAL, NULL, NULL);
+		}
+done:
+	free(pfds);
+	free(ss);
+}
+
+/*
+ * Sessions: the start.
+ */
+
+static const char *
+ts_accept(struct tsess *s, const struct tls_handoff *h,
+    const uint8_t *hello)
+{
+	static char		 why[REASON_MAX];
+	struct elistener	*el;
+	struct srvctx		*srv;
+
+	if ((el = gen_listener(s->gen, h->name)) == NULL) {
+		snprintf(why, sizeof(why), "listener %s has no tls", h->name);
+		return why;
+	}
+	if (el->error[0] != '\0')
+		return el->error;
+	if (h->hello_len > 0) {
+		if ((s->hello = malloc(h->hello_len)) == NULL)
+			return "out of memory";
+		memcpy(s->hello, hello, h->hello_len);
+		s->hello_len = h->hello_len;
+	}
+	srv = listener_ctx(el, h->sni);
+	if (tls_accept_cbs(srv->ctx, &s->tls, ts_read_cb, ts_write_cb,
+	    s) == -1) {
+		str_copy(why, err_str(tls_error(srv->ctx)), sizeof(why));
+		return why;
+	}
+	return NULL;
+}
+
+static const char *
+ts_connect(struct tsess *s, const struct tls_handoff *h)
+{
+	static char		 why[REASON_MAX];
+	struct ebackend		*eb;
+	const char		*name;
+
+	if ((eb = gen_backend(s->gen, h->name)) == NULL) {
+		snprintf(why, sizeof(why), "backend %s has no tls", h->name);
+		return why;
+	}
+	if (eb->error[0] != '\0')
+		return eb->error;
+	name = eb->server_name[0] != '\0' ? eb->server_name : h->host;
+	if ((s->tls = tls_client()) == NULL)
+		return "out of memory";
+	if (tls_configure(s->tls, eb->cfg) == -1 ||
+	    tls_connect_cbs(s->tls, ts_read_cb, ts_write_cb, s,
+	    name[0] != '\0' ? name : NULL) == -1) {
+		str_copy(why, err_str(tls_error(s->tls)), sizeof(why));
+		return why;
+	}
+	return NULL;
+}
+
+static void
+ts_start(struct tsess *s, const struct tls_handoff *h,
+    const uint8_t *hello)
+{
+	const char	*why;
+
+	if (env.nsessions > env.cap)
+		why = "over the engine's session limit";
+	else if (s->tfd == -1)
+		why = "no socket came with the handoff";
+	else if (sock_prepare(s->tfd) == -1)
+		why = "not a stream socket";
+	else if (env.gen == NULL)
+		why = "no configuration yet";
+	else {
+		s->gen = env.gen;
+		s->gen->refs++;
+		why = h->leg == TLS_LEG_CLIENT ? ts_accept(s, h, hello) :
+		    ts_connect(s, h);
+	}
+	if (why != NULL) {
+		ts_end(s, END_RESET_TLS, "refused", why);
+		return;
+	}
+	event_set(&s->ev_t, s->tfd, 0, ts_event, s);
+	ts_run(s);
+}
+
+/*
+ * Relay channels.  Everything a relay sends is checked: a frame that
+ * does not parse ends the channel and every session it handed over.
+ */
+
+static void
+chan_close(struct chan *c, const char *why)
+{
+	struct tsess	*s;
+	int		 n = 0;
+
+	c->open = 0;
+	c->awaiting = NULL;
+	while ((s = TAILQ_FIRST(&c->sessions)) != NULL) {
+		ts_end(s, END_RESET_TLS, NULL, NULL);
+		n++;
+	}
+	imsgev_clear(&c->iev);
+	if (why != NULL)
+		log_warnx("relay %d: %s; channel closed, %d sessions ended",
+		    c->instance, why, n);
+	else
+		log_debug("relay %d: channel closed, %d sessions ended",
+		    c->instance, n);
+}
+
+/*
+ * A PLAIN follows its HANDOFF before the next HANDOFF: one that did
+ * not get it by then is not going to.
+ */
+static void
+chan_orphan(struct chan *c)
+{
+	struct tsess	*s = c->awaiting;
+
+	c->awaiting = NULL;
+	if (s->state == TS_DEAD)
+		ts_free(s);
+	else
+		ts_end(s, END_RESET_TLS, "refused",
+		    "no plaintext socket followed the handoff");
+}
+
+static int
+chan_handoff(struct chan *c, struct imsg *imsg)
+{
+	struct tls_handoff	 h;
+	struct tsess		*s;
+
+	if (imsg->datalen < sizeof(h))
+		return -1;
+	memcpy(&h, imsg->data, sizeof(h));
+	if (h.hello_len > HELLO_MAX ||
+	    imsg->datalen != sizeof(h) + h.hello_len ||
+	    (h.leg != TLS_LEG_CLIENT && h.leg != TLS_LEG_SERVER) ||
+	    (h.leg == TLS_LEG_SERVER && h.hello_len != 0) ||
+	    !terminated(h.name) || !terminated(h.sni) || !terminated(h.host))
+		return -1;
+	if (c->awaiting != NULL)
+		chan_orphan(c);
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warn("session %s", id_str(h.id));
+		return 0;
+	}
+	s->chan = c;
+	s->id = h.id;
+	s->leg = h.leg;
+	s->tfd = imsg->fd;
+	s->pfd = -1;
+	imsg->fd = -1;
+	TAILQ_INSERT_TAIL(&c->sessions, s, entry);
+	env.nsessions++;
+	c->awaiting = s;
+	ts_start(s, &h, (uint8_t *)imsg->data + sizeof(h));
+	return 0;
+}
+
+static int
+chan_plain(struct chan *c, struct imsg *imsg)
+{
+	struct tsess	*s = c->awaiting;
+	uint64_t	 id;
+
+	if (imsg->datalen != sizeof(id))
+		return -1;
+	memcpy(&id, imsg->data, sizeof(id));
+	if (s == NULL || s->id != id) {
+		/* its end sees EOF: the relay's session ends there */
+		log_warnx("relay %d: plaintext socket for no session "
+		    "awaiting one (%s)", c->instance, id_str(id));
+		return 0;
+	}
+	c->awaiting = NULL;
+	if (s->state == TS_DEAD) {
+		ts_free(s);
+		return 0;
+	}
+	if (imsg->fd == -1 || sock_prepare(imsg->fd) == -1) {
+		ts_end(s, END_RESET_TLS, "refused", imsg->fd == -1 ?
+		    "no socket came with the plaintext frame" :
+		    "plaintext side: not a stream socket");
+		return 0;
+	}
+	s->pfd = imsg->fd;
+	imsg->fd = -1;
+	event_set(&s->ev_p, s->pfd, 0, ts_event, s);
+	ts_run(s);
+	return 0;
+}
+
+static void
+chan_dispatch(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct chan	*c = iev->data;
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 rv;
+
+	if (imsgev_io(iev, event) == -1) {
+		chan_close(c, NULL);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1) {
+			chan_close(c, "malformed frame");
+			return;
+		}
+		if (n == 0)
+			break;
+		if (imsg.hdr.type == IMSG_TLS_HANDOFF)
+			rv = chan_handoff(c, &imsg);
+		else if (imsg.hdr.type == IMSG_TLS_PLAIN)
+			rv = chan_plain(c, &imsg);
+		else
+			rv = -1;
+		close_fd(imsg.fd, 1);
+		if (rv == -1) {
+			log_warnx("relay %d: bad frame type %u length %zu",
+			    c->instance, imsg.hdr.type, imsg.datalen);
+			imsg_free(&imsg);
+			chan_close(c, "protocol violation");
+			return;
+		}
+		imsg_free(&imsg);
+	}
+	imsgev_add(iev);
+}
+
+/* A relay (re)started: its channel replaces any earlier one. */
+static void
+chan_open(struct imsg *imsg)
+{
+	struct chan	*c;
+	int		 instance;
+
+	if (imsg->datalen != sizeof(instance) || imsg->fd == -1)
+		fatalx("bad channel frame");
+	memcpy(&instance, imsg->data, sizeof(instance));
+	if (instance < 0 || instance >= L4D_MAX_RELAYS)
+		fatalx("channel for relay %d", instance);
+	c = &env.chans[instance];
+	if (c->open)
+		chan_close(c, NULL);
+	if (sock_prepare(imsg->fd) == -1)
+		fatal("channel for relay %d", instance);
+	c->instance = instance;
+	c->open = 1;
+	imsgev_init(&c->iev, imsg->fd, PROC_RELAY, instance, chan_dispatch,
+	    c);
+	imsg->fd = -1;
+	log_debug("relay %d: channel open", instance);
+}
+
+/*
+ * The parent.
+ */
+
+static void
+eng_ticket(struct imsg *imsg)
+{
+	struct tls_ticket_key	 k;
+	int			 i;
+
+	if (imsg->datalen != sizeof(k))
+		fatalx("bad ticket key frame");
+	memcpy(&k, imsg->data, sizeof(k));
+	explicit_bzero(imsg->data, imsg->datalen);
+	for (i = 0; i < env.ntickets; i++)
+		if (env.tickets[i].keyrev == k.keyrev)
+			goto done;
+	if (env.ntickets == ENG_TICKET_KEYS) {
+		explicit_bzero(&env.tickets[0], sizeof(env.tickets[0]));
+		memmove(&env.tickets[0], &env.tickets[1],
+		    sizeof(env.tickets[0]) * (ENG_TICKET_KEYS - 1));
+		env.ntickets--;
+	}
+	env.tickets[env.ntickets++] = k;
+	if (env.gen != NULL)
+		gen_ticket(env.gen, &k);
+	log_debug("session ticket key %u", k.keyrev);
+done:
+	explicit_bzero(&k, sizeof(k));
+}
+
+static void
+eng_loaded(void)
+{
+	struct l4d_config	*conf = env.pending;
+	struct egen		*old = env.gen;
+
+	env.pending = NULL;
+	env.gen = gen_build(conf);
+	conf_wipe(conf);
+	config_free(conf);
+	if (old != NULL && old->refs == 0)
+		gen_free(old);
+	imsgev_compose(&env.parent, IMSG_CONF_END, 0, -1, NULL, 0);
+	log_debug("generation %u loaded", env.gen->generation);
+}
+
+static void
+eng_config(struct imsg *imsg)
+{
+	int	 rv;
+
+	rv = config_receive(&env.pending, imsg);
+	if (imsg->hdr.type == IMSG_TLS_BLOB)
+		explicit_bzero(imsg->data, imsg->datalen);
+	if (rv == -1)
+		fatalx("bad configuration frame %u", imsg->hdr.type);
+	if (rv == 1)
+		eng_loaded();
+}
+
+static __dead void
+eng_shutdown(void)
+{
+	exit(0);
+}
+
+static void
+eng_dispatch_parent(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_io(iev, event) == -1) {
+		log_debug("parent went away");
+		eng_shutdown();
+	}
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatalx("bad frame from the parent");
+		if (n == 0)
+			break;
+		switch (imsg.hdr.type) {
+		case IMSG_CONF_START:
+		case IMSG_CONF_BACKEND:
+		case IMSG_CONF_SERVER:
+		case IMSG_CONF_LISTENER:
+		case IMSG_CONF_ROUTE:
+		case IMSG_TLS_LISTENER:
+		case IMSG_TLS_CERT:
+		case IMSG_TLS_BACKEND:
+		case IMSG_TLS_BLOB:
+		case IMSG_CONF_END:
+			eng_config(&imsg);
+			break;
+		case IMSG_TLS_TICKET_KEY:
+			eng_ticket(&imsg);
+			break;
+		case IMSG_TLS_CHANNEL:
+			chan_open(&imsg);
+			break;
+		case IMSG_CTL_LOG_VERBOSE:
+			if (imsg.datalen == sizeof(int))
+				log_setlevel(*(int *)imsg.data);
+			break;
+		default:
+			fatalx("unexpected frame %u from the parent",
+			    imsg.hdr.type);
+		}
+		close_fd(imsg.fd, 0);
+		imsg_free(&imsg);
+	}
+	imsgev_add(iev);
+}
+
+static void
+eng_sighandler(int sig, short event, void *arg)
+{
+	if (sig == SIGTERM || sig == SIGINT)
+		eng_shutdown();
+	/* SIGHUP: the parent alone decides about reloads */
+}
+
+__dead void
+tls_main(int fd, int instance, int count)
+{
+	struct timeval	 tv = { ENG_SWEEP_S, 0 };
+	int		 i;
+
+	memset(&env, 0, sizeof(env));
+	setproctitle("tls %d", instance);
+	snprintf(env.procname, sizeof(env.procname), "tls[%d]", instance);
+	log_procname(env.procname);
+	env.instance = instance;
+	env.cap = eng_session_cap();
+	TAILQ_INIT(&env.hup);
+	TAILQ_INIT(&env.runq);
+	for (i = 0; i < L4D_MAX_RELAYS; i++)
+		TAILQ_INIT(&env.chans[i].sessions);
+	if (tls_init() == -1)
+		fatalx("tls_init");
+
+	event_init();
+	signal(SIGPIPE, SIG_IGN);
+	signal_set(&env.ev_sigterm, SIGTERM, eng_sighandler, NULL);
+	signal_set(&env.ev_sigint, SIGINT, eng_sighandler, NULL);
+	signal_set(&env.ev_sighup, SIGHUP, eng_sighandler, NULL);
+	signal_add(&env.ev_sigterm, NULL);
+	signal_add(&env.ev_sigint, NULL);
+	signal_add(&env.ev_sighup, NULL);
+	evtimer_set(&env.ev_runq, eng_runq, NULL);
+	evtimer_set(&env.ev_sweep, eng_sweep, NULL);
+	evtimer_add(&env.ev_sweep, &tv);
+
+	imsgev_init(&env.parent, fd, PROC_PARENT, 0, eng_dispatch_parent,
+	    NULL);
+	log_debug("started, %d engines, session cap %u", count, env.cap);
+
+	event_dispatch();
+	eng_shutdown();
+}
