@@ -35,6 +35,7 @@ static unsigned int		 next_engine;
 
 static void	 handoff_dispatch(int, short, void *);
 static void	 engine_lost(int);
+static int	 handoff_alive(uint64_t);
 
 int		 peek_id_cmp(struct peek *, struct peek *);
 RB_PROTOTYPE(tls_sessions, peek, tls_entry, peek_id_cmp);
@@ -84,6 +85,27 @@ engine_lost(int n)
 				p->tls_error = strdup("the tls engine died");
 			session_end(p->session, CAUSE_TLS_ERROR, 0);
 		}
+}
+
+/*
+ * A plaintext side of a session ended: before believing it, read what
+ * its engine said, which may be why (a FAILED), or that it is gone.
+ * Returns 1 when that ended the session.
+ */
+int
+handoff_settle(struct session *s)
+{
+	struct peek	*p = s->peek;
+	struct engine	*e;
+	uint64_t	 id = s->id;
+	int		 n;
+
+	if (p == NULL || (n = p->engine) < 0 || !engines[n].up)
+		return 0;
+	e = &engines[n];
+	handoff_dispatch(e->iev.ibuf.fd, EV_READ, e);
+	/* ended by what came: the session may be gone, do not touch it */
+	return handoff_alive(id) ? 0 : 1;
 }
 
 static int
@@ -243,8 +265,25 @@ handoff_forget(struct session *s)
 	p->engine = -1;
 }
 
+/*
+ * The session an engine's frame names, if it still carries that leg;
+ * a READY only counts while the session waits for it, a FAILED at any
+ * time (a TLS session can break after its handshake).
+ */
+/* Whether a session that had a TLS leg is still there. */
+static int
+handoff_alive(uint64_t id)
+{
+	struct session	 key_s;
+	struct peek	 key;
+
+	key_s.id = id;
+	key.session = &key_s;
+	return RB_FIND(tls_sessions, &tls_sessions, &key) != NULL;
+}
+
 static struct session *
-handoff_find(uint64_t id, int engine, uint32_t leg)
+handoff_find(uint64_t id, int engine, uint32_t leg, int ready)
 {
 	struct session	 key_s;
 	struct peek	 key, *p;
@@ -256,6 +295,10 @@ handoff_find(uint64_t id, int engine, uint32_t leg)
 	    p->engine != engine)
 		return NULL;
 	s = p->session;
+	if (!ready)
+		return leg == TLS_LEG_CLIENT ? (p->terminate ? s : NULL) :
+		    (s->backend != NULL && s->backend->tls_originate ? s :
+		    NULL);
 	if ((leg == TLS_LEG_CLIENT && s->state != STATE_TLS_CLIENT) ||
 	    (leg == TLS_LEG_SERVER && s->state != STATE_TLS_SERVER))
 		return NULL;
@@ -318,7 +361,7 @@ handoff_frame(struct engine *e, int n, struct imsg *imsg)
 			break;
 		memcpy(&r, imsg->data, sizeof(r));
 		tls_ready_terminate(&r);
-		if ((s = handoff_find(r.id, n, r.leg)) == NULL)
+		if ((s = handoff_find(r.id, n, r.leg, 1)) == NULL)
 			return;		/* it ended meanwhile */
 		handoff_ready(s, &r);
 		return;
@@ -327,12 +370,14 @@ handoff_frame(struct engine *e, int n, struct imsg *imsg)
 			break;
 		memcpy(&f, imsg->data, sizeof(f));
 		f.reason[sizeof(f.reason) - 1] = '\0';
-		if ((s = handoff_find(f.id, n, f.leg)) == NULL)
+		if ((s = handoff_find(f.id, n, f.leg, 0)) == NULL)
 			return;
 		log_debug("session %s: tls: %s", session_idstr(s), f.reason);
 		if (s->peek->tls_error == NULL)
 			s->peek->tls_error = strdup(f.reason);
-		session_end(s, CAUSE_TLS_ERROR, 0);
+		/* the other side learns of it as it would of a reset */
+		session_end(s, CAUSE_TLS_ERROR, f.leg == TLS_LEG_CLIENT ?
+		    RESET_SERVER : RESET_CLIENT);
 		return;
 	}
 	log_warnx("tls engine %d: bad frame %u length %zu", n,

@@ -216,13 +216,15 @@ listener_by_name(struct l4d_config *conf, const char *name)
 	return NULL;
 }
 
+static int	 backend_tls_equal(struct backend_tls *, struct backend_tls *);
+
 static int
 backend_equal(struct backend *a, struct backend *b)
 {
 	struct server	*x, *y;
 
 	if (a->balance != b->balance || a->retries != b->retries ||
-	    a->nservers != b->nservers)
+	    a->nservers != b->nservers || !backend_tls_equal(a->tls, b->tls))
 		return 0;
 	y = TAILQ_FIRST(&b->servers);
 	TAILQ_FOREACH(x, &a->servers, entry) {
@@ -233,6 +235,59 @@ backend_equal(struct backend *a, struct backend *b)
 		y = TAILQ_NEXT(y, entry);
 	}
 	return 1;
+}
+
+static int
+blob_equal(const struct tls_blob *a, const struct tls_blob *b)
+{
+	return a->len == b->len && (a->len == 0 ||
+	    memcmp(a->mem, b->mem, a->len) == 0);
+}
+
+static int
+cert_equal(const struct tls_cert *a, const struct tls_cert *b)
+{
+	return a->nnames == b->nnames &&
+	    memcmp(a->names, b->names, sizeof(a->names)) == 0 &&
+	    blob_equal(&a->cert_mem, &b->cert_mem) &&
+	    blob_equal(&a->key_mem, &b->key_mem) &&
+	    blob_equal(&a->ocsp_mem, &b->ocsp_mem);
+}
+
+/* The same TLS settings and the same bytes in every file. */
+static int
+tls_equal(struct listener_tls *a, struct listener_tls *b)
+{
+	struct tls_cert	*x, *y;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->client_auth != b->client_auth || a->ncerts != b->ncerts ||
+	    strcmp(a->protocols, b->protocols) != 0 ||
+	    strcmp(a->ciphers, b->ciphers) != 0 ||
+	    !blob_equal(&a->client_ca_mem, &b->client_ca_mem) ||
+	    !blob_equal(&a->crl_mem, &b->crl_mem))
+		return 0;
+	y = TAILQ_FIRST(&b->certs);
+	TAILQ_FOREACH(x, &a->certs, entry) {
+		if (!cert_equal(x, y))
+			return 0;
+		y = TAILQ_NEXT(y, entry);
+	}
+	return 1;
+}
+
+static int
+backend_tls_equal(struct backend_tls *a, struct backend_tls *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return a->verify == b->verify &&
+	    strcmp(a->server_name, b->server_name) == 0 &&
+	    strcmp(a->protocols, b->protocols) == 0 &&
+	    blob_equal(&a->ca_mem, &b->ca_mem) &&
+	    blob_equal(&a->cert_mem, &b->cert_mem) &&
+	    blob_equal(&a->key_mem, &b->key_mem);
 }
 
 /* Same routes in the same order, same fallbacks. */
@@ -279,6 +334,8 @@ reload_plan(struct l4d_config *old, struct l4d_config *nc, FILE *out)
 		else if (!routes_equal(ol, l))
 			fprintf(out, "listener %s: routes changed, %u routes\n",
 			    l->name, l->nroutes);
+		else if (!tls_equal(ol->tls, l->tls))
+			fprintf(out, "listener %s: tls changed\n", l->name);
 		else
 			fprintf(out, "listener %s: unchanged\n", l->name);
 	}

@@ -980,6 +980,7 @@ void		 handoff_channel(struct imsg *);
 int		 handoff_client(struct session *);
 int		 handoff_server(struct session *);
 void		 handoff_forget(struct session *);
+int		 handoff_settle(struct session *);
 void		 session_upstream(struct session *);
 
 /* peek.c: a routed session's first bytes, up to its routing */

@@ -284,6 +284,12 @@ peek_route(struct session *s, const struct hello *h)
 	struct backend	*be;
 	int		 terminate;
 
+	/* plaintext must not slip past a terminating listener's TLS */
+	if (h == NULL && l->tls_terminate && l->no_sni_name[0] == '\0' &&
+	    !l->no_sni_none) {
+		peek_bad(s, "no TLS on a listener with tls:");
+		return;
+	}
 	if (h != NULL && (r = route_find(l, h)) != NULL) {
 		be = r->backend;
 		p->stats = r->stats;

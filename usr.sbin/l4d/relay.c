@@ -1077,6 +1077,10 @@ flow_io(struct session *s, struct flow *f)
 
 	r = relay_env.zero_copy ? flow_splice(f, from, to, rfrom, rto) :
 	    flow_copy(f, from, to, rfrom, rto);
+	/* an engine's plaintext side ended: its reason first */
+	if (r != FLOW_OK && s->peek != NULL && s->peek->engine >= 0 &&
+	    handoff_settle(s))
+		return -1;
 	switch (r) {
 	case FLOW_OK:
 		break;

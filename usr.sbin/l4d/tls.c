@@ -533,9 +533,12 @@ backend_ca(struct tls_config *cfg, struct backend_tls *t, char *err,
 		tls_config_insecure_noverifyname(cfg);
 		return NULL;
 	}
-	if (t->ca_mem.mem != NULL)
-		return tls_config_set_ca_mem(cfg, t->ca_mem.mem,
-		    t->ca_mem.len) == -1 ? err_str(tls_config_error(cfg)) : NULL;
+	if (t->ca_mem.mem != NULL) {
+		if (tls_config_set_ca_mem(cfg, t->ca_mem.mem,
+		    t->ca_mem.len) == -1)
+			return err_str(tls_config_error(cfg));
+		return NULL;
+	}
 	/* chrooted: the system's CA file is there only if put there */
 	if (access(ca, R_OK) == -1) {
 		snprintf(err, errlen, "verify is on and no ca: was given; "
