@@ -30,6 +30,8 @@ LDFLAGS +=	${SANFLAGS}
 SPLICE !=	[ "$$(uname -s)" = Linux ] && echo splice || echo splice_none
 # Session sockets: a private epoll set on Linux, libevent elsewhere.
 POLL !=		[ "$$(uname -s)" = Linux ] && echo poll_epoll || echo poll_event
+# LibreTLS (Linux) issues no session tickets without compat/tls_tickets.c.
+TICKETS !=	[ "$$(uname -s)" = Linux ] && echo compat/tls_tickets.o || true
 
 # The configuration: the model, addresses, the YAML layer, the schema,
 # the files its tls: blocks name.
@@ -44,7 +46,7 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/stats.o usr.sbin/l4d/sni.o usr.sbin/l4d/route.o \
 		usr.sbin/l4d/peek.o usr.sbin/l4d/handoff.o \
 		usr.sbin/l4d/tlsparent.o usr.sbin/l4d/tls.o \
-		usr.sbin/l4d/log.o compat/setproctitle.o
+		usr.sbin/l4d/log.o compat/setproctitle.o ${TICKETS}
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o
 HDRS =		usr.sbin/l4d/l4d.h usr.sbin/l4d/parse.h compat/compat.h
@@ -164,7 +166,8 @@ lint:
 	    share/man/man8/l4d.8 share/man/man8/l4ctl.8
 
 clean:
-	rm -f ${L4D} ${L4D_EVENT} ${L4CTL} usr.sbin/l4d/*.o regress/*.o ${L4CTL_OBJS} ${UNIT_TESTS} \
+	rm -f ${L4D} ${L4D_EVENT} ${L4CTL} usr.sbin/l4d/*.o regress/*.o compat/*.o \
+	    ${L4CTL_OBJS} ${UNIT_TESTS} \
 	    ${SH_TESTS}
 
 .PHONY: all deps check check-sanitize run bench fuzz install lint clean \

@@ -17,7 +17,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
@@ -275,49 +274,6 @@ eng_session_cap(void)
 	if (rl.rlim_cur < 2 * ENG_FD_RESERVE)
 		return 8;
 	return (uint32_t)((rl.rlim_cur - ENG_FD_RESERVE) / 2);
-}
-
-/*
- * Session tickets under LibreTLS.  libtls' ticket callback returns 0
- * once it has set a ticket up, as LibreSSL wants; OpenSSL, which
- * LibreTLS (Debian's libtls) runs on, reads 0 as "no ticket", so no
- * session could ever be resumed.  libtls installs the callback with
- * SSL_CTX_callback_ctrl(); defined here, that call reaches us first
- * and the callback gets a wrapper that says 1 instead.  Under LibreSSL
- * both mean success, so the wrapper changes nothing there.
- */
-#define SSL_CTRL_SET_TLSEXT_TICKET_KEY_CB	72	/* OpenSSL, LibreSSL */
-
-typedef int	(*ticket_cb)(void *, unsigned char *, unsigned char *,
-		    void *, void *, int);
-static ticket_cb	 libtls_ticket_cb;
-
-long	 SSL_CTX_callback_ctrl(void *, int, void (*)(void));
-
-static int
-ticket_cb_fixed(void *ssl, unsigned char *name, unsigned char *iv,
-    void *cipher, void *hmac, int enc)
-{
-	int	 rv;
-
-	rv = libtls_ticket_cb(ssl, name, iv, cipher, hmac, enc);
-	return enc == 1 && rv == 0 ? 1 : rv;
-}
-
-long
-SSL_CTX_callback_ctrl(void *ctx, int cmd, void (*fp)(void))
-{
-	static long	(*real)(void *, int, void (*)(void));
-
-	if (real == NULL &&
-	    (*(void **)&real = dlsym(RTLD_NEXT, "SSL_CTX_callback_ctrl")) ==
-	    NULL)
-		fatalx("SSL_CTX_callback_ctrl: %s", dlerror());
-	if (cmd == SSL_CTRL_SET_TLSEXT_TICKET_KEY_CB && fp != NULL) {
-		libtls_ticket_cb = (ticket_cb)fp;
-		fp = (void (*)(void))ticket_cb_fixed;
-	}
-	return real(ctx, cmd, fp);
 }
 
 /*
