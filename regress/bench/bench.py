@@ -11,6 +11,11 @@ request first. Rounds interleave the peers (A B C, A B C, ...) so that drift
 of the machine spreads over all of them. The table shows the median of the
 rounds and its ratio to HAProxy and to direct; the same goes to a JSON file.
 
+The TLS tests (tlscps, tlshttp, tlsbulk) put the proxy in front of the same
+plaintext nginx, terminating TLS with one ECDSA P-256 certificate made at the
+start of the run (tools/mkcerts.sh); "direct" is that nginx serving HTTPS
+itself with the same certificate.
+
 Everything listens on 127.0.0.1 only. Every process started here runs in its
 own process group and is stopped by pid on exit, however the run ends.
 """
@@ -27,6 +32,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -37,6 +43,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 L4D = os.path.join(TOP, "usr.sbin", "l4d", "l4d")
 IDLE = os.path.join(HERE, "idle.py")
+MKCERTS = os.path.join(TOP, "regress", "usr.sbin", "l4d", "tools",
+                       "mkcerts.sh")
+TLS_NAME = "localhost"          # the certificate's name, sent as SNI
+                                # (wrk sends the URL's host)
+BIG_FILE = "big.bin"            # served by the backend for tlsbulk
+BIG_SIZE = 64 * 1024 * 1024
 NGINX_STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 HOST = "127.0.0.1"
 PORT_BASE = 21000       # below the ephemeral range (32768-60999 on Linux)
@@ -279,7 +291,7 @@ class Backends:
     def start(self):
         ctx = self.ctx
         self.port = {k: ctx.ports.take()
-                     for k in ("iperf", "http", "redis", "hold")}
+                     for k in ("iperf", "http", "https", "redis", "hold")}
         d = ctx.subdir("backends")
 
         p = ctx.procs.spawn(["iperf3", "-s", "-B", HOST,
@@ -306,12 +318,17 @@ class Backends:
 
         for kind in WARMUPS:            # each answers directly
             WARMUPS[kind](self.port[kind])
+        warm_https(ctx, self.port["https"])
 
     def nginx_http_conf(self, d):
         www = os.path.join(d, "www")
         os.mkdir(www)
         os.chmod(www, 0o755)
         write(os.path.join(www, "index.html"), "l4d bench\n" * 12)
+        with open(os.path.join(www, BIG_FILE), "wb") as f:
+            f.write(os.urandom(BIG_SIZE))
+        os.chmod(os.path.join(www, BIG_FILE), 0o644)
+        tls = self.ctx.tls()
         conf = os.path.join(d, "nginx-http.conf")
         write(conf, f"""\
 daemon off;
@@ -332,6 +349,14 @@ http {{
     scgi_temp_path {d}/scgi;
     server {{
         listen {HOST}:{self.port["http"]} reuseport;
+        root {www};
+    }}
+    # "direct" for the TLS tests: the same files over HTTPS.
+    server {{
+        listen {HOST}:{self.port["https"]} ssl reuseport;
+        ssl_certificate {tls["crt"]};
+        ssl_certificate_key {tls["key"]};
+        ssl_protocols TLSv1.2 TLSv1.3;
         root {www};
     }}
 }}
@@ -387,6 +412,26 @@ def exchange(port, send, expect, greeting=b""):
             raise BenchError("warm-up: sent %r, got %r" % (send, got))
 
 
+def warm_https(ctx, port):
+    """One HTTPS request, the certificate verified for TLS_NAME (sent as
+    SNI); returns "VERSION CIPHER" of the session."""
+    tctx = ssl.create_default_context(cafile=ctx.tls()["crt"])
+    c = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        raw = socket.create_connection((HOST, port), timeout=10)
+        c.sock = tctx.wrap_socket(raw, server_hostname=TLS_NAME)
+        c.request("GET", "/", headers={"Host": TLS_NAME})
+        resp = c.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise BenchError("HTTPS warm-up: status %d" % resp.status)
+        return "%s %s" % (c.sock.version(), c.sock.cipher()[0])
+    except (OSError, ssl.SSLError) as e:
+        raise BenchError("HTTPS warm-up on %d: %s" % (port, e))
+    finally:
+        c.close()
+
+
 def warm_redis(port):
     exchange(port, b"PING\r\n", b"+PONG\r\n")
 
@@ -406,6 +451,7 @@ class Peer:
     name = "?"
     note = ""
     idle_ok = True      # can hold the idle-session test
+    tls_ok = True       # can terminate TLS (the tls* tests)
     forks = False       # a process per session: leftovers after stop are
                         # sessions still closing, not a bug
 
@@ -417,11 +463,13 @@ class Peer:
         """None when the peer can run here, else the reason it can't."""
         return None
 
-    def start(self, backend_port):
+    def start(self, backend_port, tls=False):
+        """tls: terminate TLS with ctx.tls()'s certificate."""
         port = self.ctx.ports.take()
         d = self.ctx.subdir(self.name)
-        self.proc = self.ctx.procs.spawn(self.argv(d, port, backend_port),
-                                         os.path.join(d, "out.log"))
+        self.proc = self.ctx.procs.spawn(
+            self.argv(d, port, backend_port, tls),
+            os.path.join(d, "out.log"))
         wait_listening(port, self.proc, self.name)
         return port
 
@@ -452,8 +500,9 @@ class Direct(Peer):
     note = "no proxy: the client talks to the backend"
     idle_ok = False
 
-    def start(self, backend_port):
-        return backend_port
+    def start(self, backend_port, tls=False):
+        # TLS: the backend nginx's own HTTPS port, same files.
+        return self.ctx.backends.port["https"] if tls else backend_port
 
     def rss_kib(self):
         return None
@@ -485,20 +534,27 @@ class L4d(Peer):
             return "needs root (privilege separation)"
         return None
 
-    def argv(self, d, port, backend_port):
+    def argv(self, d, port, backend_port, tls=False):
         ensure_user("_l4d")
         os.makedirs("/var/empty", exist_ok=True)
         conf = os.path.join(d, "l4d.conf")
+        if tls:
+            c = self.ctx.tls()
+            engines = "tls_engines: %d\n" % self.ctx.workers
+            listen_tls = (", tls: { certificates: [ { cert: %s, key: %s } ] }"
+                          % (c["crt"], c["key"]))
+        else:
+            engines = listen_tls = ""
         write(conf, f"""\
 user: _l4d
 chroot: /var/empty
 relays: {self.ctx.workers}
-zero_copy: true
+{engines}zero_copy: true
 control: {d}/l4d.sock
 log: {{ level: warning, access: false }}
 timeouts: {{ connect: 5s, idle: 1h }}
 listeners:
-  - {{ name: bench, listen: "{HOST}:{port}", backend: b }}
+  - {{ name: bench, listen: "{HOST}:{port}", backend: b{listen_tls} }}
 backends:
   - name: b
     servers:
@@ -524,13 +580,15 @@ class HAProxy(Peer):
         if splice:
             self.name = "haproxy-splice"
             self.note = "option splice-auto"
+            self.tls_ok = False     # nothing to splice under TLS
 
     def available(self):
         return None if shutil.which("haproxy") else "haproxy not installed"
 
-    def argv(self, d, port, backend_port):
+    def argv(self, d, port, backend_port, tls=False):
         conf = os.path.join(d, "haproxy.cfg")
         splice = "    option splice-auto\n" if self.splice else ""
+        ssl_bind = " ssl crt %s" % self.ctx.tls()["pem"] if tls else ""
         write(conf, f"""\
 global
     nbthread {self.ctx.workers}
@@ -544,7 +602,7 @@ defaults
     timeout server 1h
 {splice}
 frontend bench
-    bind {HOST}:{port}
+    bind {HOST}:{port}{ssl_bind}
     default_backend b
 
 backend b
@@ -564,8 +622,18 @@ class NginxStream(Peer):
             return NGINX_STREAM_MODULE + " missing (libnginx-mod-stream)"
         return None
 
-    def argv(self, d, port, backend_port):
+    def argv(self, d, port, backend_port, tls=False):
         conf = os.path.join(d, "nginx.conf")
+        if tls:
+            c = self.ctx.tls()
+            ssl_listen = " ssl"
+            # nginx 1.22 leaves TLSv1.3 out by default.
+            ssl_conf = ("        ssl_certificate %s;\n"
+                        "        ssl_certificate_key %s;\n"
+                        "        ssl_protocols TLSv1.2 TLSv1.3;\n"
+                        % (c["crt"], c["key"]))
+        else:
+            ssl_listen = ssl_conf = ""
         write(conf, f"""\
 load_module {NGINX_STREAM_MODULE};
 daemon off;
@@ -576,8 +644,8 @@ error_log {d}/error.log warn;
 events {{ worker_connections 20000; }}
 stream {{
     server {{
-        listen {HOST}:{port} reuseport;
-        proxy_pass {HOST}:{backend_port};
+        listen {HOST}:{port}{ssl_listen} reuseport;
+{ssl_conf}        proxy_pass {HOST}:{backend_port};
         proxy_connect_timeout 5s;
         proxy_timeout 1h;
     }}
@@ -590,12 +658,13 @@ class Socat(Peer):
     name = "socat"
     note = "fork per connection, no workers setting"
     idle_ok = False     # 5,000 sessions would be 5,000 processes
+    tls_ok = False
     forks = True
 
     def available(self):
         return None if shutil.which("socat") else "socat not installed"
 
-    def argv(self, d, port, backend_port):
+    def argv(self, d, port, backend_port, tls=False):
         return ["socat",
                 "TCP-LISTEN:%d,bind=%s,fork,reuseaddr,backlog=4096"
                 % (port, HOST),
@@ -633,15 +702,18 @@ def measure_iperf(ctx, peer, port, streams):
     return {"gbps": res["end"]["sum_received"]["bits_per_second"] / 1e9}
 
 
-def wrk(ctx, peer, port, close):
+def wrk(ctx, peer, port, close, tls=False):
     argv = ["wrk", "-t", str(ctx.args.wrk_threads),
             "-c", str(ctx.args.connections),
             "-d", "%ds" % ctx.args.duration, "--latency"]
     if close:
         argv += ["-H", "Connection: close"]
     cpu = peer.cpu_s()
-    out = run_tool(argv + ["http://%s:%d/" % (HOST, port)],
-                   timeout=ctx.args.duration + 30)
+    # TLS: wrk verifies nothing and sends the URL's host as SNI; it
+    # resolves localhost and uses the first address that connects.
+    url = ("https://%s:%d/" % (TLS_NAME, port) if tls
+           else "http://%s:%d/" % (HOST, port))
+    out = run_tool(argv + [url], timeout=ctx.args.duration + 30)
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if not m:
         raise BenchError("wrk: no Requests/sec in: " + out[-300:])
@@ -675,6 +747,45 @@ def measure_wrk_keepalive(ctx, peer, port):
     r = wrk(ctx, peer, port, close=False)
     return {"rate": r["rate"], "p50": r.get("p50"), "p99": r.get("p99"),
             "cpu_us": r["cpu_us"], "errors": r["errors"]}
+
+
+def measure_tlscps(ctx, peer, port):
+    r = wrk(ctx, peer, port, close=True, tls=True)
+    return {"rate": r["rate"], "cpu_us": r["cpu_us"], "errors": r["errors"]}
+
+
+def measure_tlshttp(ctx, peer, port):
+    r = wrk(ctx, peer, port, close=False, tls=True)
+    return {"rate": r["rate"], "p50": r.get("p50"), "p99": r.get("p99"),
+            "cpu_us": r["cpu_us"], "errors": r["errors"]}
+
+
+MIB = 1024 * 1024
+
+
+def measure_tlsbulk(ctx, peer, port):
+    """The 64 MiB file over HTTPS with curl, one download after the
+    other (each on a new connection) for --duration seconds, at least
+    two: MiB/s over the downloads' own time, the proxy's CPU per MiB."""
+    cpu = peer.cpu_s()
+    total, secs, n = 0, 0.0, 0
+    until = time.monotonic() + ctx.args.duration
+    while n < 2 or time.monotonic() < until:
+        out = run_tool(["curl", "-sS", "-o", "/dev/null",
+                        "--cacert", ctx.tls()["crt"],
+                        "--resolve", "%s:%d:%s" % (TLS_NAME, port, HOST),
+                        "-w", "%{http_code} %{size_download} %{time_total}",
+                        "https://%s:%d/%s" % (TLS_NAME, port, BIG_FILE)],
+                       timeout=120)
+        code, size, t = out.split()
+        if code != "200" or int(size) != BIG_SIZE:
+            raise BenchError("curl: status %s, %s of %d bytes"
+                             % (code, size, BIG_SIZE))
+        total += int(size)
+        secs += float(t)
+        n += 1
+    return {"mibps": total / MIB / secs,
+            "cpu_us": cpu_per_op(peer, cpu, total / MIB), "errors": 0}
 
 
 def measure_redis(ctx, peer, port):
@@ -723,12 +834,13 @@ def measure_idle(ctx, peer, port):
 
 
 class Test:
-    def __init__(self, name, title, backend, measure, metrics):
+    def __init__(self, name, title, backend, measure, metrics, tls=False):
         self.name = name
         self.title = title
         self.backend = backend      # key of Backends.port and WARMUPS
         self.measure = measure      # (ctx, peer, port) -> {key: value}
         self.metrics = metrics      # [(key, label, unit, higher_is_better)]
+        self.tls = tls              # the peer terminates TLS
 
 
 TESTS = [
@@ -754,6 +866,20 @@ TESTS = [
           ("p50", "latency p50", "ms", False),
           ("p99", "latency p99", "ms", False),
           ("cpu_us", "proxy CPU per request", "us", False)]),
+    Test("tlscps", "new TLS connections, wrk https Connection: close",
+         "http", measure_tlscps,
+         [("rate", "connections/s", "conn/s", True),
+          ("cpu_us", "proxy CPU per handshake", "us", False)], tls=True),
+    Test("tlshttp", "HTTPS keep-alive, wrk", "http",
+         measure_tlshttp,
+         [("rate", "requests/s", "req/s", True),
+          ("p50", "latency p50", "ms", False),
+          ("p99", "latency p99", "ms", False),
+          ("cpu_us", "proxy CPU per request", "us", False)], tls=True),
+    Test("tlsbulk", "TLS terminated bulk, curl of a 64 MiB file over https",
+         "http", measure_tlsbulk,
+         [("mibps", "throughput", "MiB/s", True),
+          ("cpu_us", "proxy CPU per MiB", "us", False)], tls=True),
     Test("idle", "idle sessions held open, all the proxy's processes",
          "hold",
          measure_idle,
@@ -774,6 +900,31 @@ class Context:
         self.tmp = tempfile.mkdtemp(prefix="l4d-bench.")
         os.chmod(self.tmp, 0o755)       # nginx workers run as nobody
         self.seq = 0
+        self._tls = None
+        self.backends = None
+
+    def tls(self):
+        """The run's certificate (ECDSA P-256, self-signed, for
+        TLS_NAME), made on first use: {"crt", "key", "pem" (both, for
+        HAProxy)}."""
+        if self._tls is None:
+            d = os.path.join(self.tmp, "tls")
+            os.mkdir(d)
+            os.chmod(d, 0o755)
+            r = subprocess.run(["sh", MKCERTS, "self", d, TLS_NAME],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise BenchError("mkcerts: " + r.stderr.strip())
+            crt = os.path.join(d, TLS_NAME + ".crt")
+            key = os.path.join(d, TLS_NAME + ".key")
+            pem = os.path.join(d, TLS_NAME + ".pem")
+            with open(pem, "w") as out:
+                for part in (crt, key):
+                    with open(part) as f:
+                        out.write(f.read())
+            os.chmod(pem, 0o600)
+            self._tls = {"crt": crt, "key": key, "pem": pem}
+        return self._tls
 
     def subdir(self, name):
         self.seq += 1
@@ -787,9 +938,15 @@ def measure_once(ctx, test, peer, backends):
     """Fresh peer, one real request, the measurement, stop. A dict, or
     {"error": reason}."""
     try:
-        port = peer.start(backends.port[test.backend])
-        WARMUPS[test.backend](port)
-        return test.measure(ctx, peer, port)
+        port = peer.start(backends.port[test.backend], tls=test.tls)
+        if test.tls:
+            session = warm_https(ctx, port)
+        else:
+            WARMUPS[test.backend](port)
+        res = test.measure(ctx, peer, port)
+        if test.tls:
+            res["tls"] = session
+        return res
     except (BenchError, OSError, subprocess.SubprocessError,
             ValueError, KeyError) as e:
         return {"error": str(e)}
@@ -804,6 +961,8 @@ def run(ctx, peers, tests):
         for test in tests:
             for peer in peers:
                 if test.name == "idle" and not peer.idle_ok:
+                    continue
+                if test.tls and not peer.tls_ok:
                     continue
                 res = measure_once(ctx, test, peer, ctx.backends)
                 results[test.name][peer.name].append(res)
@@ -916,6 +1075,22 @@ def print_table(ctx, peers, tests, summary, meta):
     w("  %-15s wrk -t%d -c%d, redis-benchmark -c%d: the clients share the "
       "%d cores\n" % ("clients", ctx.args.wrk_threads, ctx.args.connections,
                         ctx.args.connections, os.cpu_count()))
+    sessions = {}
+    for t in tests:
+        if t.tls:
+            for p in peers:
+                for r in ctx.results[t.name][p.name]:
+                    if r.get("tls"):
+                        sessions.setdefault(p.name, set()).add(r["tls"])
+    if sessions:
+        w("  %-15s ECDSA P-256 certificate, wrk and curl as clients; "
+          "negotiated:\n" % "tls")
+        for p in peers:
+            if p.name in sessions:
+                w("  %-15s   %s: %s\n" % ("", p.name,
+                                           ", ".join(sorted(sessions[p.name]))))
+        w("  %-15s l4d: relays %d and tls_engines %d (engines terminate "
+          "TLS)\n" % ("", ctx.workers, ctx.workers))
     for name, why in meta["skipped"].items():
         w("  %-15s SKIPPED: %s\n" % (name, why))
     failures = [(t, k, p, e) for t, ms in summary.items()
@@ -1065,6 +1240,7 @@ def main(argv):
         ctx.backends = Backends(ctx)
         ctx.backends.start()
         results = run(ctx, peers, tests)
+        ctx.results = results
     except KeyboardInterrupt:
         log("bench: interrupted, cleaning up")
         shutil.rmtree(ctx.tmp, ignore_errors=True)

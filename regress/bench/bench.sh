@@ -22,6 +22,8 @@ need wrk wrk
 need redis-server redis-server
 need redis-benchmark redis-tools
 need python3 python3
+need curl curl
+need openssl openssl
 # nginx without its stream module is no layer-4 proxy.
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] ||
 	missing="$missing libnginx-mod-stream"

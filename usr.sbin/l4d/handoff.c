@@ -93,19 +93,32 @@ engine_lost(int n)
  * Returns 1 when that ended the session.
  */
 int
-handoff_settle(struct session *s)
+handoff_settle(struct session *s, int fd)
 {
 	struct peek	*p = s->peek;
 	struct engine	*e;
 	uint64_t	 id = s->id;
 	int		 n;
 
-	if (p == NULL || (n = p->engine) < 0 || !engines[n].up)
+	if (p == NULL || (n = p->engine) < 0 ||
+	    !((p->terminate && fd == s->cfd) ||
+	    (p->server_leg && fd == s->sfd)))
 		return 0;
-	e = &engines[n];
-	handoff_dispatch(e->iev.ibuf.fd, EV_READ, e);
-	/* ended by what came: the session may be gone, do not touch it */
-	return handoff_alive(id) ? 0 : 1;
+	if (engines[n].up) {
+		e = &engines[n];
+		handoff_dispatch(e->iev.ibuf.fd, EV_READ, e);
+		/* ended by what came: it may be gone, do not touch it */
+		if (!handoff_alive(id))
+			return 1;
+	}
+	if (p->engine_done)
+		return 0;
+	/* no word from the engine: it died, its channel not closed yet */
+	if (p->tls_error == NULL)
+		p->tls_error = strdup("the tls engine died");
+	session_end(s, CAUSE_TLS_ERROR, fd == s->cfd ? RESET_SERVER :
+	    RESET_CLIENT);
+	return 1;
 }
 
 static int
@@ -245,6 +258,7 @@ handoff_server(struct session *s)
 		return -1;
 	}
 	s->sfd = fd;
+	s->peek->server_leg = 1;
 	s->state = STATE_TLS_SERVER;
 	session_timer(s, s->listener->timeouts.handshake);
 	return 0;
@@ -353,6 +367,7 @@ handoff_frame(struct engine *e, int n, struct imsg *imsg)
 {
 	struct tls_ready	 r;
 	struct tls_failed	 f;
+	struct tls_done		 d;
 	struct session		*s;
 
 	switch (imsg->hdr.type) {
@@ -364,6 +379,13 @@ handoff_frame(struct engine *e, int n, struct imsg *imsg)
 		if ((s = handoff_find(r.id, n, r.leg, 1)) == NULL)
 			return;		/* it ended meanwhile */
 		handoff_ready(s, &r);
+		return;
+	case IMSG_TLS_DONE:
+		if (imsg->datalen != sizeof(d))
+			break;
+		memcpy(&d, imsg->data, sizeof(d));
+		if ((s = handoff_find(d.id, n, d.leg, 0)) != NULL)
+			s->peek->engine_done = 1;
 		return;
 	case IMSG_TLS_FAILED:
 		if (imsg->datalen != sizeof(f))

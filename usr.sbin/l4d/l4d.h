@@ -480,6 +480,8 @@ enum imsg_type {
 	/* engine -> relay */
 	IMSG_TLS_READY,		/* struct tls_ready */
 	IMSG_TLS_FAILED,	/* struct tls_failed */
+	IMSG_TLS_DONE,		/* struct tls_done: the engine ends (or
+				   half-closes) a plaintext side itself */
 	IMSG_TYPE_MAX
 };
 
@@ -559,6 +561,11 @@ struct tls_ready {
 	char			 sni[SNI_NAME_MAX];
 	char			 subject[256];	/* peer certificate, "" none */
 	char			 issuer[256];
+};
+
+struct tls_done {
+	uint64_t		 id;
+	uint32_t		 leg;
 };
 
 struct tls_failed {
@@ -753,6 +760,8 @@ struct peek {
 	struct session		*session;
 	int8_t			 engine;	/* -1: none */
 	uint8_t			 terminate;	/* the client leg is TLS */
+	uint8_t			 server_leg;	/* the server leg is TLS */
+	uint8_t			 engine_done;	/* an engine's IMSG_TLS_DONE */
 	struct tls_ready	*tls_client;	/* once it is up */
 	struct tls_ready	*tls_server;
 	char			*tls_error;	/* the engine's reason */
@@ -980,7 +989,7 @@ void		 handoff_channel(struct imsg *);
 int		 handoff_client(struct session *);
 int		 handoff_server(struct session *);
 void		 handoff_forget(struct session *);
-int		 handoff_settle(struct session *);
+int		 handoff_settle(struct session *, int fd);
 void		 session_upstream(struct session *);
 
 /* peek.c: a routed session's first bytes, up to its routing */

@@ -1077,9 +1077,9 @@ flow_io(struct session *s, struct flow *f)
 
 	r = relay_env.zero_copy ? flow_splice(f, from, to, rfrom, rto) :
 	    flow_copy(f, from, to, rfrom, rto);
-	/* an engine's plaintext side ended: its reason first */
+	/* an engine's plaintext side ended: what the engine says first */
 	if (r != FLOW_OK && s->peek != NULL && s->peek->engine >= 0 &&
-	    handoff_settle(s))
+	    handoff_settle(s, r == FLOW_RESET_TO ? to : from))
 		return -1;
 	switch (r) {
 	case FLOW_OK:

@@ -934,6 +934,25 @@ chan_send(struct chan *c, uint32_t type, const void *data, size_t len)
 		log_warn("relay %d", c->instance);
 }
 
+/*
+ * Before the engine ends or half-closes a plaintext side, it says so,
+ * written at once: the relay then knows an end it sees there from one
+ * that an engine's death made (whose sockets close before its channel).
+ */
+static void
+ts_done(struct tsess *s)
+{
+	struct tls_done	 d;
+
+	if (s->chan == NULL || !s->chan->open)
+		return;
+	memset(&d, 0, sizeof(d));
+	d.id = s->id;
+	d.leg = s->leg;
+	chan_send(s->chan, IMSG_TLS_DONE, &d, sizeof(d));
+	(void)imsgbuf_write(&s->chan->iev.ibuf);
+}
+
 static void
 ts_failed(struct tsess *s, const char *what, const char *reason)
 {
@@ -978,6 +997,8 @@ ts_end(struct tsess *s, int reset, const char *what, const char *reason)
 	if (what != NULL)
 		ts_failed(s, what, reason);
 	ts_unwatch(s);
+	if (s->pfd != -1)
+		ts_done(s);
 	if (s->tls != NULL)
 		tls_free(s->tls);
 	s->tls = NULL;
@@ -1212,6 +1233,7 @@ pump_up(struct tsess *s)
 			return -1;
 	}
 	if (s->up_eof && !pbuf_pending(b) && !s->up_shut) {
+		ts_done(s);
 		(void)shutdown(s->pfd, SHUT_WR);
 		s->up_shut = 1;
 	}

@@ -2,7 +2,8 @@
 
     python3 servers.py MODE --listen ADDR:PORT [--pidfile F] [--ready F]
         [--id STR] [--bytes N] [--seed S] [--report F] [--delay SEC]
-        [--lifetime SEC]
+        [--lifetime SEC] [--tls-cert F --tls-key F [--tls-client-ca F]
+        [--tls-report F]]
 
 Mode "blackhole" never accepts: it listens with a backlog of 0 and fills
 that queue itself, so that the kernel drops further SYNs and a connect()
@@ -34,6 +35,17 @@ Modes:
               "reset" (how it ended) to --report.
   stay        read and discard until EOF, then keep the connection open
               (neither send nor close) until the server exits.
+  lineecho    for every line received append "<id> <line>" to --report,
+              then send the line back; on EOF close.
+
+With --tls-cert and --tls-key the server speaks TLS (tools/tlsio.py) on
+every connection, in the modes echo, banner, id, lineecho, sinksource
+and hold: the same bytes, inside TLS; "shut down the write side" is a
+close_notify, EOF the peer's close_notify or FIN.  --tls-client-ca F
+requires a client certificate signed by F.  --tls-report F appends
+"<id> sni=<name|-> version=<V> client=<subject CN|->" to F for every
+completed handshake; a failed one appends "<id> handshake-failed
+<reason>".
 """
 
 import argparse
@@ -41,11 +53,14 @@ import hashlib
 import os
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
+import time
 
 from gendata import CHUNK, gen
+import tlsio
 
 
 def write_atomic(path, text):
@@ -159,6 +174,22 @@ def serve_observe(conn, args):
             f.write(how + "\n")
 
 
+def serve_lineecho(conn, args):
+    buf = b""
+    while True:
+        b = conn.recv(65536)
+        if not b:
+            break
+        buf += b
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            with report_lock:
+                with open(args.report, "a") as f:
+                    f.write("%s %s\n" % (args.id,
+                                          line.decode(errors="replace")))
+            conn.sendall(line + b"\n")
+
+
 def serve_stay(conn, args):
     read_to_eof(conn)
     threading.Event().wait()
@@ -175,10 +206,121 @@ MODES = {
     "hold": serve_hold,
     "stay": serve_stay,
     "observe": serve_observe,
+    "lineecho": serve_lineecho,
 }
 
 
+# The TLS variants: the same exchanges over a tlsio.TLSStream.
+
+FAR = 3600.0
+
+
+def far():
+    return time.monotonic() + FAR
+
+
+def tls_echo(st, args):
+    while True:
+        b = st.recv_some(far())
+        if not b:
+            break
+        st.send(b, far())
+
+
+def tls_banner(st, args):
+    st.send(("BANNER %s\r\n" % args.id).encode(), far())
+    tls_echo(st, args)
+
+
+def tls_id(st, args):
+    st.send(("%s\n" % args.id).encode(), far())
+    st.close_notify()
+    st.flush(far())
+    st.wait_end(far())
+
+
+def tls_lineecho(st, args):
+    while True:
+        line = st.recv_line(far())
+        if line is None:
+            break
+        with report_lock:
+            with open(args.report, "a") as f:
+                f.write("%s %s\n" % (args.id, line.decode(errors="replace")))
+        st.send(line + b"\n", far())
+
+
+def tls_sinksource(st, args):
+    h = hashlib.sha256()
+    n = [0]
+
+    def got(b):
+        n[0] += len(b)
+        h.update(b)
+
+    err = ""
+    try:
+        st.pump(far(), gen(args.seed, args.bytes), got, close=True)
+    except OSError as e:
+        err = " send-error %s" % e
+    if args.report:
+        with report_lock:
+            with open(args.report, "a") as f:
+                f.write("%d %s%s\n" % (n[0], h.hexdigest(), err))
+
+
+def tls_hold(st, args):
+    st.wait_end(far())
+
+
+TLS_MODES = {
+    "echo": tls_echo,
+    "banner": tls_banner,
+    "id": tls_id,
+    "lineecho": tls_lineecho,
+    "sinksource": tls_sinksource,
+    "hold": tls_hold,
+}
+
+
+def subject_cn(cert):
+    for rdn in (cert or {}).get("subject", ()):
+        for k, v in rdn:
+            if k == "commonName":
+                return v
+    return "-"
+
+
+def tls_report(args, text):
+    if args.tls_report:
+        with report_lock:
+            with open(args.tls_report, "a") as f:
+                f.write("%s %s\n" % (args.id, text))
+
+
+def handle_tls(conn, args):
+    st = tlsio.TLSStream(conn, args.tls_ctx, server_side=True)
+    try:
+        try:
+            st.handshake(time.monotonic() + 30)
+        except (OSError, ssl.SSLError, tlsio.TLSTimeout) as e:
+            tls_report(args, "handshake-failed %s" %
+                       (getattr(e, "reason", None) or e or type(e).__name__))
+            return
+        tls_report(args, "sni=%s version=%s client=%s" % (
+            getattr(st.obj, "l4d_sni", None) or "-", st.obj.version(),
+            subject_cn(st.obj.getpeercert())))
+        TLS_MODES[args.mode](st, args)
+    except (OSError, ssl.SSLError, tlsio.TLSTimeout):
+        pass
+    finally:
+        st.close(time.monotonic() + 5)
+
+
 def handle(conn, args):
+    if args.tls_cert:
+        handle_tls(conn, args)
+        return
     try:
         MODES[args.mode](conn, args)
     except OSError:
@@ -199,7 +341,24 @@ def main():
     p.add_argument("--report")
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("--lifetime", type=float, default=300.0)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--tls-client-ca")
+    p.add_argument("--tls-report")
     args = p.parse_args()
+    if args.tls_cert:
+        if not args.tls_key:
+            p.error("--tls-cert needs --tls-key")
+        if args.mode not in TLS_MODES:
+            p.error("mode %s has no TLS variant" % args.mode)
+        args.tls_ctx = tlsio.server_context(args.tls_cert, args.tls_key,
+                                            args.tls_client_ca,
+                                            require=True)
+
+        def on_sni(obj, name, ctx):
+            obj.l4d_sni = name
+
+        args.tls_ctx.sni_callback = on_sni
 
     host, port = args.listen.rsplit(":", 1)
     host = host.strip("[]")
