@@ -877,6 +877,11 @@ key_isolation_head()
 key_isolation_body()
 {
 	tls_init
+	# AddressSanitizer's shadow maps terabytes: a scan of every page
+	# would not end, and proves nothing a plain build does not
+	if grep -q __asan_init "$L4D" 2>/dev/null; then
+		atf_skip "the memory scan runs in the plain build (make check)"
+	fi
 	set -- $(free_ports 2)
 	lp=$1 lb=$2
 	set -- $(free_ports 2 127.0.0.2)
