@@ -530,9 +530,11 @@ receive_tls_complete(struct l4d_config *conf)
 				return 0;
 	}
 	TAILQ_FOREACH(be, &conf->backends, entry)
-		if (be->tls != NULL && (!blob_complete(&be->tls->ca_mem) ||
+		if ((conf->for_engine && be->tls_originate !=
+		    (be->tls != NULL)) ||
+		    (be->tls != NULL && (!blob_complete(&be->tls->ca_mem) ||
 		    !blob_complete(&be->tls->cert_mem) ||
-		    !blob_complete(&be->tls->key_mem)))
+		    !blob_complete(&be->tls->key_mem))))
 			return 0;
 	return 1;
 }

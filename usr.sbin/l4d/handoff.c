@@ -241,13 +241,14 @@ handoff_server(struct session *s)
 	struct tls_handoff	 h;
 	int			 fd;
 
-	if (s->peek == NULL && (s->peek = calloc(1, sizeof(*s->peek))) ==
-	    NULL) {
-		session_end(s, CAUSE_TLS_ERROR, 0);
-		return -1;
-	}
-	if (s->peek->session == NULL)
+	/* a plain listener's session gets the state of its TLS leg now */
+	if (s->peek == NULL) {
+		if ((s->peek = calloc(1, sizeof(*s->peek))) == NULL) {
+			session_end(s, CAUSE_TLS_ERROR, 0);
+			return -1;
+		}
 		s->peek->engine = -1;
+	}
 	memset(&h, 0, sizeof(h));
 	h.leg = TLS_LEG_SERVER;
 	strlcpy(h.name, s->backend->name, sizeof(h.name));
