@@ -138,24 +138,27 @@ engine_pick(void)
 
 /*
  * Give fd (and the hello bytes) to an engine; returns our end of the
- * plaintext socketpair, or -1 with fd still ours.
+ * plaintext socketpair (for a direct session, whose plaintext side
+ * comes later, 0), or -1 with fd still ours.
  */
 static int
 handoff_send(struct session *s, struct tls_handoff *h, int fd,
     const uint8_t *hello)
 {
 	static uint8_t	 buf[sizeof(struct tls_handoff) + HELLO_MAX];
+	struct tls_plain pl;
 	struct peek	*p = s->peek;
 	struct engine	*e;
-	int		 sp[2], n;
+	int		 sp[2] = { -1, -1 }, n;
 
 	if ((n = p->engine) < 0 && (n = engine_pick()) == -1) {
 		log_warnx("session %s: no tls engine", session_idstr(s));
 		return -1;
 	}
 	e = &engines[n];
-	if (h->hello_len > HELLO_MAX || socketpair(AF_UNIX, SOCK_STREAM |
-	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) == -1)
+	if (h->hello_len > HELLO_MAX || (!h->direct &&
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0, sp) == -1))
 		return -1;
 	h->id = s->id;
 	memcpy(buf, h, sizeof(*h));
@@ -163,19 +166,23 @@ handoff_send(struct session *s, struct tls_handoff *h, int fd,
 		memcpy(buf + sizeof(*h), hello, h->hello_len);
 	if (imsgev_compose(&e->iev, IMSG_TLS_HANDOFF, 0, fd, buf,
 	    sizeof(*h) + h->hello_len) == -1) {
-		close(sp[0]);
-		close(sp[1]);
+		if (sp[0] != -1) {
+			close(sp[0]);
+			close(sp[1]);
+		}
 		return -1;
 	}
-	if (imsgev_compose(&e->iev, IMSG_TLS_PLAIN, 0, sp[1], &s->id,
-	    sizeof(s->id)) == -1)
+	memset(&pl, 0, sizeof(pl));
+	pl.id = s->id;
+	if (!h->direct && imsgev_compose(&e->iev, IMSG_TLS_PLAIN, 0, sp[1],
+	    &pl, sizeof(pl)) == -1)
 		close(sp[1]);	/* the engine fails the session */
 	if (p->engine < 0) {
 		p->engine = n;
 		p->session = s;
 		RB_INSERT(tls_sessions, &tls_sessions, p);
 	}
-	return sp[0];
+	return h->direct ? 0 : sp[0];
 }
 
 /*
@@ -196,6 +203,8 @@ handoff_client(struct session *s)
 	if (p->sni != NULL)
 		strlcpy(h.sni, p->sni, sizeof(h.sni));
 	h.hello_len = p->len;
+	/* a plain server: the engine relays, and we keep the books */
+	h.direct = s->backend != NULL && !s->backend->tls_originate;
 	if (s->cpolled)
 		poll_remove(s, SIDE_CLIENT);
 	s->cpolled = 0;
@@ -203,7 +212,8 @@ handoff_client(struct session *s)
 		session_end(s, CAUSE_TLS_ERROR, 0);
 		return -1;
 	}
-	s->cfd = fd;
+	s->cfd = h.direct ? -1 : fd;
+	p->direct = h.direct;
 	free(p->buf);
 	p->buf = NULL;
 	p->len = p->cap = 0;
@@ -265,6 +275,60 @@ handoff_server(struct session *s)
 	return 0;
 }
 
+/*
+ * The server is connected: a direct session's engine gets its socket,
+ * with what we owe the server first, and relays from now on.  Its
+ * timeouts go with it; a drain stays ours.  Returns -1 when the session
+ * ended.
+ */
+int
+handoff_direct(struct session *s)
+{
+	static uint8_t	 buf[sizeof(struct tls_plain) + TLS_PENDING_MAX];
+	struct timeouts	*t = &s->listener->timeouts;
+	struct peek	*p = s->peek;
+	struct tls_plain pl;
+	struct flow	*f = &s->c2s;
+	size_t		 pending = f->len - f->off;
+
+	if (p->engine < 0 || !engines[p->engine].up) {
+		if (p->tls_error == NULL)
+			p->tls_error = strdup("the tls engine died");
+		session_end(s, CAUSE_TLS_ERROR, RESET_SERVER);
+		return -1;
+	}
+	if (pending > TLS_PENDING_MAX) {
+		log_warnx("session %s: %zu bytes owed to the server",
+		    session_idstr(s), pending);
+		session_end(s, CAUSE_TLS_ERROR, RESET_SERVER);
+		return -1;
+	}
+	memset(&pl, 0, sizeof(pl));
+	pl.id = s->id;
+	pl.pending_len = pending;
+	pl.idle_ms = t->idle == TIMEOUT_INFINITE ? -1 : t->idle;
+	pl.half_closed_ms = t->half_closed == TIMEOUT_INFINITE ? -1 :
+	    t->half_closed;
+	memcpy(buf, &pl, sizeof(pl));
+	if (pending > 0)
+		memcpy(buf + sizeof(pl), f->buf + f->off, pending);
+	poll_remove(s, SIDE_SERVER);
+	if (imsgev_compose(&engines[p->engine].iev, IMSG_TLS_PLAIN, 0,
+	    s->sfd, buf, sizeof(pl) + pending) == -1) {
+		session_end(s, CAUSE_TLS_ERROR, RESET_SERVER);
+		return -1;
+	}
+	s->sfd = -1;
+	flow_release(f);
+	s->state = STATE_TLS_DIRECT;
+	if (s->drain_ms != 0)
+		session_timer(s, s->drain_ms > s->last_ms ?
+		    s->drain_ms - s->last_ms : 0);
+	else
+		evtimer_del(&s->ev_timeout);
+	return 0;
+}
+
 void
 handoff_forget(struct session *s)
 {
@@ -272,6 +336,11 @@ handoff_forget(struct session *s)
 
 	if (p == NULL)
 		return;
+	/* ended here (a timeout, a kill): the engine lets go of it too */
+	if (p->direct && p->engine >= 0 && !p->engine_done &&
+	    engines[p->engine].up)
+		(void)imsgev_compose(&engines[p->engine].iev, IMSG_TLS_KILL,
+		    0, -1, &s->id, sizeof(s->id));
 	if (p->engine >= 0 && p->session != NULL)
 		RB_REMOVE(tls_sessions, &tls_sessions, p);
 	free(p->tls_client);
@@ -363,6 +432,49 @@ handoff_ready(struct session *s, const struct tls_ready *in)
 	session_upstream(s);
 }
 
+/* How a direct session can end in its engine. */
+static int
+direct_cause(uint32_t cause)
+{
+	return cause == CAUSE_CLIENT_CLOSED || cause == CAUSE_SERVER_CLOSED ||
+	    cause == CAUSE_IDLE_TIMEOUT || cause == CAUSE_HALF_CLOSED_TIMEOUT ||
+	    cause == CAUSE_TLS_ERROR;
+}
+
+/* The engine closed both sockets: what is left is the books. */
+static void
+direct_end(struct session *s, const struct tls_done *d)
+{
+	struct peek	*p = s->peek;
+
+	s->c2s.bytes = d->up;
+	s->s2c.bytes = d->down;
+	if (d->reason[0] != '\0' && p->tls_error == NULL)
+		p->tls_error = strdup(d->reason);
+	if (d->reason[0] != '\0')
+		log_debug("session %s: tls: %s", session_idstr(s), d->reason);
+	session_end(s, d->cause, RESET_NONE);
+}
+
+static void
+direct_bytes(int n, const void *data, size_t count)
+{
+	struct tls_bytes	 b;
+	struct session		*s;
+	size_t			 i;
+
+	for (i = 0; i < count; i++) {
+		memcpy(&b, (const uint8_t *)data + i * sizeof(b), sizeof(b));
+		if ((s = handoff_find(b.id, n, TLS_LEG_CLIENT, 0)) == NULL ||
+		    s->state != STATE_TLS_DIRECT)
+			continue;
+		if (b.up > s->c2s.bytes || b.down > s->s2c.bytes)
+			s->last_ms = proc_now_ms();
+		s->c2s.bytes = b.up;
+		s->s2c.bytes = b.down;
+	}
+}
+
 static void
 handoff_frame(struct engine *e, int n, struct imsg *imsg)
 {
@@ -385,8 +497,22 @@ handoff_frame(struct engine *e, int n, struct imsg *imsg)
 		if (imsg->datalen != sizeof(d))
 			break;
 		memcpy(&d, imsg->data, sizeof(d));
-		if ((s = handoff_find(d.id, n, d.leg, 0)) != NULL)
-			s->peek->engine_done = 1;
+		d.reason[sizeof(d.reason) - 1] = '\0';
+		if ((s = handoff_find(d.id, n, d.leg, 0)) == NULL)
+			return;
+		s->peek->engine_done = 1;
+		if (s->state != STATE_TLS_DIRECT)
+			return;
+		if (!direct_cause(d.cause))
+			break;
+		direct_end(s, &d);
+		return;
+	case IMSG_TLS_BYTES:
+		if (imsg->datalen == 0 ||
+		    imsg->datalen % sizeof(struct tls_bytes) != 0)
+			break;
+		direct_bytes(n, imsg->data,
+		    imsg->datalen / sizeof(struct tls_bytes));
 		return;
 	case IMSG_TLS_FAILED:
 		if (imsg->datalen != sizeof(f))
@@ -396,6 +522,7 @@ handoff_frame(struct engine *e, int n, struct imsg *imsg)
 		if ((s = handoff_find(f.id, n, f.leg, 0)) == NULL)
 			return;
 		log_debug("session %s: tls: %s", session_idstr(s), f.reason);
+		s->peek->engine_done = 1;
 		if (s->peek->tls_error == NULL)
 			s->peek->tls_error = strdup(f.reason);
 		/* the other side learns of it as it would of a reset */

@@ -397,6 +397,9 @@ struct imsgbuf {
 struct imsgev {
 	struct imsgbuf	 ibuf;
 	struct event	 ev;
+	struct event	 ev_flush;	/* queued frames go out this turn */
+	pid_t		 pid;		/* ours, for the frames' headers */
+	uint8_t		 flushing;
 	short		 events;
 	void		(*handler)(int, short, void *);
 	void		*data;
@@ -476,10 +479,13 @@ enum imsg_type {
 	IMSG_TLS_CHANNEL,	/* int instance of the other side; fd */
 	/* relay -> engine */
 	IMSG_TLS_HANDOFF,	/* struct tls_handoff + hello; fd: TLS side */
-	IMSG_TLS_PLAIN,		/* uint64_t id; fd: the plaintext side */
+	IMSG_TLS_PLAIN,		/* struct tls_plain + bytes; fd: the
+				   plaintext side (direct: the server) */
 	/* engine -> relay */
 	IMSG_TLS_READY,		/* struct tls_ready */
 	IMSG_TLS_FAILED,	/* struct tls_failed */
+	IMSG_TLS_KILL,		/* uint64_t id: the relay ended it */
+	IMSG_TLS_BYTES,		/* struct tls_bytes[]: direct sessions */
 	IMSG_TLS_DONE,		/* struct tls_done: the engine ends (or
 				   half-closes) a plaintext side itself */
 	IMSG_TYPE_MAX
@@ -550,6 +556,31 @@ struct tls_handoff {
 						   server_name and verify */
 	uint32_t		 hello_len;	/* bytes that follow: read
 						   from the client already */
+	uint32_t		 direct;	/* client leg: the engine
+						   gets the server socket
+						   and relays itself */
+};
+
+/*
+ * The plaintext side.  For a direct session it is the connected server
+ * socket, with what the relay owes the server first (pending bytes)
+ * and the timeouts the engine now keeps.
+ */
+struct tls_plain {
+	uint64_t		 id;
+	uint32_t		 pending_len;	/* bytes that follow */
+	int32_t			 idle_ms;	/* -1: none */
+	int32_t			 half_closed_ms;
+	uint32_t		 pad;
+};
+
+#define TLS_PENDING_MAX		(16 * 1024)
+
+/* What a direct session moved so far: sent once a second if it moved. */
+struct tls_bytes {
+	uint64_t		 id;
+	uint64_t		 up;		/* client to server, plaintext */
+	uint64_t		 down;
 };
 
 struct tls_ready {
@@ -563,9 +594,17 @@ struct tls_ready {
 	char			 issuer[256];
 };
 
+/*
+ * cause and the rest only for a direct session, whose end this is;
+ * otherwise the engine just says it closes the plaintext side.
+ */
 struct tls_done {
 	uint64_t		 id;
 	uint32_t		 leg;
+	uint32_t		 cause;		/* enum end_cause */
+	uint64_t		 up;
+	uint64_t		 down;
+	char			 reason[256];	/* "" or libtls' error */
 };
 
 struct tls_failed {
@@ -670,12 +709,14 @@ struct flow {
 #define STATE_STARTTLS		5	/* server: SSLRequest sent, waits */
 #define STATE_TLS_CLIENT	6	/* an engine accepts the client's TLS */
 #define STATE_TLS_SERVER	7	/* an engine connects to the server */
+#define STATE_TLS_DIRECT	8	/* an engine relays client and server */
 
 /* Whether the session counts in its server's counters. */
 #define session_linked(s)	((s)->server != NULL && \
 				    ((s)->state == STATE_RELAYING || \
 				    (s)->state == STATE_STARTTLS || \
-				    (s)->state == STATE_TLS_SERVER))
+				    (s)->state == STATE_TLS_SERVER || \
+				    (s)->state == STATE_TLS_DIRECT))
 
 /* The two sockets of a session, as the poller names them. */
 #define SIDE_CLIENT		0
@@ -762,6 +803,7 @@ struct peek {
 	uint8_t			 terminate;	/* the client leg is TLS */
 	uint8_t			 server_leg;	/* the server leg is TLS */
 	uint8_t			 engine_done;	/* an engine's IMSG_TLS_DONE */
+	uint8_t			 direct;	/* the engine relays it */
 	struct tls_ready	*tls_client;	/* once it is up */
 	struct tls_ready	*tls_server;
 	char			*tls_error;	/* the engine's reason */
@@ -988,6 +1030,7 @@ void		 session_relay(struct session *);
 void		 handoff_channel(struct imsg *);
 int		 handoff_client(struct session *);
 int		 handoff_server(struct session *);
+int		 handoff_direct(struct session *);
 void		 handoff_forget(struct session *);
 int		 handoff_settle(struct session *, int fd);
 void		 session_upstream(struct session *);

@@ -60,13 +60,22 @@ peek_start(struct session *s)
 	p->phase = s->listener->starttls == STARTTLS_NONE ? PEEK_TLS :
 	    PEEK_START;
 	s->state = STATE_PEEKING;
-	if (poll_add(s, SIDE_CLIENT) == -1) {
-		log_warn("session %s: poll", session_idstr(s));
-		session_end(s, CAUSE_SHUTDOWN, 0);
-		return -1;
-	}
-	s->cpolled = 1;
 	session_timer(s, s->listener->timeouts.handshake);
+	/*
+	 * The hello is often there by the time we accept: read first, and
+	 * watch the socket only when it has to be waited for.  The batch
+	 * keeps a session that ends here until we looked at it.
+	 */
+	relay_batch_begin();
+	peek_ready(s);
+	if (s->state == STATE_PEEKING && !s->cpolled) {
+		if (poll_add(s, SIDE_CLIENT) == -1) {
+			log_warn("session %s: poll", session_idstr(s));
+			session_end(s, CAUSE_SHUTDOWN, 0);
+		} else
+			s->cpolled = 1;
+	}
+	relay_batch_end();
 	return 0;
 }
 

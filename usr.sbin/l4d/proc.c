@@ -24,17 +24,37 @@
 
 #include "l4d.h"
 
+/*
+ * Frames composed in a turn of the loop are written at its end, in as
+ * few writes as they allow; only a full socket makes us wait for
+ * EV_WRITE.  The event set is not touched for a frame that goes out.
+ */
+static void
+imsgev_flush(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+
+	iev->flushing = 0;
+	/* a failure shows again to the EV_WRITE that imsgev_add() asks */
+	(void)imsgbuf_write(&iev->ibuf);
+	imsgev_add(iev);
+}
+
 void
 imsgev_init(struct imsgev *iev, int fd, int proc_id, int instance,
     void (*handler)(int, short, void *), void *data)
 {
 	imsgbuf_init(&iev->ibuf, fd);
+	iev->pid = getpid();
+	iev->flushing = 0;
+	evtimer_set(&iev->ev_flush, imsgev_flush, iev);
 	iev->proc_id = proc_id;
 	iev->instance = instance;
 	iev->handler = handler;
 	iev->data = data;
 	iev->events = EV_READ;
-	event_set(&iev->ev, fd, iev->events, handler, iev);
+	/* persistent: the event set changes only when EV_WRITE does */
+	event_set(&iev->ev, fd, iev->events | EV_PERSIST, handler, iev);
 	event_add(&iev->ev, NULL);
 }
 
@@ -51,7 +71,8 @@ imsgev_add(struct imsgev *iev)
 		return;
 	event_del(&iev->ev);
 	iev->events = events;
-	event_set(&iev->ev, iev->ibuf.fd, events, iev->handler, iev);
+	event_set(&iev->ev, iev->ibuf.fd, events | EV_PERSIST, iev->handler,
+	    iev);
 	event_add(&iev->ev, NULL);
 }
 
@@ -59,10 +80,13 @@ int
 imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid, int fd,
     const void *data, size_t len)
 {
-	if (imsg_compose(&iev->ibuf, type, peerid, getpid(), fd, data,
+	if (imsg_compose(&iev->ibuf, type, peerid, iev->pid, fd, data,
 	    len) == -1)
 		return -1;
-	imsgev_add(iev);
+	if (!iev->flushing) {
+		iev->flushing = 1;
+		event_active(&iev->ev_flush, EV_TIMEOUT, 1);
+	}
 	return 0;
 }
 
@@ -85,6 +109,9 @@ imsgev_io(struct imsgev *iev, short event)
 void
 imsgev_clear(struct imsgev *iev)
 {
+	if (iev->flushing)
+		event_del(&iev->ev_flush);
+	iev->flushing = 0;
 	event_del(&iev->ev);
 	imsgbuf_clear(&iev->ibuf);
 	if (iev->ibuf.fd != -1)

@@ -240,6 +240,8 @@ relay_drain_schedule(struct relay_env *env, struct l4d_config *conf)
 		if (s->state == STATE_RELAYING &&
 		    (left = session_deadline(s, now)) >= 0)
 			session_timer(s, left);
+		else if (s->state == STATE_TLS_DIRECT)
+			session_timer(s, s->drain_ms - now);
 	}
 }
 
@@ -808,7 +810,10 @@ session_connected(struct session *s, int events)
 	session_timer(s, session_deadline(s, s->last_ms));
 	if (s->backend->tls_originate)
 		(void)handoff_server(s);
-	else
+	else if (s->peek != NULL && s->peek->direct) {
+		if (peek_connected(s) == 0 && s->state == STATE_RELAYING)
+			(void)handoff_direct(s);
+	} else
 		session_upstream(s);
 }
 
@@ -1003,6 +1008,16 @@ session_timeout(int fd, short event, void *arg)
 		return;
 	}
 	now = proc_now_ms();
+	/* its engine keeps the other timeouts */
+	if (s->state == STATE_TLS_DIRECT) {
+		if (s->drain_ms == 0)
+			return;
+		if (now < s->drain_ms)
+			session_timer(s, s->drain_ms - now);
+		else
+			session_end(s, CAUSE_DRAINED, 0);
+		return;
+	}
 	if ((left = session_deadline(s, now)) > 0) {
 		session_timer(s, left);
 		return;

@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/tree.h>
 
 #include <errno.h>
 #include <event.h>
@@ -37,7 +38,9 @@
 #define ENG_TICKET_KEYS		4	/* as many as libtls keeps */
 #define ENG_SESSION_LIFETIME	(2 * 3600)	/* s; keys rotate hourly */
 #define ENG_FD_RESERVE		(32 + 2 * L4D_MAX_RELAYS)
-#define ENG_SWEEP_S		2	/* look for vanished plaintext sides */
+#define ENG_SWEEP_S		1	/* look for vanished plaintext sides,
+					   report direct sessions' bytes */
+#define ENG_BYTES_BATCH		(IMSG_MAX_SIZE / sizeof(struct tls_bytes) - 1)
 #define ENG_SID_LEN		32	/* TLS_MAX_SESSION_ID_LENGTH */
 
 #define REC_HDR_LEN		5
@@ -129,7 +132,12 @@ struct tsess {
 	uint8_t			 down_eof;
 	uint8_t			 down_shut;
 	uint8_t			 t_fin;		/* the TLS socket read EOF */
+	uint8_t			 t_dry;		/* its last read said EAGAIN */
 	uint8_t			 reneg;		/* client renegotiated */
+	uint8_t			 direct;	/* pfd: the server itself */
+	uint8_t			 quiet;		/* the relay forgot it */
+	uint8_t			 first_fin;	/* direct: enum end_cause */
+	uint8_t			 cause;		/* direct: how it ends */
 	int			 t_errno;	/* the TLS socket failed */
 	short			 hs_want;	/* EV_* libtls waits for */
 	short			 up_want;
@@ -146,8 +154,20 @@ struct tsess {
 	size_t			 rec_left;
 	struct pbuf		 up;
 	struct pbuf		 down;
+	/* direct sessions: the books and timers the relay gave us */
+	RB_ENTRY(tsess)		 id_entry;
+	uint64_t		 up_bytes;
+	uint64_t		 down_bytes;
+	uint64_t		 rep_up;	/* as last reported */
+	uint64_t		 rep_down;
+	long long		 last_ms;
+	long long		 half_ms;	/* first FIN; 0: none yet */
+	int32_t			 idle_limit;	/* ms, -1: none */
+	int32_t			 half_limit;
+	struct event		 ev_timer;
 };
 TAILQ_HEAD(tsesslist, tsess);
+RB_HEAD(tsess_ids, tsess);
 
 /* The channel to one relay, and the sessions it handed over. */
 struct chan {
@@ -155,6 +175,7 @@ struct chan {
 	int			 instance;
 	int			 open;
 	struct tsesslist	 sessions;
+	struct tsess_ids	 ids;		/* the same, by id */
 	struct tsess		*awaiting;	/* handed over, no PLAIN yet */
 };
 
@@ -173,6 +194,7 @@ struct engine_env {
 	struct tls_ticket_key	 tickets[ENG_TICKET_KEYS];	/* oldest
 						   first */
 	int			 ntickets;
+	int			 edge;		/* EV_ET works here */
 	struct event		 ev_runq;
 	struct event		 ev_sweep;
 	struct event		 ev_sigterm;
@@ -187,6 +209,22 @@ static uint8_t			 scratch[ENG_BUF_SIZE];
 static void	 ts_run(struct tsess *);
 static void	 ts_event(int, short, void *);
 static void	 ts_end(struct tsess *, int, const char *, const char *);
+static void	 direct_timer(struct tsess *, long long);
+
+int		 tsess_cmp(struct tsess *, struct tsess *);
+RB_PROTOTYPE(tsess_ids, tsess, id_entry, tsess_cmp);
+
+int
+tsess_cmp(struct tsess *a, struct tsess *b)
+{
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return 0;
+}
+RB_GENERATE(tsess_ids, tsess, id_entry, tsess_cmp);
+
+/* A direct session once the engine relays it (its server came). */
+#define direct_live(s)		((s)->direct && (s)->pfd != -1)
 
 /*
  * Small helpers.
@@ -237,18 +275,19 @@ close_fd(int fd, int reset)
 	close(fd);
 }
 
-/* A relay's descriptor is believed only once it is a stream socket. */
+/*
+ * A relay's descriptor is believed only once it is a stream socket.
+ * Whether it blocks does not matter: every read and write here says
+ * MSG_DONTWAIT.
+ */
 static int
 sock_prepare(int fd)
 {
-	int		 type, flags;
+	int		 type;
 	socklen_t	 len = sizeof(type);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
 	    type != SOCK_STREAM)
-		return -1;
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
 		return -1;
 	return 0;
 }
@@ -768,10 +807,12 @@ ts_read_cb(struct tls *ctx, void *buf, size_t len, void *arg)
 		}
 	} else {
 		do {
-			n = read(s->tfd, buf, len);
+			n = recv(s->tfd, buf, len, MSG_DONTWAIT);
 		} while (n == -1 && errno == EINTR);
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			s->t_dry = 1;
 			return TLS_WANT_POLLIN;
+		}
 		if (n == -1) {
 			s->t_errno = errno;
 			return -1;
@@ -795,7 +836,7 @@ ts_write_cb(struct tls *ctx, const void *buf, size_t len, void *arg)
 	ssize_t		 n;
 
 	do {
-		n = send(s->tfd, buf, len, MSG_NOSIGNAL);
+		n = send(s->tfd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	} while (n == -1 && errno == EINTR);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return TLS_WANT_POLLOUT;
@@ -893,10 +934,17 @@ plain_wants_read(struct tsess *s)
 	return !pbuf_pending(&s->down);
 }
 
+/*
+ * Where the event loop can, a socket is watched edge-triggered for both
+ * directions from the start to the end, and the event set is never
+ * touched in between: every event runs the session, which moves what
+ * it can until the sockets say EAGAIN, or queues itself.  Elsewhere the
+ * wanted events are armed as they change.
+ */
 static void
 ts_arm(struct tsess *s)
 {
-	short	 t = 0, p = 0;
+	short	 t = 0, p = 0, all = EV_READ | EV_WRITE | EV_ET;
 
 	if (s->state == TS_HANDSHAKE)
 		t = s->hs_want;
@@ -906,10 +954,16 @@ ts_arm(struct tsess *s)
 		p |= EV_READ;
 	if (pbuf_pending(&s->up))
 		p |= EV_WRITE;
+	hup_watch(s, s->pfd != -1 && (p & EV_READ) == 0);
+	if (env.edge) {
+		t = p = all;
+		/* before the handshake's first wait, nothing to watch yet */
+		if (s->state == TS_HANDSHAKE && s->hs_want == 0)
+			t = 0;
+	}
 	ev_update(&s->ev_t, s->tfd, &s->t_mask, t, s);
 	if (s->pfd != -1)
 		ev_update(&s->ev_p, s->pfd, &s->p_mask, p, s);
-	hup_watch(s, s->pfd != -1 && (p & EV_READ) == 0);
 }
 
 static void
@@ -944,7 +998,7 @@ ts_done(struct tsess *s)
 {
 	struct tls_done	 d;
 
-	if (s->chan == NULL || !s->chan->open)
+	if (s->chan == NULL || !s->chan->open || s->direct)
 		return;
 	memset(&d, 0, sizeof(d));
 	d.id = s->id;
@@ -983,6 +1037,7 @@ static void
 ts_free(struct tsess *s)
 {
 	TAILQ_REMOVE(&s->chan->sessions, s, entry);
+	RB_REMOVE(tsess_ids, &s->chan->ids, s);
 	env.nsessions--;
 	free(s);
 }
@@ -991,10 +1046,39 @@ ts_free(struct tsess *s)
  * what and reason, when given, are a failure the relay is told of.  A
  * session that still waits for its PLAIN stays, dead, to take it.
  */
+/* A direct session's end, with its books: the relay logs it from these. */
+static void
+direct_done(struct tsess *s, const char *what, const char *reason)
+{
+	struct tls_done	 d;
+
+	if (s->quiet || !s->chan->open)
+		return;
+	memset(&d, 0, sizeof(d));
+	d.id = s->id;
+	d.leg = s->leg;
+	d.cause = s->cause != CAUSE_NONE ? s->cause : s->first_fin !=
+	    CAUSE_NONE ? s->first_fin : CAUSE_CLIENT_CLOSED;
+	d.up = s->up_bytes;
+	d.down = s->down_bytes;
+	if (what != NULL && d.cause == CAUSE_TLS_ERROR) {
+		if (strncmp(reason, what, strlen(what)) == 0)
+			str_copy(d.reason, reason, sizeof(d.reason));
+		else
+			reason_join(d.reason, sizeof(d.reason), what, reason);
+	}
+	chan_send(s->chan, IMSG_TLS_DONE, &d, sizeof(d));
+	if (what != NULL)
+		log_debug("session %s: %s: %s", id_str(s->id), what, reason);
+}
+
 static void
 ts_end(struct tsess *s, int reset, const char *what, const char *reason)
 {
-	if (what != NULL)
+	if (direct_live(s)) {
+		direct_done(s, what, reason);
+		evtimer_del(&s->ev_timer);
+	} else if (what != NULL)
 		ts_failed(s, what, reason);
 	ts_unwatch(s);
 	if (s->pfd != -1)
@@ -1028,6 +1112,8 @@ ts_tls_failed(struct tsess *s)
 
 	if (s->t_errno != 0 && !s->reneg)
 		what = "tls side reset";
+	s->cause = s->t_errno != 0 && !s->reneg ? CAUSE_CLIENT_CLOSED :
+	    CAUSE_TLS_ERROR;
 	ts_end(s, END_RESET_PLAIN, what, ts_reason(s));
 	return -1;
 }
@@ -1056,13 +1142,30 @@ ts_ready(struct tsess *s)
 	    r.subject);
 }
 
+/*
+ * libtls may want to read when the socket was not read dry: after a
+ * post-handshake message, OpenSSL says "want read" for what may already
+ * be there.  An edge-triggered socket would not say so again, so such a
+ * wait is tried again at once (a few times, then in the next turn).
+ */
+#define tls_wait_real(s, rv)	((rv) != TLS_WANT_POLLIN || (s)->t_dry || \
+				    (s)->t_fin)
+#define TS_RETRIES		4
+
 static int
 ts_handshake(struct tsess *s)
 {
-	int	 rv;
+	int	 rv, i;
 
 	s->hs_want = 0;
-	rv = tls_handshake(s->tls);
+	for (i = 0;; i++) {
+		s->t_dry = 0;
+		rv = tls_handshake(s->tls);
+		if (tls_wait_real(s, rv) || i == TS_RETRIES)
+			break;
+	}
+	if (!tls_wait_real(s, rv))
+		ts_again(s);
 	if (rv == TLS_WANT_POLLOUT || (rv == TLS_WANT_POLLIN && !s->t_fin)) {
 		s->hs_want = rv == TLS_WANT_POLLIN ? EV_READ : EV_WRITE;
 		return 0;
@@ -1102,6 +1205,7 @@ plain_broken(struct tsess *s)
 {
 	log_debug("session %s: plaintext side: %s", id_str(s->id),
 	    strerror(errno));
+	s->cause = CAUSE_SERVER_CLOSED;
 	ts_end(s, END_RESET_TLS, NULL, NULL);
 	return -1;
 }
@@ -1114,7 +1218,8 @@ plain_write(struct tsess *s, const uint8_t *p, size_t len)
 	size_t	 done = 0;
 
 	while (done < len) {
-		n = send(s->pfd, p + done, len - done, MSG_NOSIGNAL);
+		n = send(s->pfd, p + done, len - done,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -1123,6 +1228,7 @@ plain_write(struct tsess *s, const uint8_t *p, size_t len)
 			return plain_broken(s);
 		done += n;
 	}
+	s->up_bytes += done;
 	return done;
 }
 
@@ -1133,7 +1239,7 @@ plain_read(struct tsess *s, uint8_t *buf, size_t len)
 	ssize_t	 n;
 
 	do {
-		n = read(s->pfd, buf, len);
+		n = recv(s->pfd, buf, len, MSG_DONTWAIT);
 	} while (n == -1 && errno == EINTR);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return -2;
@@ -1162,6 +1268,7 @@ tls_side_write(struct tsess *s, const uint8_t *p, size_t len)
 			return ts_tls_failed(s);
 		done += n;
 	}
+	s->down_bytes += done;
 	return done;
 }
 
@@ -1189,6 +1296,18 @@ plain_early(struct tsess *s)
 	return -1;
 }
 
+/* A direct session's first FIN: its cause, and the half-closed timer. */
+static void
+direct_fin(struct tsess *s, uint8_t cause)
+{
+	if (!s->direct || s->first_fin != CAUSE_NONE)
+		return;
+	s->first_fin = cause;
+	s->half_ms = proc_now_ms();
+	if (s->half_limit >= 0)
+		direct_timer(s, s->half_ms);
+}
+
 /* TLS side to plaintext side. */
 static int
 pump_up(struct tsess *s)
@@ -1214,10 +1333,13 @@ pump_up(struct tsess *s)
 			ts_again(s);
 			return 0;
 		}
+		s->t_dry = 0;
 		n = tls_read(s->tls, scratch, sizeof(scratch));
 		/* a FIN without close_notify ends the direction all the same */
 		if (n == TLS_WANT_POLLIN && s->t_fin)
 			n = 0;
+		if (!tls_wait_real(s, n))
+			continue;	/* a round: the socket may hold more */
 		if (n == TLS_WANT_POLLIN || n == TLS_WANT_POLLOUT) {
 			s->up_want = n == TLS_WANT_POLLIN ? EV_READ : EV_WRITE;
 			return 0;
@@ -1226,6 +1348,7 @@ pump_up(struct tsess *s)
 			return ts_tls_failed(s);
 		if (n == 0) {
 			s->up_eof = 1;
+			direct_fin(s, CAUSE_CLIENT_CLOSED);
 			break;
 		}
 		if ((w = plain_write(s, scratch, n)) == -1 ||
@@ -1265,7 +1388,9 @@ static int
 plain_eof(struct tsess *s)
 {
 	s->down_eof = 1;
-	if (s->up_eof || !sock_hup(s->pfd))
+	direct_fin(s, CAUSE_SERVER_CLOSED);
+	/* a server's FIN is only a FIN */
+	if (s->direct || s->up_eof || !sock_hup(s->pfd))
 		return 0;
 	log_debug("session %s: plaintext side closed", id_str(s->id));
 	(void)tls_close(s->tls);
@@ -1350,7 +1475,72 @@ ts_run(struct tsess *s)
 static void
 ts_event(int fd, short event, void *arg)
 {
-	ts_run(arg);
+	struct tsess	*s = arg;
+
+	if (s->direct)
+		s->last_ms = proc_now_ms();
+	ts_run(s);
+}
+
+/*
+ * A direct session's idle and half-closed timeouts, armed lazily as in
+ * a relay: activity only moves last_ms, and an early firing re-arms for
+ * what is left.
+ */
+static long long
+direct_left(struct tsess *s, long long now, uint8_t *cause)
+{
+	long long	 left = 0, half;
+	int		 armed = 0;
+
+	if (s->idle_limit >= 0) {
+		left = s->last_ms + s->idle_limit - now;
+		*cause = CAUSE_IDLE_TIMEOUT;
+		armed = 1;
+	}
+	if (s->half_ms != 0 && s->half_limit >= 0) {
+		half = s->half_ms + s->half_limit - now;
+		if (!armed || half < left) {
+			left = half;
+			*cause = CAUSE_HALF_CLOSED_TIMEOUT;
+		}
+		armed = 1;
+	}
+	if (!armed)
+		return -1;
+	return left < 0 ? 0 : left;
+}
+
+static void
+direct_timer(struct tsess *s, long long now)
+{
+	struct timeval	 tv;
+	long long	 left;
+	uint8_t		 cause;
+
+	if ((left = direct_left(s, now, &cause)) < 0)
+		return;
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000;
+	evtimer_add(&s->ev_timer, &tv);
+}
+
+static void
+direct_timeout(int fd, short event, void *arg)
+{
+	struct tsess	*s = arg;
+	long long	 now = proc_now_ms();
+	uint8_t		 cause = CAUSE_NONE;
+
+	if (direct_left(s, now, &cause) > 0) {
+		direct_timer(s, now);
+		return;
+	}
+	log_debug("session %s: %s", id_str(s->id), cause ==
+	    CAUSE_IDLE_TIMEOUT ? "idle" : "half-closed too long");
+	s->cause = cause;
+	(void)tls_close(s->tls);
+	ts_end(s, END_NORMAL, NULL, NULL);
 }
 
 static void
@@ -1362,6 +1552,38 @@ eng_runq(int fd, short event, void *arg)
 	while (n-- > 0 && (s = TAILQ_FIRST(&env.runq)) != NULL) {
 		ts_dequeue(s);
 		ts_run(s);
+	}
+}
+
+/* What direct sessions moved since the last turn, for show sessions. */
+static void
+eng_report(void)
+{
+	static struct tls_bytes	 b[ENG_BYTES_BATCH];
+	struct tsess		*s;
+	size_t			 n;
+	int			 i;
+
+	for (i = 0; i < L4D_MAX_RELAYS; i++) {
+		if (!env.chans[i].open)
+			continue;
+		n = 0;
+		TAILQ_FOREACH(s, &env.chans[i].sessions, entry) {
+			if (!direct_live(s) || (s->up_bytes == s->rep_up &&
+			    s->down_bytes == s->rep_down))
+				continue;
+			b[n].id = s->id;
+			b[n].up = s->rep_up = s->up_bytes;
+			b[n].down = s->rep_down = s->down_bytes;
+			if (++n == ENG_BYTES_BATCH) {
+				chan_send(&env.chans[i], IMSG_TLS_BYTES, b,
+				    n * sizeof(b[0]));
+				n = 0;
+			}
+		}
+		if (n > 0)
+			chan_send(&env.chans[i], IMSG_TLS_BYTES, b,
+			    n * sizeof(b[0]));
 	}
 }
 
@@ -1379,6 +1601,7 @@ eng_sweep(int fd, short event, void *arg)
 	uint32_t	 i, n = 0;
 
 	evtimer_add(&env.ev_sweep, &tv);
+	eng_report();
 	if (env.nhup == 0)
 		return;
 	pfds = calloc(env.nhup, sizeof(*pfds));
@@ -1396,7 +1619,10 @@ eng_sweep(int fd, short event, void *arg)
 		if (pfds[i].revents & (POLLHUP | POLLERR | POLLNVAL)) {
 			log_debug("session %s: plaintext side gone",
 			    id_str(ss[i]->id));
-			ts_end(ss[i], END_NORMAL, NULL, NULL);
+			/* a server that went away reset, or it would be read */
+			ss[i]->cause = CAUSE_SERVER_CLOSED;
+			ts_end(ss[i], ss[i]->direct ? END_RESET_TLS :
+			    END_NORMAL, NULL, NULL);
 		}
 done:
 	free(pfds);
@@ -1545,6 +1771,7 @@ chan_handoff(struct chan *c, struct imsg *imsg)
 	    imsg->datalen != sizeof(h) + h.hello_len ||
 	    (h.leg != TLS_LEG_CLIENT && h.leg != TLS_LEG_SERVER) ||
 	    (h.leg == TLS_LEG_SERVER && h.hello_len != 0) ||
+	    (h.direct != 0 && (h.direct != 1 || h.leg != TLS_LEG_CLIENT)) ||
 	    !terminated(h.name) || !terminated(h.sni) || !terminated(h.host))
 		return -1;
 	if (c->awaiting != NULL)
@@ -1556,13 +1783,69 @@ chan_handoff(struct chan *c, struct imsg *imsg)
 	s->chan = c;
 	s->id = h.id;
 	s->leg = h.leg;
+	s->direct = h.direct;
 	s->tfd = imsg->fd;
 	s->pfd = -1;
 	imsg->fd = -1;
+	if (RB_INSERT(tsess_ids, &c->ids, s) != NULL) {
+		log_warnx("relay %d: session %s handed over twice",
+		    c->instance, id_str(h.id));
+		close_fd(s->tfd, 1);
+		free(s);
+		return -1;
+	}
 	TAILQ_INSERT_TAIL(&c->sessions, s, entry);
 	env.nsessions++;
-	c->awaiting = s;
+	/* a direct session's plaintext side comes once its server is up */
+	if (!s->direct)
+		c->awaiting = s;
 	ts_start(s, &h, (uint8_t *)imsg->data + sizeof(h));
+	return 0;
+}
+
+static struct tsess *
+chan_find(struct chan *c, uint64_t id)
+{
+	struct tsess	 key;
+
+	key.id = id;
+	return RB_FIND(tsess_ids, &c->ids, &key);
+}
+
+/*
+ * A direct session's server: what the relay owed it goes first, and
+ * the engine relays from now on.  One the engine ended meanwhile (its
+ * DONE or FAILED is on the way) gets the server socket closed.
+ */
+static int
+chan_server(struct chan *c, struct imsg *imsg, const struct tls_plain *pl)
+{
+	struct tsess	*s;
+
+	if ((s = chan_find(c, pl->id)) == NULL)
+		return 0;
+	if (!s->direct || s->pfd != -1 || s->state != TS_RELAY)
+		return -1;
+	if (imsg->fd == -1 || sock_prepare(imsg->fd) == -1) {
+		ts_end(s, END_RESET_TLS, "refused", imsg->fd == -1 ?
+		    "no socket came with the server frame" :
+		    "server side: not a stream socket");
+		return 0;
+	}
+	s->pfd = imsg->fd;
+	imsg->fd = -1;
+	s->idle_limit = pl->idle_ms;
+	s->half_limit = pl->half_closed_ms;
+	s->last_ms = proc_now_ms();
+	event_set(&s->ev_p, s->pfd, 0, ts_event, s);
+	evtimer_set(&s->ev_timer, direct_timeout, s);
+	if (pl->pending_len > 0 && pbuf_keep(s, &s->up,
+	    (uint8_t *)imsg->data + sizeof(*pl), pl->pending_len) == -1)
+		return 0;
+	if (s->first_fin != CAUSE_NONE)
+		s->half_ms = s->last_ms;
+	direct_timer(s, s->last_ms);
+	ts_run(s);
 	return 0;
 }
 
@@ -1570,17 +1853,19 @@ static int
 chan_plain(struct chan *c, struct imsg *imsg)
 {
 	struct tsess	*s = c->awaiting;
-	uint64_t	 id;
+	struct tls_plain pl;
 
-	if (imsg->datalen != sizeof(id))
+	if (imsg->datalen < sizeof(pl))
 		return -1;
-	memcpy(&id, imsg->data, sizeof(id));
-	if (s == NULL || s->id != id) {
-		/* its end sees EOF: the relay's session ends there */
-		log_warnx("relay %d: plaintext socket for no session "
-		    "awaiting one (%s)", c->instance, id_str(id));
-		return 0;
-	}
+	memcpy(&pl, imsg->data, sizeof(pl));
+	if (pl.pending_len > TLS_PENDING_MAX ||
+	    imsg->datalen != sizeof(pl) + pl.pending_len ||
+	    pl.idle_ms < -1 || pl.half_closed_ms < -1)
+		return -1;
+	if (s == NULL || s->id != pl.id)
+		return chan_server(c, imsg, &pl);
+	if (pl.pending_len != 0 || pl.idle_ms != 0 || pl.half_closed_ms != 0)
+		return -1;
 	c->awaiting = NULL;
 	if (s->state == TS_DEAD) {
 		ts_free(s);
@@ -1596,6 +1881,28 @@ chan_plain(struct chan *c, struct imsg *imsg)
 	imsg->fd = -1;
 	event_set(&s->ev_p, s->pfd, 0, ts_event, s);
 	ts_run(s);
+	return 0;
+}
+
+/* The relay ended a session it gave us: nothing is said back. */
+static int
+chan_kill(struct chan *c, struct imsg *imsg)
+{
+	struct tsess	*s;
+	uint64_t	 id;
+
+	if (imsg->datalen != sizeof(id))
+		return -1;
+	memcpy(&id, imsg->data, sizeof(id));
+	if ((s = chan_find(c, id)) == NULL || s->state == TS_DEAD)
+		return 0;
+	if (!s->direct)
+		return -1;
+	log_debug("session %s: ended by its relay", id_str(id));
+	s->quiet = 1;
+	if (s->tls != NULL && s->state == TS_RELAY)
+		(void)tls_close(s->tls);
+	ts_end(s, END_NORMAL, NULL, NULL);
 	return 0;
 }
 
@@ -1623,6 +1930,8 @@ chan_dispatch(int fd, short event, void *arg)
 			rv = chan_handoff(c, &imsg);
 		else if (imsg.hdr.type == IMSG_TLS_PLAIN)
 			rv = chan_plain(c, &imsg);
+		else if (imsg.hdr.type == IMSG_TLS_KILL)
+			rv = chan_kill(c, &imsg);
 		else
 			rv = -1;
 		close_fd(imsg.fd, 1);
@@ -1801,12 +2110,15 @@ tls_main(int fd, int instance, int count)
 	env.cap = eng_session_cap();
 	TAILQ_INIT(&env.hup);
 	TAILQ_INIT(&env.runq);
-	for (i = 0; i < L4D_MAX_RELAYS; i++)
+	for (i = 0; i < L4D_MAX_RELAYS; i++) {
 		TAILQ_INIT(&env.chans[i].sessions);
+		RB_INIT(&env.chans[i].ids);
+	}
 	if (tls_init() == -1)
 		fatalx("tls_init");
 
-	event_init();
+	env.edge = (event_base_get_features(event_init()) &
+	    EV_FEATURE_ET) != 0;
 	signal(SIGPIPE, SIG_IGN);
 	signal_set(&env.ev_sigterm, SIGTERM, eng_sighandler, NULL);
 	signal_set(&env.ev_sigint, SIGINT, eng_sighandler, NULL);
