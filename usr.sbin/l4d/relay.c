@@ -1263,7 +1263,9 @@ session_end(struct session *s, enum end_cause cause, int reset)
 	if (s->sfd != -1)
 		poll_forget(s, SIDE_SERVER);
 	evtimer_del(&s->ev_timeout);
-	if (reset == RESET_CLIENT)
+	if (s->cfd == -1)
+		;	/* an engine has it */
+	else if (reset == RESET_CLIENT)
 		close_with_reset(s->cfd);
 	else
 		close(s->cfd);

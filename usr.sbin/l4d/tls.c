@@ -1357,7 +1357,10 @@ pump_up(struct tsess *s)
 	}
 	if (s->up_eof && !pbuf_pending(b) && !s->up_shut) {
 		ts_done(s);
-		(void)shutdown(s->pfd, SHUT_WR);
+		/* the other way over too: the close(2) at the end says FIN */
+		if (!s->direct || !s->down_eof || pbuf_pending(&s->down) ||
+		    !s->down_shut)
+			(void)shutdown(s->pfd, SHUT_WR);
 		s->up_shut = 1;
 	}
 	return 0;
@@ -1374,8 +1377,10 @@ tls_side_close(struct tsess *s)
 		s->down_want = rv == TLS_WANT_POLLIN ? EV_READ : EV_WRITE;
 		return;
 	}
-	/* -1: the peer went first or away; the FIN goes all the same */
-	(void)shutdown(s->tfd, SHUT_WR);
+	/* -1: the peer went first or away; the FIN goes all the same, by
+	 * the close(2) at the end when the other way is over too */
+	if (!s->up_eof || pbuf_pending(&s->up) || !s->up_shut)
+		(void)shutdown(s->tfd, SHUT_WR);
 	s->down_shut = 1;
 }
 
