@@ -276,18 +276,22 @@ close_fd(int fd, int reset)
 }
 
 /*
- * A relay's descriptor is believed only once it is a stream socket.
- * Whether it blocks does not matter: every read and write here says
- * MSG_DONTWAIT.
+ * A relay's channel is believed only once it is a stream socket.  A
+ * session's sockets are not asked: whatever a relay passes, every read
+ * and write here says MSG_DONTWAIT, and one that is no connected socket
+ * fails its first recv(2) or send(2), which ends that session alone.
  */
 static int
 sock_prepare(int fd)
 {
-	int		 type;
+	int		 type, flags;
 	socklen_t	 len = sizeof(type);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
 	    type != SOCK_STREAM)
+		return -1;
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
 		return -1;
 	return 0;
 }
@@ -1702,8 +1706,6 @@ ts_start(struct tsess *s, const struct tls_handoff *h,
 		why = "over the engine's session limit";
 	else if (s->tfd == -1)
 		why = "no socket came with the handoff";
-	else if (sock_prepare(s->tfd) == -1)
-		why = "not a stream socket";
 	else if (env.gen == NULL)
 		why = "no configuration yet";
 	else {
@@ -1831,10 +1833,9 @@ chan_server(struct chan *c, struct imsg *imsg, const struct tls_plain *pl)
 		return 0;
 	if (!s->direct || s->pfd != -1 || s->state != TS_RELAY)
 		return -1;
-	if (imsg->fd == -1 || sock_prepare(imsg->fd) == -1) {
-		ts_end(s, END_RESET_TLS, "refused", imsg->fd == -1 ?
-		    "no socket came with the server frame" :
-		    "server side: not a stream socket");
+	if (imsg->fd == -1) {
+		ts_end(s, END_RESET_TLS, "refused",
+		    "no socket came with the server frame");
 		return 0;
 	}
 	s->pfd = imsg->fd;
@@ -1876,10 +1877,9 @@ chan_plain(struct chan *c, struct imsg *imsg)
 		ts_free(s);
 		return 0;
 	}
-	if (imsg->fd == -1 || sock_prepare(imsg->fd) == -1) {
-		ts_end(s, END_RESET_TLS, "refused", imsg->fd == -1 ?
-		    "no socket came with the plaintext frame" :
-		    "plaintext side: not a stream socket");
+	if (imsg->fd == -1) {
+		ts_end(s, END_RESET_TLS, "refused",
+		    "no socket came with the plaintext frame");
 		return 0;
 	}
 	s->pfd = imsg->fd;
