@@ -491,12 +491,23 @@ json_counters(FILE *fp, const struct counters *k)
 
 	fprintf(fp, "\"total\":%llu,\"active\":%llu,\"bytes_in\":%llu,"
 	    "\"bytes_out\":%llu,\"connect_failures\":%llu,"
-	    "\"tls_handshakes\":%llu,\"tls_resumed\":%llu,\"causes\":{",
+	    "\"tls_handshakes\":%llu,\"tls_resumed\":%llu,"
+	    "\"tls_failures\":{",
 	    (unsigned long long)k->total, (unsigned long long)k->active,
 	    (unsigned long long)k->bytes_in, (unsigned long long)k->bytes_out,
 	    (unsigned long long)k->connect_failures,
 	    (unsigned long long)k->tls_handshakes,
 	    (unsigned long long)k->tls_resumed);
+	for (i = 0; i < TLS_FAIL_MAX; i++) {
+		if (k->tls_failures[i] == 0)
+			continue;
+		fprintf(fp, "%s\"%s\":%llu", first ? "" : ",",
+		    tls_failure_name(i),
+		    (unsigned long long)k->tls_failures[i]);
+		first = 0;
+	}
+	fprintf(fp, "},\"causes\":{");
+	first = 1;
 	for (i = 1; i < CAUSE_MAX; i++) {
 		if (k->causes[i] == 0)
 			continue;
@@ -571,6 +582,10 @@ text_counters(FILE *fp, const struct counters *k)
 		fprintf(fp, " tls-handshakes %llu tls-resumed %llu",
 		    (unsigned long long)k->tls_handshakes,
 		    (unsigned long long)k->tls_resumed);
+	for (i = 0; i < TLS_FAIL_MAX; i++)
+		if (k->tls_failures[i] != 0)
+			fprintf(fp, " tls-failed-%s %llu", tls_failure_name(i),
+			    (unsigned long long)k->tls_failures[i]);
 	for (i = 1; i < CAUSE_MAX; i++)
 		if (k->causes[i] != 0)
 			fprintf(fp, " %s %llu", cause_name(i),

@@ -34,6 +34,7 @@ static struct tls_sessions	 tls_sessions = RB_INITIALIZER(&tls_sessions);
 static unsigned int		 next_engine;
 
 static void	 handoff_dispatch(int, short, void *);
+static void	 tls_failure(struct session *, uint32_t);
 static void	 engine_lost(int);
 static int	 handoff_alive(uint64_t);
 
@@ -83,6 +84,7 @@ engine_lost(int n)
 		if (p->engine == n) {
 			if (p->tls_error == NULL)
 				p->tls_error = strdup("the tls engine died");
+			tls_failure(p->session, TLS_FAIL_ENGINE);
 			session_end(p->session, CAUSE_TLS_ERROR, 0);
 		}
 }
@@ -116,6 +118,7 @@ handoff_settle(struct session *s, int fd)
 	/* no word from the engine: it died, its channel not closed yet */
 	if (p->tls_error == NULL)
 		p->tls_error = strdup("the tls engine died");
+	tls_failure(s, TLS_FAIL_ENGINE);
 	session_end(s, CAUSE_TLS_ERROR, fd == s->cfd ? RESET_SERVER :
 	    RESET_CLIENT);
 	return 1;
@@ -209,6 +212,7 @@ handoff_client(struct session *s)
 		poll_remove(s, SIDE_CLIENT);
 	s->cpolled = 0;
 	if ((fd = handoff_send(s, &h, s->cfd, p->buf)) == -1) {
+		tls_failure(s, TLS_FAIL_ENGINE);
 		session_end(s, CAUSE_TLS_ERROR, 0);
 		return -1;
 	}
@@ -265,6 +269,7 @@ handoff_server(struct session *s)
 	server_host(s->server->address, h.host, sizeof(h.host));
 	poll_remove(s, SIDE_SERVER);
 	if ((fd = handoff_send(s, &h, s->sfd, NULL)) == -1) {
+		tls_failure(s, TLS_FAIL_ENGINE);
 		session_end(s, CAUSE_TLS_ERROR, 0);
 		return -1;
 	}
@@ -294,6 +299,7 @@ handoff_direct(struct session *s)
 	if (p->engine < 0 || !engines[p->engine].up) {
 		if (p->tls_error == NULL)
 			p->tls_error = strdup("the tls engine died");
+		tls_failure(s, TLS_FAIL_ENGINE);
 		session_end(s, CAUSE_TLS_ERROR, RESET_SERVER);
 		return -1;
 	}
@@ -432,6 +438,15 @@ handoff_ready(struct session *s, const struct tls_ready *in)
 	session_upstream(s);
 }
 
+/* A failed TLS leg counts where its session came in. */
+static void
+tls_failure(struct session *s, uint32_t kind)
+{
+	s->listener->stats->c.tls_failures[kind]++;
+	if (s->peek != NULL && s->peek->stats != NULL)
+		s->peek->stats->c.tls_failures[kind]++;
+}
+
 /* How a direct session can end in its engine. */
 static int
 direct_cause(uint32_t cause)
@@ -449,6 +464,8 @@ direct_end(struct session *s, const struct tls_done *d)
 
 	s->c2s.bytes = d->up;
 	s->s2c.bytes = d->down;
+	if (d->cause == CAUSE_TLS_ERROR)
+		tls_failure(s, d->kind);
 	if (d->reason[0] != '\0' && p->tls_error == NULL)
 		p->tls_error = strdup(d->reason);
 	if (d->reason[0] != '\0')
@@ -503,7 +520,7 @@ handoff_frame(struct engine *e, int n, struct imsg *imsg)
 		s->peek->engine_done = 1;
 		if (s->state != STATE_TLS_DIRECT)
 			return;
-		if (!direct_cause(d.cause))
+		if (!direct_cause(d.cause) || d.kind >= TLS_FAIL_MAX)
 			break;
 		direct_end(s, &d);
 		return;
@@ -519,8 +536,11 @@ handoff_frame(struct engine *e, int n, struct imsg *imsg)
 			break;
 		memcpy(&f, imsg->data, sizeof(f));
 		f.reason[sizeof(f.reason) - 1] = '\0';
+		if (f.kind >= TLS_FAIL_MAX)
+			break;
 		if ((s = handoff_find(f.id, n, f.leg, 0)) == NULL)
 			return;
+		tls_failure(s, f.kind);
 		log_debug("session %s: tls: %s", session_idstr(s), f.reason);
 		s->peek->engine_done = 1;
 		if (s->peek->tls_error == NULL)

@@ -113,6 +113,19 @@ struct timeouts {
  * Counters of one listener, backend or server, kept by name in each
  * relay so that they survive reloads; the parent merges the relays'.
  */
+/* Why a TLS leg failed, as an engine (or the relay) classes it. */
+enum tls_failure {
+	TLS_FAIL_HANDSHAKE = 0,		/* versions, ciphers, bad messages */
+	TLS_FAIL_NO_CLIENT_CERT,	/* client_auth require, none given */
+	TLS_FAIL_BAD_CLIENT_CERT,	/* did not verify (CA, CRL, dates) */
+	TLS_FAIL_SERVER_VERIFY,		/* a server's did not verify */
+	TLS_FAIL_CLOSED,		/* the peer left mid-handshake */
+	TLS_FAIL_RENEGOTIATION,		/* refused */
+	TLS_FAIL_PROTOCOL,		/* after the handshake: bad records */
+	TLS_FAIL_ENGINE,		/* no engine, or it died or refused */
+	TLS_FAIL_MAX
+};
+
 struct counters {
 	uint64_t	 total;		/* sessions started */
 	uint64_t	 active;
@@ -121,6 +134,7 @@ struct counters {
 	uint64_t	 connect_failures;
 	uint64_t	 tls_handshakes;	/* terminated, completed */
 	uint64_t	 tls_resumed;		/* of those, resumed */
+	uint64_t	 tls_failures[TLS_FAIL_MAX];
 	uint64_t	 causes[CAUSE_MAX];
 };
 
@@ -602,6 +616,7 @@ struct tls_done {
 	uint64_t		 id;
 	uint32_t		 leg;
 	uint32_t		 cause;		/* enum end_cause */
+	uint32_t		 kind;		/* tls-error: enum tls_failure */
 	uint64_t		 up;
 	uint64_t		 down;
 	char			 reason[256];	/* "" or libtls' error */
@@ -610,6 +625,7 @@ struct tls_done {
 struct tls_failed {
 	uint64_t		 id;
 	uint32_t		 leg;
+	uint32_t		 kind;		/* enum tls_failure */
 	char			 reason[256];	/* libtls' error */
 };
 
@@ -1090,6 +1106,7 @@ RB_PROTOTYPE(stats_tree, stats, entry, stats_cmp);
 struct stats	*stats_get(struct stats_tree *, const char *kind,
 		    const char *name, const char *sub);
 void		 stats_merge(struct counters *, const struct counters *);
+const char	*tls_failure_name(enum tls_failure);
 
 /* l4d.c */
 extern struct l4d_config *l4d_conf;

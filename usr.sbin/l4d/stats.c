@@ -48,6 +48,25 @@ stats_merge(struct counters *to, const struct counters *from)
 	to->connect_failures += from->connect_failures;
 	to->tls_handshakes += from->tls_handshakes;
 	to->tls_resumed += from->tls_resumed;
+	for (i = 0; i < TLS_FAIL_MAX; i++)
+		to->tls_failures[i] += from->tls_failures[i];
 	for (i = 0; i < CAUSE_MAX; i++)
 		to->causes[i] += from->causes[i];
+}
+
+static const char *tls_failure_names[TLS_FAIL_MAX] = {
+	[TLS_FAIL_HANDSHAKE] = "handshake",
+	[TLS_FAIL_NO_CLIENT_CERT] = "no-client-cert",
+	[TLS_FAIL_BAD_CLIENT_CERT] = "bad-client-cert",
+	[TLS_FAIL_SERVER_VERIFY] = "server-verify",
+	[TLS_FAIL_CLOSED] = "closed",
+	[TLS_FAIL_RENEGOTIATION] = "renegotiation",
+	[TLS_FAIL_PROTOCOL] = "protocol",
+	[TLS_FAIL_ENGINE] = "engine",
+};
+
+const char *
+tls_failure_name(enum tls_failure k)
+{
+	return k < TLS_FAIL_MAX ? tls_failure_names[k] : "unknown";
 }

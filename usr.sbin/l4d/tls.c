@@ -210,6 +210,7 @@ static void	 ts_run(struct tsess *);
 static void	 ts_event(int, short, void *);
 static void	 ts_end(struct tsess *, int, const char *, const char *);
 static void	 direct_timer(struct tsess *, long long);
+static uint32_t	 ts_kind(struct tsess *, const char *, const char *);
 
 int		 tsess_cmp(struct tsess *, struct tsess *);
 RB_PROTOTYPE(tsess_ids, tsess, id_entry, tsess_cmp);
@@ -1019,6 +1020,7 @@ ts_failed(struct tsess *s, const char *what, const char *reason)
 	memset(&f, 0, sizeof(f));
 	f.id = s->id;
 	f.leg = s->leg;
+	f.kind = ts_kind(s, what, reason);
 	str_copy(f.reason, reason, sizeof(f.reason));
 	chan_send(s->chan, IMSG_TLS_FAILED, &f, sizeof(f));
 	/* libtls' words may already say what failed */
@@ -1050,6 +1052,39 @@ ts_free(struct tsess *s)
  * what and reason, when given, are a failure the relay is told of.  A
  * session that still waits for its PLAIN stays, dead, to take it.
  */
+/*
+ * What kind of failure, for the counters: libtls has only words, and
+ * OpenSSL's are stable enough to be read.
+ */
+static uint32_t
+ts_kind(struct tsess *s, const char *what, const char *reason)
+{
+	static const char *bad_cert[] = {
+		"certificate verify failed", "unknown ca", "certificate revoked",
+		"certificate expired", "bad certificate", "unsupported certificate",
+		"not present in server certificate", "unable to get",
+		"self-signed certificate", "self signed certificate", NULL
+	};
+	int		 i;
+
+	if (s->reneg)
+		return TLS_FAIL_RENEGOTIATION;
+	if (what != NULL && strcmp(what, "refused") == 0)
+		return TLS_FAIL_ENGINE;
+	if (s->state != TS_HANDSHAKE)
+		return TLS_FAIL_PROTOCOL;
+	if (s->t_errno != 0 || s->t_fin)
+		return TLS_FAIL_CLOSED;
+	if (reason != NULL && strcasestr(reason,
+	    "did not return a certificate") != NULL)
+		return TLS_FAIL_NO_CLIENT_CERT;
+	for (i = 0; reason != NULL && bad_cert[i] != NULL; i++)
+		if (strcasestr(reason, bad_cert[i]) != NULL)
+			return s->leg == TLS_LEG_CLIENT ?
+			    TLS_FAIL_BAD_CLIENT_CERT : TLS_FAIL_SERVER_VERIFY;
+	return TLS_FAIL_HANDSHAKE;
+}
+
 /* A direct session's end, with its books: the relay logs it from these. */
 static void
 direct_done(struct tsess *s, const char *what, const char *reason)
@@ -1065,6 +1100,8 @@ direct_done(struct tsess *s, const char *what, const char *reason)
 	    CAUSE_NONE ? s->first_fin : CAUSE_CLIENT_CLOSED;
 	d.up = s->up_bytes;
 	d.down = s->down_bytes;
+	if (d.cause == CAUSE_TLS_ERROR)
+		d.kind = ts_kind(s, what, reason);
 	if (what != NULL && d.cause == CAUSE_TLS_ERROR) {
 		if (strncmp(reason, what, strlen(what)) == 0)
 			str_copy(d.reason, reason, sizeof(d.reason));

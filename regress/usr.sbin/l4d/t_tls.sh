@@ -459,6 +459,9 @@ EOF
 	access_count_is 4 'listener=req .*server=- .*tls_error="[^"]+" .*cause=tls-error' ||
 	    atf_fail "a refused session without a reason or with a server: $(alog)"
 	! log_has 'CN=eve' || atf_fail "eve's subject was logged: $(alog)"
+	# and counted by reason: 2 without a certificate, 2 that did not verify
+	wait_for 5 stats_has '^listener req .* tls-failed-no-client-cert 2 tls-failed-bad-client-cert 2( |$)' ||
+	    atf_fail "tls failures by reason: $(grep "^listener req" stats.out)"
 
 	# optional: with and without a certificate.
 	atf_check -s exit:0 -e empty -o match:'^reply opt none$' \
@@ -768,10 +771,11 @@ EOF
 	    atf_fail "no access line for right: $(alog)"
 
 	# A wrong name, another CA: the client gets nothing (an EOF or a
-	# reset), the log says why.
+	# reset, which can come before its connect(2) has returned), the log
+	# says why.
 	for l in "$lw wrongname" "$lc rogueca"; do
 		set -- $l
-		atf_check -s exit:1 -o empty -e match:"got b?''" \
+		atf_check -s exit:1 -o empty -e match:"got b?''|reset by peer" \
 		    $PY "$CLIENT" banner --connect "127.0.0.1:$1" --timeout 10 \
 		    --expect never
 		wait_log "access .*listener=$2 .*backend=$2 server=127\.0\.0\.2:[0-9]+ .*tls_error=\"[^\"]+\" in=0 out=0 .*cause=tls-error" ||
@@ -794,12 +798,16 @@ EOF
 	    atf_fail "nginx: $(oneline nginx-web/access.log)"
 	wait_for 5 stats_has '^backend wrongname sessions 1 .*tls-error 1( |$)' ||
 	    atf_fail "show stats: $(oneline stats.out)"
+	for l in wrongname rogueca; do
+		stats_has "^listener $l .* tls-failed-server-verify 1( |\$)" ||
+		    atf_fail "server-verify failures of $l: $(grep "^listener $l " stats.out)"
+	done
 
 	# A server that wants a client certificate l4d does not have: with
 	# TLS 1.3 its refusal (an alert) comes after l4d's handshake is
 	# done, on the first read; that is still a TLS failure, and the log
 	# must say so, not "server-closed".
-	atf_check -s exit:1 -o empty -e match:"got b?''" \
+	atf_check -s exit:1 -o empty -e match:"got b?''|reset by peer" \
 	    $PY "$CLIENT" banner --connect "127.0.0.1:$lg" --timeout 10 \
 	    --expect never
 	grep -q '^mtls handshake-failed ' mtls.tls ||
