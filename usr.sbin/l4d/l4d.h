@@ -185,7 +185,7 @@ struct server {
 	/* parent runtime state (health), shipped but unused by relays */
 	char			 check_result[CHECK_RESULT_MAX];	/* last
 						   check; "" none yet */
-	long long		 state_ms;	/* since when up is what it is */
+	long long		 state_ms;	/* up is what it is since */
 	uint64_t		 state_changes;
 
 	/* relay runtime state, never shipped */
@@ -555,7 +555,7 @@ struct health_backend {
 	char			 name[L4D_NAME_MAX];
 	uint32_t		 nservers;
 	struct backend_check	 check;
-	int			 verify;	/* tls checks: backend tls.verify */
+	int			 verify;	/* tls check: tls.verify */
 	char			 server_name[SNI_NAME_MAX];
 };
 
@@ -566,18 +566,18 @@ struct health_server {
 	struct sockaddr_storage	 ss;		/* the check's port already */
 	socklen_t		 sslen;
 	int			 up;
-	int			 checked;	/* a check ran since it was added */
+	int			 checked;	/* a check ran, since added */
 };
 
 struct health_state {
 	uint32_t		 generation;
 	uint32_t		 backend_id;
 	uint32_t		 server_id;
-	int			 up;		/* the state after this outcome */
+	int			 up;		/* the state after this */
 	int			 changed;	/* up is new: only such a frame
 						   changes a server's state */
-	int			 count;		/* rise or fall reached: count of */
-	int			 of;		/*   of */
+	int			 count;		/* rise or fall reached: */
+	int			 of;		/*   count of of */
 	char			 result[CHECK_RESULT_MAX];	/* "ok", or what
 						   failed */
 };

@@ -64,7 +64,7 @@ enum conf_code {
 	E_CHECK_COUNT = 37,	/* rise, fall or observe.errors out of range */
 	E_CHECK_TIMEOUT = 38,	/* check timeout longer than its interval */
 	E_CHECK_INTERVAL = 39,	/* check interval under 100ms */
-	E_CHECK_ESCAPE = 40,	/* a bad escape in send: or expect:, or too long */
+	E_CHECK_ESCAPE = 40,	/* send: or expect: bad escape, too long */
 	E_CHECK_COMBO = 41	/* send:/expect: with a tcp or tls check */
 };
 

@@ -476,6 +476,72 @@ scale_cleanup()
 	common_cleanup
 }
 
+atf_test_case reload cleanup
+reload_head()
+{
+	atf_set descr "a reload keeps the state of unchanged servers; a new server is up after its first check; a changed check starts over"
+	atf_set require.user root
+	atf_set timeout 90
+}
+reload_body()
+{
+	setup
+	lp=$(free_ports 1)
+	set -- $(free_ports 3)
+	a=$1 b=$2 c=$3
+	start_server a echo "127.0.0.1:$a"
+	start_server c echo "127.0.0.1:$c"
+	conf()
+	{
+		cfg_head 1 true
+		cat <<EOF
+listeners:
+  - name: web
+    listen: "127.0.0.1:$lp"
+    backend: pool
+backends:
+  - name: pool
+    servers:
+      - address: "127.0.0.1:$a"
+      - address: "127.0.0.1:$b"
+$1
+    check: { interval: $2, timeout: 200ms, rise: 2, fall: 1 }
+EOF
+	}
+	conf "" 300ms >l4d.conf
+	start_l4d
+	wait_for 10 health_is "127.0.0.1:$a" up || fail "a never up"
+	wait_for 10 summary_has "^  server 127\.0\.0\.1:$b .*health down check \"connect refused\"" ||
+	    fail "b not checked down: $($CTL show summary)"
+	summary_has "^  server 127\.0\.0\.1:$a .* changes 1 " || fail "a: $($CTL show summary)"
+
+	# c is added: it starts down, pending, and is up after one check.
+	conf "      - address: \"127.0.0.1:$c\"" 300ms >l4d.conf
+	atf_check -s exit:0 -o match:'backend pool: changed' -e empty $CTL reload
+	$CTL show summary
+	summary_has "^  server 127\.0\.0\.1:$a .*state up health up check \"ok\" .* changes 1 " ||
+	    fail "a lost its state: $($CTL show summary)"
+	summary_has "^  server 127\.0\.0\.1:$b .*state down health down check \"connect refused\"" ||
+	    fail "b lost its state: $($CTL show summary)"
+	wait_for 10 log_has "server pool 127\.0\.0\.1:$c up \(1/1\)$" ||
+	    fail "c not up after its first check"
+	[ "$(log_count "server pool 127\.0\.0\.1:$a up")" -eq 1 ] ||
+	    fail "a came up again after the reload"
+	# Traffic reaches c: the relays got its state with generation 2.
+	wait_for 10 sh -c "$PY $CLIENT ping --connect 127.0.0.1:$lp --count 6 --timeout 5 && grep -q 'server=127.0.0.1:$c ' l4d.log" ||
+	    fail "no session reached c"
+
+	# The check changes: every server starts over.
+	conf "      - address: \"127.0.0.1:$c\"" 400ms >l4d.conf
+	atf_check -s exit:0 -o match:'backend pool: changed' -e empty $CTL reload
+	wait_for 10 sh -c "[ \$(grep -c 'server pool 127.0.0.1:$a up (1/1)' l4d.log) -eq 2 ]" ||
+	    fail "a did not start over with the new check"
+}
+reload_cleanup()
+{
+	common_cleanup
+}
+
 # check_error CODE: the configuration on stdin, with one line marked "#<",
 # is rejected with CODE at that line.
 check_error()
@@ -617,6 +683,7 @@ atf_init_test_cases()
 	atf_add_test_case passive
 	atf_add_test_case backup
 	atf_add_test_case process
+	atf_add_test_case reload
 	atf_add_test_case tls
 	atf_add_test_case scale
 }

@@ -826,7 +826,8 @@ ERR_CASE(e035_no_send, "E035", 9, 12,
 ERR_CASE(e035_no_expect, "E035", 9, 12,
     LISTENER_A BACKEND_B "    check: { type: send-expect, send: x }\n")
 ERR_CASE(e036_bad_regex, "E036", 9, 50,
-    LISTENER_A BACKEND_B "    check: { type: send-expect, send: a, expect: \"~(\" }\n")
+    LISTENER_A BACKEND_B
+    "    check: { type: send-expect, send: a, expect: \"~(\" }\n")
 ERR_CASE(e037_rise, "E037", 9, 20,
     LISTENER_A BACKEND_B "    check: { rise: 0 }\n")
 ERR_CASE(e037_fall, "E037", 9, 20,
@@ -836,7 +837,8 @@ ERR_CASE(e038_timeout, "E038", 9, 37,
 ERR_CASE(e039_interval, "E039", 9, 24,
     LISTENER_A BACKEND_B "    check: { interval: 50ms }\n")
 ERR_CASE(e040_escape, "E040", 9, 39,
-    LISTENER_A BACKEND_B "    check: { type: send-expect, send: 'a\\q', expect: x }\n")
+    LISTENER_A BACKEND_B
+    "    check: { type: send-expect, send: 'a\\q', expect: x }\n")
 ERR_CASE(e041_send_tcp, "E041", 9, 20,
     LISTENER_A BACKEND_B "    check: { send: a }\n")
 ERR_CASE(e002_server_tls, "E002", 8, 35,
