@@ -46,6 +46,9 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/stats.o usr.sbin/l4d/sni.o usr.sbin/l4d/route.o \
 		usr.sbin/l4d/peek.o usr.sbin/l4d/handoff.o \
 		usr.sbin/l4d/tlsparent.o usr.sbin/l4d/tls.o \
+		usr.sbin/l4d/healthparent.o usr.sbin/l4d/health.o \
+		usr.sbin/l4d/check_tcp.o usr.sbin/l4d/check_tls.o \
+		usr.sbin/l4d/check_send.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o ${TICKETS}
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o

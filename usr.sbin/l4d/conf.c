@@ -117,7 +117,6 @@ backend_index(struct backend *b)
 	n = 0;
 	TAILQ_FOREACH(s, &b->servers, entry) {
 		s->id = n;
-		s->up = 1;	/* until a health check says otherwise */
 		b->server_index[n++] = s;
 	}
 	return 0;

@@ -194,6 +194,13 @@ config_send_engine(struct imsgev *iev, struct l4d_config *conf)
 	return imsgev_compose(iev, IMSG_CONF_END, 0, -1, NULL, 0);
 }
 
+/* The health process: a verifying tls check's CA, as the engines get it. */
+int
+config_send_ca(struct imsgev *iev, struct backend *be)
+{
+	return send_blob(iev, BLOB_CA, be->id, 0, &be->tls->ca_mem);
+}
+
 static int
 receive_start(struct l4d_config **confp, struct imsg *imsg)
 {
@@ -260,7 +267,8 @@ receive_server(struct l4d_config *conf, struct imsg *imsg)
 	srv->current_weight = 0;
 	srv->active = 0;
 	srv->sessions = 0;
-	srv->up = 1;
+	srv->up = cs.server.up != 0;
+	srv->errors = 0;
 	srv->disabled = cs.server.disabled != 0;
 	srv->stats = NULL;
 	TAILQ_INSERT_TAIL(&be->servers, srv, entry);

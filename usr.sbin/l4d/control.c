@@ -384,6 +384,41 @@ server_state(struct server *srv)
 	return srv->up ? "up" : "down";
 }
 
+/*
+ * A checked server also shows what its check says, which a disabled
+ * one keeps to itself otherwise: "health down check "connect refused"
+ * for 3.2s changes 1".
+ */
+static void
+server_health_text(struct backend *be, struct server *srv, FILE *fp)
+{
+	if (be->check.type == CHECK_NONE)
+		return;
+	fprintf(fp, " health %s check \"%s\" for %.1fs changes %llu",
+	    srv->up ? "up" : "down",
+	    srv->check_result[0] ? srv->check_result : "pending",
+	    (proc_now_ms() - srv->state_ms) / 1000.0,
+	    (unsigned long long)srv->state_changes);
+}
+
+static void
+server_health_json(struct backend *be, struct server *srv, FILE *fp)
+{
+	fprintf(fp, "\"disabled\":%s,", srv->disabled ? "true" : "false");
+	if (be->check.type == CHECK_NONE) {
+		fprintf(fp, "\"health\":null,\"check\":null,");
+		return;
+	}
+	fprintf(fp, "\"health\":\"%s\",\"check\":", srv->up ? "up" : "down");
+	if (srv->check_result[0] != '\0')
+		json_string(fp, srv->check_result);
+	else
+		fprintf(fp, "null");
+	fprintf(fp, ",\"state_ms\":%lld,\"state_changes\":%llu,",
+	    proc_now_ms() - srv->state_ms,
+	    (unsigned long long)srv->state_changes);
+}
+
 static const char *
 route_tls_name(enum route_tls tls)
 {
@@ -473,11 +508,12 @@ summary_text(struct ctl_conn *c, FILE *fp)
 		    balance_name(be->balance));
 		TAILQ_FOREACH(srv, &be->servers, entry) {
 			k = stat_find(c, "s", be->name, srv->address);
-			fprintf(fp, "  server %s weight %d%s state %s "
-			    "active %llu total %llu\n", srv->address,
-			    srv->weight,
+			fprintf(fp, "  server %s weight %d%s state %s",
+			    srv->address, srv->weight,
 			    srv->backup ? " backup" : "",
-			    server_state(srv),
+			    server_state(srv));
+			server_health_text(be, srv, fp);
+			fprintf(fp, " active %llu total %llu\n",
 			    (unsigned long long)k->active,
 			    (unsigned long long)k->total);
 		}
@@ -559,6 +595,7 @@ summary_json(struct ctl_conn *c, FILE *fp)
 			    "\"state\":\"%s\",", srv->weight,
 			    srv->backup ? "true" : "false",
 			    server_state(srv));
+			server_health_json(be, srv, fp);
 			json_counters(fp, stat_find(c, "s", be->name,
 			    srv->address));
 			fprintf(fp, "}");

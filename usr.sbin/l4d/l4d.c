@@ -224,7 +224,8 @@ backend_equal(struct backend *a, struct backend *b)
 	struct server	*x, *y;
 
 	if (a->balance != b->balance || a->retries != b->retries ||
-	    a->nservers != b->nservers || !backend_tls_equal(a->tls, b->tls))
+	    a->nservers != b->nservers || !backend_tls_equal(a->tls, b->tls) ||
+	    !health_check_equal(&a->check, &b->check))
 		return 0;
 	y = TAILQ_FIRST(&b->servers);
 	TAILQ_FOREACH(x, &a->servers, entry) {
@@ -446,6 +447,7 @@ reload_commit(struct l4d_config *old, struct l4d_config *nc)
 	TAILQ_FOREACH(ol, &old->listeners, entry)
 		listener_unbind(ol);
 	reload_keep_disabled(old, nc);
+	health_reload_keep(old, nc);
 	nc->generation = old->generation + 1;
 	l4d_conf = nc;
 	config_free(old);
@@ -569,6 +571,8 @@ relay_dispatch(struct child *c, struct imsg *imsg)
 	case IMSG_CTL_SESSION:
 	case IMSG_CTL_END:
 		return control_relay_reply(imsg, c->instance);
+	case IMSG_HEALTH_PASSIVE:
+		return health_passive(c, imsg);
 	}
 	return -1;
 }
@@ -578,6 +582,8 @@ static const struct proc_kind proc_table[] = {
 	    relay_dispatch, relay_started },
 	{ "tls", PROC_TLS, engine_count, tls_main, engine_configure,
 	    engine_dispatch, engine_started },
+	{ "health", PROC_HEALTH, health_count, health_main, health_configure,
+	    health_dispatch, NULL },
 };
 
 void
@@ -587,6 +593,8 @@ parent_log_level(int level)
 	proc_send_all(PROC_RELAY, IMSG_CTL_LOG_VERBOSE, 0, &level,
 	    sizeof(level));
 	proc_send_all(PROC_TLS, IMSG_CTL_LOG_VERBOSE, 0, &level,
+	    sizeof(level));
+	proc_send_all(PROC_HEALTH, IMSG_CTL_LOG_VERBOSE, 0, &level,
 	    sizeof(level));
 }
 
@@ -711,6 +719,7 @@ main(int argc, char *argv[], char *envp[])
 	if (verbose > 0 && level < LOG_LEVEL_DEBUG)
 		level = LOG_LEVEL_DEBUG;
 	l4d_conf->generation = 1;
+	health_reload_keep(NULL, l4d_conf);
 	proc_init(proc_table, nitems(proc_table), argv[0], foreground,
 	    control_event);
 

@@ -148,6 +148,41 @@ struct stats {
 };
 RB_HEAD(stats_tree, stats);
 
+/*
+ * A backend's check: (health.c runs it).  send and expect hold bytes
+ * with the escapes already decoded; expect_regex: expect is a POSIX ERE
+ * (written with a leading ~), otherwise a prefix of the reply.
+ */
+enum check_type {
+	CHECK_NONE = 0,		/* no check: servers are taken as up */
+	CHECK_TCP,
+	CHECK_TLS,
+	CHECK_SEND_EXPECT
+};
+
+#define CHECK_SEND_MAX		256	/* bytes of send: */
+#define CHECK_EXPECT_MAX	256	/* bytes of expect: */
+#define CHECK_READ_MAX		4096	/* reply bytes expect: looks at */
+#define CHECK_COUNT_MAX		100	/* rise, fall, observe.errors */
+#define CHECK_INTERVAL_MIN	100	/* ms */
+#define CHECK_RESULT_MAX	64	/* "connect refused" */
+
+struct backend_check {
+	enum check_type		 type;
+	long long		 interval;	/* ms */
+	long long		 timeout;	/* ms, <= interval */
+	int			 rise;
+	int			 fall;
+	int			 observe;	/* passive: connect failures in
+						   a row; 0: off */
+	int			 port;		/* 0: the traffic's */
+	uint32_t		 send_len;
+	uint32_t		 expect_len;
+	int			 expect_regex;
+	uint8_t			 send[CHECK_SEND_MAX];
+	char			 expect[CHECK_EXPECT_MAX + 1];
+};
+
 struct server {
 	TAILQ_ENTRY(server)	 entry;
 	uint32_t		 id;		/* index within its backend */
@@ -158,12 +193,20 @@ struct server {
 	int			 backup;
 	int			 disabled;	/* l4ctl server disable; kept
 						   across reloads */
+	int			 up;		/* health: shipped by the
+						   parent, which owns it */
+
+	/* parent runtime state (health), shipped but unused by relays */
+	char			 check_result[CHECK_RESULT_MAX];	/* last
+						   check; "" none yet */
+	long long		 state_ms;	/* up is what it is since */
+	uint64_t		 state_changes;
 
 	/* relay runtime state, never shipped */
 	int			 current_weight;	/* smooth wrr */
 	uint32_t		 active;		/* live sessions here */
 	uint64_t		 sessions;		/* total sessions */
-	int			 up;
+	uint32_t		 errors;	/* connect failures in a row */
 	struct stats		*stats;
 };
 TAILQ_HEAD(serverlist, server);
@@ -179,6 +222,7 @@ struct backend {
 	struct server		**server_index;	/* id -> server */
 	int			 tls_originate;	/* has tls: (relays see this) */
 	struct backend_tls	*tls;		/* parent and engines only */
+	struct backend_check	 check;		/* type CHECK_NONE: none */
 	struct stats		*stats;		/* relay runtime */
 };
 TAILQ_HEAD(backendlist, backend);
@@ -426,6 +470,7 @@ enum l4d_proc {
 	PROC_PARENT = 0,
 	PROC_RELAY,
 	PROC_TLS,		/* the TLS engines */
+	PROC_HEALTH,		/* the health checker */
 	PROC_MAX
 };
 
@@ -502,7 +547,59 @@ enum imsg_type {
 	IMSG_TLS_BYTES,		/* struct tls_bytes[]: direct sessions */
 	IMSG_TLS_DONE,		/* struct tls_done: the engine ends (or
 				   half-closes) a plaintext side itself */
+	/* parent -> health: the servers to check (after IMSG_CONF_START) */
+	IMSG_HEALTH_BACKEND,	/* struct health_backend */
+	IMSG_HEALTH_SERVER,	/* struct health_server */
+	/* health -> parent: a check's outcome; parent -> relays, health:
+	   a server's new state */
+	IMSG_HEALTH_STATE,	/* struct health_state */
+	/* relay -> parent: passive, connect failures in a row */
+	IMSG_HEALTH_PASSIVE,	/* struct health_state */
 	IMSG_TYPE_MAX
+};
+
+/*
+ * Health frames.  The health process gets, with each generation, an
+ * IMSG_CONF_START (struct health_start), one IMSG_HEALTH_BACKEND per
+ * backend with a check, its IMSG_HEALTH_SERVERs, for tls checks that
+ * verify the CA bytes as IMSG_TLS_BLOB (kind BLOB_CA), and IMSG_CONF_END.
+ * It never sees a listener, a key or a certificate of l4d's own.
+ */
+struct health_start {
+	uint32_t		 generation;
+	uint32_t		 nbackends;
+};
+
+struct health_backend {
+	uint32_t		 backend_id;
+	char			 name[L4D_NAME_MAX];
+	uint32_t		 nservers;
+	struct backend_check	 check;
+	int			 verify;	/* tls check: tls.verify */
+	char			 server_name[SNI_NAME_MAX];
+};
+
+struct health_server {
+	uint32_t		 backend_id;
+	uint32_t		 server_id;
+	char			 address[L4D_ADDR_MAX];
+	struct sockaddr_storage	 ss;		/* the check's port already */
+	socklen_t		 sslen;
+	int			 up;
+	int			 checked;	/* a check ran, since added */
+};
+
+struct health_state {
+	uint32_t		 generation;
+	uint32_t		 backend_id;
+	uint32_t		 server_id;
+	int			 up;		/* the state after this */
+	int			 changed;	/* up is new: only such a frame
+						   changes a server's state */
+	int			 count;		/* rise or fall reached: */
+	int			 of;		/*   count of of */
+	char			 result[CHECK_RESULT_MAX];	/* "ok", or what
+						   failed */
 };
 
 /*
@@ -933,6 +1030,69 @@ int		 config_receive(struct l4d_config **, struct imsg *);
 void		 tlsconf_free_listener(struct listener_tls *);
 void		 tlsconf_free_backend(struct backend_tls *);
 void		 tls_blob_free(struct tls_blob *);
+
+/*
+ * health.c: the health process, which owns the schedule; check_*.c:
+ * one file per kind of check.  A check runs on one socket with one I/O
+ * event and one timer (the timeout while it runs, the next check when
+ * it does not), so that no server waits for another.
+ */
+struct hbackend {
+	uint32_t		 id;
+	char			 name[L4D_NAME_MAX];
+	struct backend_check	 check;
+	int			 verify;
+	char			 server_name[SNI_NAME_MAX];
+	struct tls_blob		 ca;		/* verify: the CA bytes */
+	struct tls_config	*tls;		/* tls checks */
+	regex_t			 re;
+	int			 re_ok;
+	uint32_t		 nservers;
+	struct hcheck		**servers;	/* by server id */
+};
+
+struct hcheck {
+	struct hbackend		*be;
+	uint32_t		 server_id;
+	char			 address[L4D_ADDR_MAX];
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 up;
+	int			 checked;	/* a check ran, since added */
+	int			 nok;		/* successes in a row */
+	int			 nfail;		/* failures in a row */
+	char			 last[CHECK_RESULT_MAX];
+	int			 running;
+	int			 fd;
+	struct tls		*tls;
+	struct event		 ev_io;
+	struct event		 ev_timer;
+	void			(*io)(struct hcheck *, short);
+	const char		*phase;		/* for a timeout's reason */
+	long long		 started_ms;
+	uint32_t		 sent;
+	uint32_t		 len;
+	uint8_t			 buf[CHECK_READ_MAX + 1];
+};
+
+__dead void	 health_main(int fd, int instance, int count);
+void		 check_io(struct hcheck *, short events);
+void		 check_tcp_start(struct hcheck *);
+void		 check_tls_start(struct hcheck *);
+void		 check_send_start(struct hcheck *);
+void		 check_done(struct hcheck *, int ok, const char *result);
+int		 check_escape_decode(const char *, size_t, uint8_t *,
+		    size_t, uint32_t *, char *why, size_t);
+
+/* healthparent.c: the health row of the process table, states */
+int		 health_count(struct l4d_config *);
+void		 health_configure(struct child *);
+int		 health_dispatch(struct child *, struct imsg *);
+int		 health_passive(struct child *, struct imsg *);
+void		 health_reload_keep(struct l4d_config *, struct l4d_config *);
+int		 health_check_equal(const struct backend_check *,
+		    const struct backend_check *);
+int		 config_send_ca(struct imsgev *, struct backend *);
 
 /* tls.c: the TLS engine process */
 __dead void	 tls_main(int fd, int instance, int count);

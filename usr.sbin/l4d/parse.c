@@ -64,9 +64,22 @@ enum { RK_SNI, RK_ALPN, RK_TLS, RK_BACKEND, RK_PRIORITY, RK_N };
 static const char *const route_keys[RK_N] = { "sni", "alpn", "tls",
     "backend", "priority" };
 
-enum { BK_NAME, BK_BALANCE, BK_RETRIES, BK_SERVERS, BK_TLS, BK_N };
+enum { BK_NAME, BK_BALANCE, BK_RETRIES, BK_SERVERS, BK_TLS, BK_CHECK,
+    BK_N };
 static const char *const backend_keys[BK_N] = { "name", "balance",
-    "retries", "servers", "tls" };
+    "retries", "servers", "tls", "check" };
+
+enum { HK_TYPE, HK_INTERVAL, HK_TIMEOUT, HK_RISE, HK_FALL, HK_PORT,
+    HK_OBSERVE, HK_SEND, HK_EXPECT, HK_N };
+static const char *const check_keys[HK_N] = { "type", "interval",
+    "timeout", "rise", "fall", "port", "observe", "send", "expect" };
+
+enum { HO_ERRORS, HO_N };
+static const char *const observe_keys[HO_N] = { "errors" };
+
+/* enum check_type from CHECK_TCP */
+static const char *const check_type_names[] = { "tcp", "tls",
+    "send-expect" };
 
 enum { BT_VERIFY, BT_CA, BT_SERVER_NAME, BT_CERT, BT_KEY, BT_PROTOCOLS,
     BT_N };
@@ -589,6 +602,7 @@ parse_server(struct parser *p, yaml_node_t *n, const char *path,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		fatal("%s", __func__);
 	s->weight = 1;
+	s->up = 1;	/* parse_check() says otherwise */
 	TAILQ_INSERT_TAIL(&b->servers, s, entry);
 	b->nservers++;
 	p->nservers++;
@@ -697,6 +711,288 @@ pobj_add(struct pobj **v, size_t *n, void *obj)
 	return &nv[(*n)++];
 }
 
+/*
+ * check: of a backend.  Escapes in send: and a prefix expect: are
+ * l4d's own (\r \n \t \\ \xHH), so that a NUL byte can be written.
+ */
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+check_escape_decode(const char *s, size_t len, uint8_t *out, size_t cap,
+    uint32_t *outlen, char *why, size_t whylen)
+{
+	size_t	 i, n = 0;
+	int	 c, h, l;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c == '\\') {
+			if (++i == len) {
+				strlcpy(why, "a backslash at the end", whylen);
+				return -1;
+			}
+			switch (s[i]) {
+			case 'r':
+				c = '\r';
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case '\\':
+				c = '\\';
+				break;
+			case 'x':
+				if (i + 2 >= len) {
+					strlcpy(why, "\\x needs two hex digits",
+					    whylen);
+					return -1;
+				}
+				if ((h = hexval(s[i + 1])) == -1 ||
+				    (l = hexval(s[i + 2])) == -1) {
+					strlcpy(why, "\\x needs two hex digits",
+					    whylen);
+					return -1;
+				}
+				c = h * 16 + l;
+				i += 2;
+				break;
+			default:
+				snprintf(why, whylen, "unknown escape \\%c "
+				    "(\\r \\n \\t \\\\ \\xHH)", s[i]);
+				return -1;
+			}
+		}
+		if (n >= cap) {
+			snprintf(why, whylen, "longer than %zu bytes", cap);
+			return -1;
+		}
+		out[n++] = (uint8_t)c;
+	}
+	*outlen = n;
+	return 0;
+}
+
+static void
+check_send(struct parser *p, yaml_node_t *n, const char *path,
+    struct backend_check *c)
+{
+	char	 why[128];
+
+	if (n->type != YAML_SCALAR_NODE) {
+		type_err(p, n, path, "a string", "the bytes to send, such as "
+		    "'PING\\r\\n'");
+		return;
+	}
+	if (check_escape_decode((const char *)n->data.scalar.value,
+	    n->data.scalar.length, c->send, sizeof(c->send), &c->send_len,
+	    why, sizeof(why)) == -1)
+		perr(p, &n->start_mark, E_CHECK_ESCAPE,
+		    "write bytes as \\r \\n \\t \\\\ or \\xHH, at most 256",
+		    "%s: %s", path, why);
+	else if (c->send_len == 0)
+		perr(p, &n->start_mark, E_CHECK_SEND, "give send: bytes, "
+		    "such as 'PING\\r\\n'", "%s: empty", path);
+}
+
+static void
+check_expect(struct parser *p, yaml_node_t *n, const char *path,
+    struct backend_check *c)
+{
+	const char	*s;
+	char		 why[128], err[128];
+	regex_t		 re;
+	uint8_t		 buf[CHECK_EXPECT_MAX];
+	int		 rc;
+
+	if ((s = scalar_str(p, n, path, "a string", "a prefix of the "
+	    "reply, such as +PONG, or ~ and a regular expression")) == NULL)
+		return;
+	if (s[0] == '~') {
+		if (strlcpy(c->expect, s + 1, sizeof(c->expect)) >=
+		    sizeof(c->expect)) {
+			perr(p, &n->start_mark, E_CHECK_ESCAPE, "shorten it",
+			    "%s: longer than %d bytes", path,
+			    CHECK_EXPECT_MAX);
+			return;
+		}
+		c->expect_regex = 1;
+		c->expect_len = strlen(c->expect);
+		if ((rc = regcomp(&re, c->expect, REG_EXTENDED |
+		    REG_NOSUB)) != 0) {
+			regerror(rc, &re, err, sizeof(err));
+			perr(p, &n->start_mark, E_CHECK_REGEX,
+			    "a POSIX extended regular expression after ~",
+			    "%s: bad regular expression: %s", path, err);
+			return;
+		}
+		regfree(&re);
+		return;
+	}
+	if (check_escape_decode(s, strlen(s), buf, sizeof(buf),
+	    &c->expect_len, why, sizeof(why)) == -1) {
+		perr(p, &n->start_mark, E_CHECK_ESCAPE,
+		    "write bytes as \\r \\n \\t \\\\ or \\xHH, at most 256",
+		    "%s: %s", path, why);
+		return;
+	}
+	if (c->expect_len == 0) {
+		perr(p, &n->start_mark, E_CHECK_SEND, "give expect: bytes, "
+		    "such as +PONG", "%s: empty", path);
+		return;
+	}
+	memcpy(c->expect, buf, c->expect_len);
+	c->expect[c->expect_len] = '\0';
+}
+
+static void
+check_count(struct parser *p, yaml_node_t *n, const char *path, int lo,
+    int *out)
+{
+	long long	 v;
+
+	if (get_int(p, n, path, lo, CHECK_COUNT_MAX, E_CHECK_COUNT, &v) == 0)
+		*out = (int)v;
+}
+
+static void
+check_observe(struct parser *p, yaml_node_t *n, const char *path,
+    struct backend_check *c, int *given)
+{
+	yaml_node_t	*v[HO_N];
+	char		 kp[PARSE_PATH_MAX];
+
+	if (map_collect(p, n, path, observe_keys, HO_N, v) == -1)
+		return;
+	key_path(kp, sizeof(kp), path, "errors");
+	if (v[HO_ERRORS] != NULL) {
+		check_count(p, v[HO_ERRORS], kp, 0, &c->observe);
+		*given = 1;
+	}
+}
+
+/* What goes with what: send-expect needs both, the others neither. */
+static void
+check_combos(struct parser *p, yaml_node_t *n, yaml_node_t **v,
+    const char *path, struct backend_check *c)
+{
+	if (c->type == CHECK_SEND_EXPECT) {
+		if (v[HK_SEND] == NULL)
+			perr(p, &n->start_mark, E_CHECK_SEND,
+			    "add send: with the bytes to send, such as "
+			    "'PING\\r\\n'", "%s: type send-expect without send",
+			    path);
+		if (v[HK_EXPECT] == NULL)
+			perr(p, &n->start_mark, E_CHECK_SEND,
+			    "add expect: with what the reply starts with, "
+			    "such as +PONG", "%s: type send-expect without "
+			    "expect", path);
+		return;
+	}
+	if (v[HK_SEND] != NULL)
+		perr(p, &v[HK_SEND]->start_mark, E_CHECK_COMBO,
+		    "use type: send-expect, or remove send:",
+		    "%s: send with type %s", path,
+		    check_type_names[c->type - CHECK_TCP]);
+	if (v[HK_EXPECT] != NULL)
+		perr(p, &v[HK_EXPECT]->start_mark, E_CHECK_COMBO,
+		    "use type: send-expect, or remove expect:",
+		    "%s: expect with type %s", path,
+		    check_type_names[c->type - CHECK_TCP]);
+}
+
+static void
+check_times(struct parser *p, yaml_node_t *n, yaml_node_t **v,
+    const char *path, struct backend_check *c)
+{
+	char	 kp[PARSE_PATH_MAX];
+
+	key_path(kp, sizeof(kp), path, "interval");
+	if (v[HK_INTERVAL] != NULL)
+		get_duration(p, v[HK_INTERVAL], kp, 0, &c->interval);
+	if (c->interval < CHECK_INTERVAL_MIN) {
+		perr(p, &v[HK_INTERVAL]->start_mark, E_CHECK_INTERVAL,
+		    "check at most every 100ms", "%s: %lldms is under 100ms",
+		    kp, c->interval);
+		return;
+	}
+	key_path(kp, sizeof(kp), path, "timeout");
+	if (v[HK_TIMEOUT] != NULL)
+		get_duration(p, v[HK_TIMEOUT], kp, 0, &c->timeout);
+	else if (c->timeout > c->interval)
+		c->timeout = c->interval;
+	if (c->timeout > c->interval)
+		perr(p, &v[HK_TIMEOUT]->start_mark, E_CHECK_TIMEOUT,
+		    "make the timeout at most the interval",
+		    "%s: %lldms is longer than the interval (%lldms)", kp,
+		    c->timeout, c->interval);
+}
+
+static void
+parse_check(struct parser *p, yaml_node_t *n, const char *path,
+    struct backend *b)
+{
+	struct backend_check	*c = &b->check;
+	struct server		*s;
+	yaml_node_t		*v[HK_N];
+	char			 kp[PARSE_PATH_MAX];
+	long long		 port;
+	int			 seen, x, observed = 0;
+
+	seen = node_enter(p, n, ROLE_CHECK);
+	if (map_collect(p, n, path, check_keys, HK_N, v) == -1)
+		goto out;
+	c->type = CHECK_TCP;
+	c->interval = 5000;
+	c->timeout = 2000;
+	c->rise = 2;
+	c->fall = 3;
+	key_path(kp, sizeof(kp), path, "type");
+	if (v[HK_TYPE] != NULL && get_enum(p, v[HK_TYPE], kp,
+	    check_type_names, nitems(check_type_names), &x) == 0)
+		c->type = CHECK_TCP + x;
+	check_times(p, n, v, path, c);
+	key_path(kp, sizeof(kp), path, "rise");
+	if (v[HK_RISE] != NULL)
+		check_count(p, v[HK_RISE], kp, 1, &c->rise);
+	key_path(kp, sizeof(kp), path, "fall");
+	if (v[HK_FALL] != NULL)
+		check_count(p, v[HK_FALL], kp, 1, &c->fall);
+	key_path(kp, sizeof(kp), path, "port");
+	if (v[HK_PORT] != NULL && get_int(p, v[HK_PORT], kp, 1, 65535,
+	    E_RANGE, &port) == 0)
+		c->port = (int)port;
+	key_path(kp, sizeof(kp), path, "observe");
+	if (v[HK_OBSERVE] != NULL)
+		check_observe(p, v[HK_OBSERVE], kp, c, &observed);
+	if (!observed)
+		c->observe = c->fall;
+	key_path(kp, sizeof(kp), path, "send");
+	if (v[HK_SEND] != NULL)
+		check_send(p, v[HK_SEND], kp, c);
+	key_path(kp, sizeof(kp), path, "expect");
+	if (v[HK_EXPECT] != NULL)
+		check_expect(p, v[HK_EXPECT], kp, c);
+	check_combos(p, n, v, path, c);
+	/* a server with a check is up after its first successful one */
+	TAILQ_FOREACH(s, &b->servers, entry)
+		s->up = 0;
+ out:
+	node_leave(p, seen);
+}
+
 static void
 parse_backend(struct parser *p, yaml_node_t *n, const char *path)
 {
@@ -740,6 +1036,9 @@ parse_backend(struct parser *p, yaml_node_t *n, const char *path)
 	key_path(kp, sizeof(kp), path, "tls");
 	if (v[BK_TLS] != NULL)
 		parse_backend_tls(p, v[BK_TLS], kp, b);
+	key_path(kp, sizeof(kp), path, "check");
+	if (v[BK_CHECK] != NULL)
+		parse_check(p, v[BK_CHECK], kp, b);
  out:
 	node_leave(p, seen);
 }

@@ -23,7 +23,7 @@
 #define MAP_KEYS_MAX		16	/* keys of one mapping */
 #define PARSE_MAX_DEPTH		64	/* nesting of a YAML document */
 
-/* The stable codes, L4D-E001 to L4D-E034; l4d.conf(5) lists them. */
+/* The stable codes, L4D-E001 to L4D-E041; l4d.conf(5) lists them. */
 enum conf_code {
 	E_SYNTAX = 1,
 	E_UNKNOWN_KEY = 2,
@@ -58,7 +58,14 @@ enum conf_code {
 	E_TLS_LIST = 31,	/* protocols or ciphers libtls refuses */
 	E_TLS_CA = 32,		/* CA certificates or a CRL libtls refuses */
 	E_TLS_COMBO = 33,	/* a tls: key that the others make useless */
-	E_DUP_CERT_NAME = 34	/* two certificates of a listener, one name */
+	E_DUP_CERT_NAME = 34,	/* two certificates of a listener, one name */
+	E_CHECK_SEND = 35,	/* send-expect without send: or expect: */
+	E_CHECK_REGEX = 36,	/* expect: ~pattern does not compile */
+	E_CHECK_COUNT = 37,	/* rise, fall or observe.errors out of range */
+	E_CHECK_TIMEOUT = 38,	/* check timeout longer than its interval */
+	E_CHECK_INTERVAL = 39,	/* check interval under 100ms */
+	E_CHECK_ESCAPE = 40,	/* send: or expect: bad escape, too long */
+	E_CHECK_COMBO = 41	/* send:/expect: with a tcp or tls check */
 };
 
 /*
@@ -79,7 +86,8 @@ enum node_role {
 	ROLE_CERTS,
 	ROLE_CERT,
 	ROLE_CERT_NAMES,
-	ROLE_BACKEND_TLS
+	ROLE_BACKEND_TLS,
+	ROLE_CHECK
 };
 
 #define ADDR_WILDCARD	0x01	/* "*:PORT" allowed */

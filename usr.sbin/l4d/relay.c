@@ -46,6 +46,8 @@ static void	 listeners_enable(int);
 static long long session_deadline_nodrain(struct session *, long long);
 static void	 session_count(struct session *, enum end_cause);
 static void	 relay_ctl_server(struct relay_env *, struct imsg *);
+static void	 relay_health_state(struct relay_env *, struct imsg *);
+static void	 server_failed(struct session *, struct server *);
 
 static const char *cause_names[CAUSE_MAX] = {
 	[CAUSE_NONE] = "none",
@@ -340,6 +342,9 @@ relay_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_CTL_SERVER:
 			relay_ctl_server(env, &imsg);
 			break;
+		case IMSG_HEALTH_STATE:
+			relay_health_state(env, &imsg);
+			break;
 		case IMSG_CTL_LOG_VERBOSE:
 			if (imsg.datalen == sizeof(int))
 				log_setlevel(*(int *)imsg.data);
@@ -486,6 +491,69 @@ relay_ctl_server(struct relay_env *env, struct imsg *imsg)
 			    cs.disabled != 0;
 			return;
 		}
+}
+
+/*
+ * Health: the parent's word on a server's state.  A frame of an older
+ * generation is stale (the new one carried the state); a newer one, or
+ * ids out of range, cannot come from a sane parent.
+ */
+static void
+relay_health_state(struct relay_env *env, struct imsg *imsg)
+{
+	struct health_state	 hs;
+	struct backend		*be;
+	struct server		*srv;
+
+	if (imsg->datalen != sizeof(hs))
+		fatalx("bad health state frame");
+	memcpy(&hs, imsg->data, sizeof(hs));
+	if (env->conf == NULL || hs.generation < env->conf->generation)
+		return;
+	if (hs.generation > env->conf->generation)
+		fatalx("health state of generation %u, running %u",
+		    hs.generation, env->conf->generation);
+	TAILQ_FOREACH(be, &env->conf->backends, entry)
+		if (be->id == hs.backend_id)
+			break;
+	if (be == NULL || hs.server_id >= be->nservers ||
+	    be->check.type == CHECK_NONE || (hs.up != 0 && hs.up != 1))
+		fatalx("bad health state frame");
+	srv = be->server_index[hs.server_id];
+	srv->up = hs.up;
+	srv->errors = 0;
+}
+
+/*
+ * Passive: observe connect failures in a row take a server down for
+ * this relay's picks at once; the parent tells the others and the
+ * health process, whose check brings it back.
+ */
+static void
+server_failed(struct session *s, struct server *srv)
+{
+	struct relay_env	*env = &relay_env;
+	struct backend		*be = s->backend;
+	struct health_state	 hs;
+
+	if (be->check.type == CHECK_NONE || be->check.observe == 0 ||
+	    !srv->up || session_conf(s) != env->conf)
+		return;
+	if (++srv->errors < (uint32_t)be->check.observe)
+		return;
+	srv->up = 0;
+	srv->errors = 0;
+	log_debug("server %s %s: %d connect failures in a row", be->name,
+	    srv->address, be->check.observe);
+	memset(&hs, 0, sizeof(hs));
+	hs.generation = env->conf->generation;
+	hs.backend_id = be->id;
+	hs.server_id = srv->id;
+	hs.up = 0;
+	hs.changed = 1;
+	hs.count = hs.of = be->check.observe;
+	imsgev_compose(&env->parent, IMSG_HEALTH_PASSIVE, 0, -1, &hs,
+	    sizeof(hs));
 }
 
 void
@@ -749,6 +817,7 @@ session_connect(struct session *s)
 		cause = CAUSE_CONNECT_REFUSED;
 		srv->stats->c.connect_failures++;
 		s->backend->stats->c.connect_failures++;
+		server_failed(s, srv);
 		log_debug("session %s: connect %s: %s", session_idstr(s),
 		    srv->address, strerror(errno));
 		close(s->sfd);
@@ -771,6 +840,7 @@ session_connect_failed(struct session *s, enum end_cause cause, int error)
 	s->sfd = -1;
 	s->server->stats->c.connect_failures++;
 	s->backend->stats->c.connect_failures++;
+	server_failed(s, s->server);
 	s->server = NULL;
 	s->last_connect_cause = cause;
 	session_connect(s);
@@ -800,6 +870,7 @@ session_connected(struct session *s, int events)
 	}
 	s->state = STATE_RELAYING;
 	s->sready = events & READY_STATE;
+	s->server->errors = 0;
 	s->server->active++;
 	s->server->sessions++;
 	s->server->stats->c.total++;

@@ -819,8 +819,28 @@ ERR_CASE(e002_top_key, "E002", 9, 1,
     LISTENER_A BACKEND_B "include: [/etc/l4d.d/a.conf]\n")
 ERR_CASE(e002_listener_allow, "E002", 5, 5,
     LISTENER_A "    allow: [10.0.0.0/8]\n" BACKEND_B)
-ERR_CASE(e002_backend_check, "E002", 9, 5,
-    LISTENER_A BACKEND_B "    check: { type: tcp }\n")
+ERR_CASE(e002_check_key, "E002", 9, 14,
+    LISTENER_A BACKEND_B "    check: { typ: tcp }\n")
+ERR_CASE(e035_no_send, "E035", 9, 12,
+    LISTENER_A BACKEND_B "    check: { type: send-expect, expect: x }\n")
+ERR_CASE(e035_no_expect, "E035", 9, 12,
+    LISTENER_A BACKEND_B "    check: { type: send-expect, send: x }\n")
+ERR_CASE(e036_bad_regex, "E036", 9, 50,
+    LISTENER_A BACKEND_B
+    "    check: { type: send-expect, send: a, expect: \"~(\" }\n")
+ERR_CASE(e037_rise, "E037", 9, 20,
+    LISTENER_A BACKEND_B "    check: { rise: 0 }\n")
+ERR_CASE(e037_fall, "E037", 9, 20,
+    LISTENER_A BACKEND_B "    check: { fall: 101 }\n")
+ERR_CASE(e038_timeout, "E038", 9, 37,
+    LISTENER_A BACKEND_B "    check: { interval: 1s, timeout: 2s }\n")
+ERR_CASE(e039_interval, "E039", 9, 24,
+    LISTENER_A BACKEND_B "    check: { interval: 50ms }\n")
+ERR_CASE(e040_escape, "E040", 9, 39,
+    LISTENER_A BACKEND_B
+    "    check: { type: send-expect, send: 'a\\q', expect: x }\n")
+ERR_CASE(e041_send_tcp, "E041", 9, 20,
+    LISTENER_A BACKEND_B "    check: { send: a }\n")
 ERR_CASE(e002_server_tls, "E002", 8, 35,
     LISTENER_A
     "backends:\n"
@@ -2358,6 +2378,60 @@ ATF_TC_BODY(tls_blob_free, tc)
 	tlsconf_free_backend(NULL);
 }
 
+ATF_TC_WITHOUT_HEAD(check_escapes);
+ATF_TC_BODY(check_escapes, tc)
+{
+	uint8_t		 out[8];
+	uint32_t	 n;
+	char		 why[128];
+
+	ATF_REQUIRE_EQ(check_escape_decode("PING\\r\\n", 8, out,
+	    sizeof(out), &n, why, sizeof(why)), 0);
+	ATF_CHECK_EQ(n, 6);
+	ATF_CHECK(memcmp(out, "PING\r\n", 6) == 0);
+	ATF_REQUIRE_EQ(check_escape_decode("\\x00\\xfF\\t\\\\", 12, out,
+	    sizeof(out), &n, why, sizeof(why)), 0);
+	ATF_CHECK_EQ(n, 4);
+	ATF_CHECK(out[0] == 0 && out[1] == 0xff && out[2] == '\t' &&
+	    out[3] == '\\');
+	ATF_CHECK_EQ(check_escape_decode("a\\", 2, out, sizeof(out), &n, why,
+	    sizeof(why)), -1);
+	ATF_CHECK_EQ(check_escape_decode("\\x4", 3, out, sizeof(out), &n,
+	    why, sizeof(why)), -1);
+	ATF_CHECK_EQ(check_escape_decode("\\xg0", 4, out, sizeof(out), &n,
+	    why, sizeof(why)), -1);
+	ATF_CHECK_EQ(check_escape_decode("\\q", 2, out, sizeof(out), &n,
+	    why, sizeof(why)), -1);
+	ATF_CHECK_EQ(check_escape_decode("123456789", 9, out, sizeof(out), &n,
+	    why, sizeof(why)), -1);
+}
+
+ATF_TC_WITHOUT_HEAD(check_defaults);
+ATF_TC_BODY(check_defaults, tc)
+{
+	struct l4d_config	*conf;
+	struct backend		*be;
+
+	conf = parse_str(LISTENER_A BACKEND_B "    check: { interval: 1s }\n",
+	    0);
+	ATF_REQUIRE(conf != NULL);
+	be = TAILQ_FIRST(&conf->backends);
+	ATF_CHECK_EQ(be->check.type, CHECK_TCP);
+	ATF_CHECK_EQ(be->check.interval, 1000);
+	ATF_CHECK_EQ(be->check.timeout, 1000);	/* 2s, at most the interval */
+	ATF_CHECK_EQ(be->check.rise, 2);
+	ATF_CHECK_EQ(be->check.fall, 3);
+	ATF_CHECK_EQ(be->check.observe, 3);
+	ATF_CHECK_EQ(TAILQ_FIRST(&be->servers)->up, 0);
+	config_free(conf);
+	conf = parse_str(LISTENER_A BACKEND_B, 0);
+	ATF_REQUIRE(conf != NULL);
+	be = TAILQ_FIRST(&conf->backends);
+	ATF_CHECK_EQ(be->check.type, CHECK_NONE);
+	ATF_CHECK_EQ(TAILQ_FIRST(&be->servers)->up, 1);
+	config_free(conf);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, full_valid);
@@ -2371,7 +2445,18 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, e001_two_documents);
 	ATF_TP_ADD_TC(tp, e002_top_key);
 	ATF_TP_ADD_TC(tp, e002_listener_allow);
-	ATF_TP_ADD_TC(tp, e002_backend_check);
+	ATF_TP_ADD_TC(tp, e002_check_key);
+	ATF_TP_ADD_TC(tp, e035_no_send);
+	ATF_TP_ADD_TC(tp, e035_no_expect);
+	ATF_TP_ADD_TC(tp, e036_bad_regex);
+	ATF_TP_ADD_TC(tp, e037_rise);
+	ATF_TP_ADD_TC(tp, e037_fall);
+	ATF_TP_ADD_TC(tp, e038_timeout);
+	ATF_TP_ADD_TC(tp, e039_interval);
+	ATF_TP_ADD_TC(tp, e040_escape);
+	ATF_TP_ADD_TC(tp, e041_send_tcp);
+	ATF_TP_ADD_TC(tp, check_escapes);
+	ATF_TP_ADD_TC(tp, check_defaults);
 	ATF_TP_ADD_TC(tp, e002_server_tls);
 	ATF_TP_ADD_TC(tp, e002_timeouts_key);
 	ATF_TP_ADD_TC(tp, e003_listeners_scalar);

@@ -9,6 +9,11 @@ Mode "blackhole" never accepts: it listens with a backlog of 0 and fills
 that queue itself, so that the kernel drops further SYNs and a connect()
 to it hangs until the connector's timeout.
 
+SIGUSR1 closes the listening socket: new connects are refused while the
+connections already accepted go on (a server that "starts refusing");
+those the kernel completed but nobody accepted yet are accepted first,
+so that the close resets none of them.
+
 The pid is written to --pidfile before listen(); the --ready file is
 created after listen(), so a test polls for it instead of sleeping.  Every
 accepted connection is served by its own thread.  The server exits on
@@ -394,6 +399,19 @@ def main():
             write_atomic(args.ready, "%s\n" % args.listen)
         threading.Event().wait()
     ls.listen(1024)
+    def stop_listening(*a):
+        ls.setblocking(False)
+        while True:
+            try:
+                conn, _ = ls.accept()
+            except (BlockingIOError, InterruptedError):
+                break
+            conn.setblocking(True)
+            threading.Thread(target=handle, args=(conn, args),
+                             daemon=True).start()
+        ls.close()
+
+    signal.signal(signal.SIGUSR1, stop_listening)
     if args.ready:
         write_atomic(args.ready, "%s\n" % args.listen)
     while True:
@@ -401,6 +419,10 @@ def main():
             conn, _ = ls.accept()
         except InterruptedError:
             continue
+        except OSError:
+            if ls.fileno() != -1:
+                raise
+            threading.Event().wait()
         threading.Thread(target=handle, args=(conn, args),
                          daemon=True).start()
 
