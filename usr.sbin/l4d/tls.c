@@ -43,6 +43,9 @@
 #define ENG_BYTES_BATCH		(IMSG_MAX_SIZE / sizeof(struct tls_bytes) - 1)
 #define ENG_SID_LEN		32	/* TLS_MAX_SESSION_ID_LENGTH */
 
+#define ENG_RX_SMALL		512	/* reads below this are read ahead */
+#define ENG_RX_BUF		4096
+
 #define REC_HDR_LEN		5
 #define REC_HANDSHAKE		22
 
@@ -789,6 +792,47 @@ rec_track(struct tsess *s, const uint8_t *p, size_t n)
 }
 
 /*
+ * OpenSSL reads a record's header, then its body: a small read takes
+ * what the socket has (up to ENG_RX_BUF) and keeps the rest where the
+ * hello was, so that a handshake flight or a short request costs one
+ * recv(2), not two a record.  Large reads go straight to the socket.
+ */
+static ssize_t
+ts_read_ahead(struct tsess *s, uint8_t *buf, size_t len)
+{
+	static uint8_t	 rx[ENG_RX_BUF];
+	ssize_t		 n;
+
+	do {
+		n = recv(s->tfd, rx, sizeof(rx), MSG_DONTWAIT);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		s->t_dry = 1;
+		return TLS_WANT_POLLIN;
+	}
+	if (n == -1) {
+		s->t_errno = errno;
+		return -1;
+	}
+	if (n == 0) {
+		s->t_fin = 1;
+		return TLS_WANT_POLLIN;
+	}
+	if ((size_t)n > len) {
+		if ((s->hello = malloc(n - len)) == NULL) {
+			s->t_errno = ENOMEM;
+			return -1;
+		}
+		memcpy(s->hello, rx + len, n - len);
+		s->hello_off = 0;
+		s->hello_len = n - len;
+		n = len;
+	}
+	memcpy(buf, rx, n);
+	return n;
+}
+
+/*
  * The hello bytes the relay read come first, then the socket.  A FIN
  * is kept from libtls: OpenSSL 3 takes one without close_notify for a
  * fatal error, which would also end the other direction, so libtls is
@@ -809,7 +853,11 @@ ts_read_cb(struct tls *ctx, void *buf, size_t len, void *arg)
 		if (s->hello_off == s->hello_len) {
 			free(s->hello);
 			s->hello = NULL;
+			s->hello_off = s->hello_len = 0;
 		}
+	} else if (len < ENG_RX_SMALL) {
+		if ((n = ts_read_ahead(s, buf, len)) < 0)
+			return n;
 	} else {
 		do {
 			n = recv(s->tfd, buf, len, MSG_DONTWAIT);
