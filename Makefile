@@ -49,7 +49,8 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/healthparent.o usr.sbin/l4d/health.o \
 		usr.sbin/l4d/check_tcp.o usr.sbin/l4d/check_tls.o \
 		usr.sbin/l4d/check_send.o \
-		usr.sbin/l4d/log.o compat/setproctitle.o ${TICKETS}
+		usr.sbin/l4d/log.o compat/setproctitle.o \
+		compat/defer_accept.o ${TICKETS}
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o
 HDRS =		usr.sbin/l4d/l4d.h usr.sbin/l4d/parse.h compat/compat.h

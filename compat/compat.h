@@ -43,4 +43,7 @@
 
 void	compat_setproctitle_init(int, char **, char **);
 
+/* defer_accept.c: accept(2) once the client has sent something */
+int	compat_defer_accept(int, int);
+
 #endif /* L4D_COMPAT_H */

@@ -146,6 +146,26 @@ listen_probe(struct listener *l, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * A listener that waits for the client's first bytes anyway (a hello,
+ * an SSLRequest) has the kernel wait for them: the relay then reads
+ * them at once instead of watching a silent socket.  A client that says
+ * nothing is held by the kernel up to the handshake timeout, then
+ * handed over to meet it.  Set again on a reload, which may change it.
+ */
+static void
+listener_defer(struct listener *l)
+{
+	int	 i, secs = 0;
+
+	if (listener_peeks(l))
+		secs = l->timeouts.handshake == TIMEOUT_INFINITE ? 30 :
+		    (int)((l->timeouts.handshake + 999) / 1000);
+	for (i = 0; i < l->nrelay_fds; i++)
+		if (compat_defer_accept(l->relay_fds[i], secs) == -1)
+			log_warn("listener %s: deferred accept", l->name);
+}
+
 /* Bind one listener: one socket per relay where the OS spreads them. */
 static int
 listener_bind(struct listener *l, int n, char *why, size_t whylen)
@@ -162,6 +182,7 @@ listener_bind(struct listener *l, int n, char *why, size_t whylen)
 	for (i = 0; i < count; i++)
 		if ((l->relay_fds[i] = listen_socket(l, why, whylen)) == -1)
 			return -1;
+	listener_defer(l);
 	return 0;
 }
 
@@ -443,6 +464,7 @@ reload_commit(struct l4d_config *old, struct l4d_config *nc)
 		l->nrelay_fds = ol->nrelay_fds;
 		ol->relay_fds = NULL;
 		ol->nrelay_fds = 0;
+		listener_defer(l);
 	}
 	TAILQ_FOREACH(ol, &old->listeners, entry)
 		listener_unbind(ol);
