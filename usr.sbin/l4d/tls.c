@@ -797,14 +797,14 @@ rec_track(struct tsess *s, const uint8_t *p, size_t n)
  * hello was, so that a handshake flight or a short request costs one
  * recv(2), not two a record.  Large reads go straight to the socket.
  */
+/* The socket's bytes; what libtls makes of EAGAIN, an error, a FIN. */
 static ssize_t
-ts_read_ahead(struct tsess *s, uint8_t *buf, size_t len)
+ts_recv(struct tsess *s, void *buf, size_t len)
 {
-	static uint8_t	 rx[ENG_RX_BUF];
-	ssize_t		 n;
+	ssize_t	 n;
 
 	do {
-		n = recv(s->tfd, rx, sizeof(rx), MSG_DONTWAIT);
+		n = recv(s->tfd, buf, len, MSG_DONTWAIT);
 	} while (n == -1 && errno == EINTR);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		s->t_dry = 1;
@@ -818,6 +818,17 @@ ts_read_ahead(struct tsess *s, uint8_t *buf, size_t len)
 		s->t_fin = 1;
 		return TLS_WANT_POLLIN;
 	}
+	return n;
+}
+
+static ssize_t
+ts_read_ahead(struct tsess *s, uint8_t *buf, size_t len)
+{
+	static uint8_t	 rx[ENG_RX_BUF];
+	ssize_t		 n;
+
+	if ((n = ts_recv(s, rx, sizeof(rx))) < 0)
+		return n;
 	if ((size_t)n > len) {
 		if ((s->hello = malloc(n - len)) == NULL) {
 			s->t_errno = ENOMEM;
@@ -855,26 +866,9 @@ ts_read_cb(struct tls *ctx, void *buf, size_t len, void *arg)
 			s->hello = NULL;
 			s->hello_off = s->hello_len = 0;
 		}
-	} else if (len < ENG_RX_SMALL) {
-		if ((n = ts_read_ahead(s, buf, len)) < 0)
-			return n;
-	} else {
-		do {
-			n = recv(s->tfd, buf, len, MSG_DONTWAIT);
-		} while (n == -1 && errno == EINTR);
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			s->t_dry = 1;
-			return TLS_WANT_POLLIN;
-		}
-		if (n == -1) {
-			s->t_errno = errno;
-			return -1;
-		}
-		if (n == 0) {
-			s->t_fin = 1;
-			return TLS_WANT_POLLIN;
-		}
-	}
+	} else if ((n = len < ENG_RX_SMALL ? ts_read_ahead(s, buf, len) :
+	    ts_recv(s, buf, len)) < 0)
+		return n;
 	if (s->leg == TLS_LEG_CLIENT && rec_track(s, buf, n) == -1) {
 		s->reneg = 1;
 		return -1;
