@@ -224,7 +224,8 @@ backend_equal(struct backend *a, struct backend *b)
 	struct server	*x, *y;
 
 	if (a->balance != b->balance || a->retries != b->retries ||
-	    a->nservers != b->nservers || !backend_tls_equal(a->tls, b->tls))
+	    a->nservers != b->nservers || !backend_tls_equal(a->tls, b->tls) ||
+	    a->proxy_send != b->proxy_send)
 		return 0;
 	y = TAILQ_FIRST(&b->servers);
 	TAILQ_FOREACH(x, &a->servers, entry) {
@@ -312,6 +313,31 @@ routes_equal(struct listener *a, struct listener *b)
 	return 1;
 }
 
+/* allow, deny, trusted, rate_limit and proxy_protocol, as written. */
+static int
+access_equal(struct listener *a, struct listener *b)
+{
+	struct acl	*x, *y;
+	int		 i;
+
+	if (a->proxy_accept != b->proxy_accept ||
+	    memcmp(&a->rate, &b->rate, sizeof(a->rate)) != 0)
+		return 0;
+	for (i = 0; i < ACL_NLISTS; i++) {
+		x = a->acl[i];
+		y = b->acl[i];
+		if (x == NULL || y == NULL) {
+			if (x != y)
+				return 0;
+			continue;
+		}
+		if (x->ncidrs != y->ncidrs || memcmp(x->cidrs, y->cidrs,
+		    x->ncidrs * sizeof(*x->cidrs)) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* What a reload changes, one line per object, for l4ctl and the log. */
 static void
 reload_plan(struct l4d_config *old, struct l4d_config *nc, FILE *out)
@@ -336,6 +362,9 @@ reload_plan(struct l4d_config *old, struct l4d_config *nc, FILE *out)
 			    l->name, l->nroutes);
 		else if (!tls_equal(ol->tls, l->tls))
 			fprintf(out, "listener %s: tls changed\n", l->name);
+		else if (!access_equal(ol, l))
+			fprintf(out, "listener %s: access control changed\n",
+			    l->name);
 		else
 			fprintf(out, "listener %s: unchanged\n", l->name);
 	}

@@ -23,7 +23,10 @@
 #define MAP_KEYS_MAX		16	/* keys of one mapping */
 #define PARSE_MAX_DEPTH		64	/* nesting of a YAML document */
 
-/* The stable codes, L4D-E001 to L4D-E034; l4d.conf(5) lists them. */
+/*
+ * The stable codes, L4D-E001 to L4D-E034 and from L4D-E045 (access
+ * control); l4d.conf(5) lists them.
+ */
 enum conf_code {
 	E_SYNTAX = 1,
 	E_UNKNOWN_KEY = 2,
@@ -58,7 +61,9 @@ enum conf_code {
 	E_TLS_LIST = 31,	/* protocols or ciphers libtls refuses */
 	E_TLS_CA = 32,		/* CA certificates or a CRL libtls refuses */
 	E_TLS_COMBO = 33,	/* a tls: key that the others make useless */
-	E_DUP_CERT_NAME = 34	/* two certificates of a listener, one name */
+	E_DUP_CERT_NAME = 34,	/* two certificates of a listener, one name */
+	E_CIDR = 45,		/* a network of allow, deny or trusted */
+	E_PROXY_TRUSTED = 46	/* proxy_protocol without trusted: */
 };
 
 /*
@@ -79,7 +84,8 @@ enum node_role {
 	ROLE_CERTS,
 	ROLE_CERT,
 	ROLE_CERT_NAMES,
-	ROLE_BACKEND_TLS
+	ROLE_BACKEND_TLS,
+	ROLE_ACCESS		/* rate_limit:, proxy_protocol: */
 };
 
 #define ADDR_WILDCARD	0x01	/* "*:PORT" allowed */
