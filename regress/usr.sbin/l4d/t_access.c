@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +532,59 @@ ATF_TC_BODY(proxy_build_roundtrip, tc)
 	    "x", NULL, NULL, buf, 20) == -1);
 }
 
+/*
+ * The seeds of the fuzz corpus (regress/fuzz/corpus/proxy): ok-* read
+ * as a header, bad-* refused, more-* wait for more; every prefix of
+ * each, in a buffer of its exact size, is undecided or decided alike.
+ */
+ATF_TC(proxy_corpus);
+ATF_TC_HEAD(proxy_corpus, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "The PROXY seeds of the fuzz corpus "
+	    "read as their names say, and so do their prefixes");
+}
+ATF_TC_BODY(proxy_corpus, tc)
+{
+	static uint8_t		 buf[PROXY_V2_MAX + 64];
+	struct proxy_hdr	 h;
+	enum proxy_status	 st, want;
+	char			 dir[PATH_MAX], path[PATH_MAX * 2];
+	struct dirent		*de;
+	uint8_t			*b;
+	DIR			*d;
+	FILE			*f;
+	size_t			 n, i;
+	int			 nfiles = 0;
+
+	snprintf(dir, sizeof(dir), "%s/../../fuzz/corpus/proxy",
+	    atf_tc_get_config_var(tc, "srcdir"));
+	ATF_REQUIRE_MSG((d = opendir(dir)) != NULL, "%s", dir);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		ATF_REQUIRE((f = fopen(path, "rb")) != NULL);
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		want = strncmp(de->d_name, "ok-", 3) == 0 ? PROXY_OK :
+		    strncmp(de->d_name, "bad-", 4) == 0 ? PROXY_BAD :
+		    PROXY_NEED_MORE;
+		ATF_CHECK_MSG(proxy_parse(buf, n, &h) == want, "%s",
+		    de->d_name);
+		for (i = 0; i <= n; i++) {
+			ATF_REQUIRE((b = malloc(i ? i : 1)) != NULL);
+			memcpy(b, buf, i);
+			st = proxy_parse(b, i, &h);
+			free(b);
+			ATF_CHECK_MSG(st == PROXY_NEED_MORE || st == want,
+			    "%s: prefix of %zu", de->d_name, i);
+		}
+		nfiles++;
+	}
+	closedir(d);
+	ATF_CHECK_MSG(nfiles >= 20, "only %d seeds", nfiles);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, cidr_syntax);
@@ -544,5 +599,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, proxy_v2);
 	ATF_TP_ADD_TC(tp, proxy_v2_bad);
 	ATF_TP_ADD_TC(tp, proxy_build_roundtrip);
+	ATF_TP_ADD_TC(tp, proxy_corpus);
 	return atf_no_error();
 }

@@ -126,6 +126,15 @@ EOF
 	grep -q '127\.0\.0\.[39]' srv.log && fail "a denied client reached the server"
 	wait_for 10 cause_is a denied 1 || fail "stats: $(ctl show stats)"
 	wait_for 10 cause_is g denied 2 || fail "stats: $(ctl show stats)"
+	ctl show summary >summary.out
+	grep -Eq '^  allow 1 networks deny 2 networks$' summary.out &&
+	    grep -Eq '^  allow 1 networks deny 1 networks$' summary.out ||
+	    fail "show summary: $(cat summary.out)"
+	ctl -j show summary | $PY -c 'import json, sys
+l = json.load(sys.stdin)["listeners"]
+assert [(x["allow"], x["deny"], x["rate_limit"], x["proxy_trusted"])
+    for x in l] == [(1, 2, None, None), (1, 1, None, None)], l' ||
+	    fail "show summary -j"
 	log_has 'listener a: denied 127\.0\.0\.3:[0-9]+' ||
 	    fail "no log line for the refusal: $(grep denied l4d.log)"
 
@@ -777,6 +786,61 @@ proxy_out_sni_cleanup()
 	l4d_cleanup
 }
 
+atf_test_case proxy_out_tls cleanup
+proxy_out_tls_head()
+{
+	atf_set descr "PROXY v2 out for a session l4d terminated: PP2_TYPE_SSL with the TLS version and the client certificate's CN, AUTHORITY with the SNI"
+	atf_set require.user root
+	atf_set timeout 90
+}
+proxy_out_tls_body()
+{
+	acl_setup
+	command -v openssl >/dev/null || atf_skip "no openssl"
+	set -- $(free_ports 2)
+	lp=$1 sp=$2
+	for a in "ca" "ca clients" "leaf mtls.test" "client clients alice"; do
+		sh "$TOOLS/mkcerts.sh" $(echo "$a" | cut -d' ' -f1) certs \
+		    $(echo "$a" | cut -s -d' ' -f2-) || fail "mkcerts $a"
+	done
+	start_pp srv "127.0.0.1:$sp" --header-only
+	{
+		cfg_head 1 true
+		cat <<EOF
+listeners:
+  - name: t
+    listen: "127.0.0.1:$lp"
+    backend: b
+    tls:
+      certificates: [ { cert: $PWD/certs/mtls.test.crt, key: $PWD/certs/mtls.test.key } ]
+      client_auth: optional
+      client_ca: $PWD/certs/clients.crt
+backends:
+  - name: b
+    proxy_protocol: v2
+    servers: [ { address: "127.0.0.1:$sp" } ]
+EOF
+	} >l4d.conf
+	start_l4d
+	# the server answers the header only, which is no line the client
+	# expects: what counts is what the server was told
+	for c in "--cert certs/alice.crt --key certs/alice.key" ""; do
+		$PY "$TOOLS/tlsclient.py" line --connect "127.0.0.1:$lp" \
+		    --name mtls.test --ca certs/ca.crt $c --tls 1.3 \
+		    --expect - --timeout 10 >/dev/null 2>&1 || :
+	done
+	wait_for 10 test "$(lines_of srv.log)" -ge 2 || fail "server: $(cat srv.log)"
+	grep -Eq '^src=127\.0\.0\.1:[0-9]+ via=v2 authority=mtls\.test ssl=TLSv1\.3 cn=alice verified=1$' srv.log ||
+	    fail "with a certificate, the server was told: $(cat srv.log)"
+	grep -Eq '^src=127\.0\.0\.1:[0-9]+ via=v2 authority=mtls\.test ssl=TLSv1\.3 verified=0$' srv.log ||
+	    fail "without one, the server was told: $(cat srv.log)"
+}
+proxy_out_tls_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case acl_v4
@@ -791,4 +855,5 @@ atf_init_test_cases()
 	atf_add_test_case proxy_garbage
 	atf_add_test_case proxy_source_hash
 	atf_add_test_case proxy_out_sni
+	atf_add_test_case proxy_out_tls
 }
