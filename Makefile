@@ -28,6 +28,8 @@ LDFLAGS +=	${SANFLAGS}
 
 # Zero-copy: splice(2) on Linux, a plain copy where nothing like it exists.
 SPLICE !=	[ "$$(uname -s)" = Linux ] && echo splice || echo splice_none
+# A source's connections to one relay: a reuseport BPF program on Linux.
+STEER !=	[ "$$(uname -s)" = Linux ] && echo steer_linux || echo steer_none
 # Session sockets: a private epoll set on Linux, libevent elsewhere.
 POLL !=		[ "$$(uname -s)" = Linux ] && echo poll_epoll || echo poll_event
 # LibreTLS (Linux) issues no session tickets without compat/tls_tickets.c.
@@ -46,7 +48,7 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/${SPLICE}.o usr.sbin/l4d/${POLL}.o \
 		usr.sbin/l4d/stats.o usr.sbin/l4d/sni.o usr.sbin/l4d/route.o \
 		usr.sbin/l4d/peek.o usr.sbin/l4d/handoff.o \
-		usr.sbin/l4d/proxy_protocol.o \
+		usr.sbin/l4d/proxy_protocol.o usr.sbin/l4d/${STEER}.o \
 		usr.sbin/l4d/tlsparent.o usr.sbin/l4d/tls.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o ${TICKETS}
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \

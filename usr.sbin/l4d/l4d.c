@@ -146,6 +146,21 @@ listen_probe(struct listener *l, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * A listener with rate_limit has each source's connections go to one
+ * relay, whose bucket of it is then the only one; without, the OS's
+ * spreading.  Failing that, each relay counts on its own (l4d.conf(5)).
+ */
+static void
+listener_steer(struct listener *l)
+{
+	if (l->nrelay_fds < 2)
+		return;
+	if (listen_steer(l->relay_fds[0], l->ss.ss_family, l->nrelay_fds,
+	    l->rate.ipv6_prefix, l->rate.per_source != 0) == -1)
+		log_warn("listener %s: steering sources to relays", l->name);
+}
+
 /* Bind one listener: one socket per relay where the OS spreads them. */
 static int
 listener_bind(struct listener *l, int n, char *why, size_t whylen)
@@ -162,6 +177,7 @@ listener_bind(struct listener *l, int n, char *why, size_t whylen)
 	for (i = 0; i < count; i++)
 		if ((l->relay_fds[i] = listen_socket(l, why, whylen)) == -1)
 			return -1;
+	listener_steer(l);
 	return 0;
 }
 
@@ -471,6 +487,8 @@ reload_commit(struct l4d_config *old, struct l4d_config *nc)
 		l->nrelay_fds = ol->nrelay_fds;
 		ol->relay_fds = NULL;
 		ol->nrelay_fds = 0;
+		if (l->rate.per_source != 0 || ol->rate.per_source != 0)
+			listener_steer(l);
 	}
 	TAILQ_FOREACH(ol, &old->listeners, entry)
 		listener_unbind(ol);

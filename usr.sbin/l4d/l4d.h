@@ -1179,6 +1179,13 @@ ssize_t		 proxy_build(int version, const struct sockaddr *src,
 		    uint8_t *buf, size_t len);
 #define PROXY_BUILD_MAX		2048
 
+/*
+ * steer_linux.c or steer_none.c: the relay a source's connections go
+ * to, for a listener with rate_limit (one socket of the group given).
+ */
+int		 listen_steer(int fd, int family, uint32_t nsocks,
+		    uint32_t v6_prefix, int on);
+
 /* control.c */
 int		 control_init(const char *path);
 void		 control_listen(void);
