@@ -536,9 +536,10 @@ proxy_in_head()
 proxy_in_body()
 {
 	acl_setup
-	set -- $(free_ports 5)
-	lp=$1 sp=$2 h1=$3 h2=$4 lplain=$5
+	set -- $(free_ports 6)
+	lp=$1 sp=$2 h1=$3 h2=$4 lh=$5 hp=$6
 	start_pp srv "127.0.0.1:$sp"
+	start_server hold hold "127.0.0.1:$hp"
 	{
 		cfg_head 2 true
 		cat <<EOF
@@ -548,10 +549,16 @@ listeners:
     backend: b
     allow: [127.0.0.2/32, 127.0.0.1/32]	# a client, the front
     proxy_protocol: { trusted: [127.0.0.1/32] }
+  - name: ph
+    listen: "127.0.0.1:$lh"
+    backend: hold
+    proxy_protocol: { trusted: [127.0.0.1/32] }
 backends:
   - name: b
     proxy_protocol: v2
     servers: [ { address: "127.0.0.1:$sp" } ]
+  - name: hold
+    servers: [ { address: "127.0.0.1:$hp" } ]
 EOF
 	} >l4d.conf
 	start_l4d
@@ -583,6 +590,14 @@ EOF
 	atf_check -s exit:0 -o match:'^src=127\.0\.0\.1:[0-9]+ via=v2$' \
 	    $PP connect --connect "127.0.0.1:$lp" --bind 127.0.0.1 \
 	    --send-proxy local
+	# show sessions names the client of the header
+	$PP connect --connect "127.0.0.1:$lh" --bind 127.0.0.1 \
+	    --send-proxy v2 --proxy-src 127.0.0.77:4242 --timeout 30 \
+	    >held.out 2>&1 &
+	echo $! >held.pid
+	wait_for 10 sh -c "'$L4CTL' -s '$PWD/l4d.sock' show sessions |
+	    grep -Eq '^[01]-[0-9]+ +ph +127\.0\.0\.77:4242 '" ||
+	    fail "show sessions: $(ctl show sessions)"
 }
 proxy_in_cleanup()
 {
