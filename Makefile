@@ -28,6 +28,8 @@ LDFLAGS +=	${SANFLAGS}
 
 # Zero-copy: splice(2) on Linux, a plain copy where nothing like it exists.
 SPLICE !=	[ "$$(uname -s)" = Linux ] && echo splice || echo splice_none
+# A source's connections to one relay: a reuseport BPF program on Linux.
+STEER !=	[ "$$(uname -s)" = Linux ] && echo steer_linux || echo steer_none
 # Session sockets: a private epoll set on Linux, libevent elsewhere.
 POLL !=		[ "$$(uname -s)" = Linux ] && echo poll_epoll || echo poll_event
 # LibreTLS (Linux) issues no session tickets without compat/tls_tickets.c.
@@ -37,7 +39,8 @@ TICKETS !=	[ "$$(uname -s)" = Linux ] && echo compat/tls_tickets.o || true
 # the files its tls: blocks name.
 PARSE_OBJS =	usr.sbin/l4d/conf.o usr.sbin/l4d/addr.o \
 		usr.sbin/l4d/yamlconf.o usr.sbin/l4d/parse.o \
-		usr.sbin/l4d/tlsconf.o
+		usr.sbin/l4d/tlsconf.o usr.sbin/l4d/acl.o \
+		usr.sbin/l4d/ratelimit.o
 L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		${PARSE_OBJS} usr.sbin/l4d/config.o \
 		usr.sbin/l4d/control.o usr.sbin/l4d/relay.o \
@@ -45,6 +48,7 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/${SPLICE}.o usr.sbin/l4d/${POLL}.o \
 		usr.sbin/l4d/stats.o usr.sbin/l4d/sni.o usr.sbin/l4d/route.o \
 		usr.sbin/l4d/peek.o usr.sbin/l4d/handoff.o \
+		usr.sbin/l4d/proxy_protocol.o usr.sbin/l4d/${STEER}.o \
 		usr.sbin/l4d/tlsparent.o usr.sbin/l4d/tls.o \
 		usr.sbin/l4d/healthparent.o usr.sbin/l4d/health.o \
 		usr.sbin/l4d/check_tcp.o usr.sbin/l4d/check_tls.o \
@@ -64,7 +68,8 @@ L4CTL =		usr.sbin/l4ctl/l4ctl
 
 REGRESS =	regress/usr.sbin/l4d
 UNIT_TESTS =	${REGRESS}/t_imsg ${REGRESS}/t_parse ${REGRESS}/t_balance \
-		${REGRESS}/t_sni ${REGRESS}/t_sni_asan
+		${REGRESS}/t_sni ${REGRESS}/t_sni_asan ${REGRESS}/t_access \
+		${REGRESS}/t_access_asan
 ATF_C_FLAGS !=	${PKG_CONFIG} --cflags atf-c 2>/dev/null || true
 ATF_C_LIBS !=	${PKG_CONFIG} --libs atf-c 2>/dev/null || echo -latf-c
 ATF_SH !=	command -v atf-sh 2>/dev/null || echo /usr/libexec/atf-sh
@@ -118,6 +123,21 @@ ${REGRESS}/t_sni_asan: ${SNI_ASAN_SRCS} ${HDRS}
 	${CC} ${CFLAGS} ${ASAN_FLAGS} ${ATF_C_FLAGS} -o $@ ${SNI_ASAN_SRCS} \
 	    ${LDFLAGS} ${ASAN_FLAGS} ${ATF_C_LIBS} ${LDLIBS}
 
+# Access lists, rate limits and the PROXY header, the latter two also
+# with AddressSanitizer (from the sources, like t_sni_asan).
+ACCESS_SRCS =	usr.sbin/l4d/acl.c usr.sbin/l4d/ratelimit.c \
+		usr.sbin/l4d/proxy_protocol.c
+ACCESS_OBJS =	${ACCESS_SRCS:.c=.o}
+${REGRESS}/t_access: ${REGRESS}/t_access.c ${ACCESS_OBJS} ${TEST_LIB_OBJS} ${HDRS}
+	${CC} ${CFLAGS} ${ATF_C_FLAGS} -o $@ ${REGRESS}/t_access.c \
+	    ${ACCESS_OBJS} ${TEST_LIB_OBJS} ${LDFLAGS} ${ATF_C_LIBS} ${LDLIBS}
+
+${REGRESS}/t_access_asan: ${REGRESS}/t_access.c ${ACCESS_SRCS} ${HDRS}
+	${CC} ${CFLAGS} ${ASAN_FLAGS} ${ATF_C_FLAGS} -o $@ \
+	    ${REGRESS}/t_access.c ${ACCESS_SRCS} usr.sbin/l4d/log.c \
+	    compat/setproctitle.c ${LDFLAGS} ${ASAN_FLAGS} ${ATF_C_LIBS} \
+	    ${LDLIBS}
+
 ${REGRESS}/t_balance: ${REGRESS}/t_balance.c usr.sbin/l4d/balance.o ${TEST_LIB_OBJS} ${HDRS}
 	${CC} ${CFLAGS} ${ATF_C_FLAGS} -o $@ ${REGRESS}/t_balance.c \
 	    usr.sbin/l4d/balance.o ${TEST_LIB_OBJS} ${LDFLAGS} ${ATF_C_LIBS} ${LDLIBS}
@@ -156,10 +176,12 @@ run: all
 bench: all
 	sh regress/bench/bench.sh
 
-# Build every target, then fuzz the ClientHello reader for a minute.
+# Build every target, then fuzz the ClientHello reader and the PROXY
+# header reader for a minute each.
 fuzz:
 	${MAKE} -C regress/fuzz all
 	${MAKE} -C regress/fuzz run-sni SECONDS=60
+	${MAKE} -C regress/fuzz run-proxy SECONDS=60
 
 install: all
 	sh regress/install.sh "${DESTDIR}" "${SBINDIR}" "${MANDIR}" \

@@ -66,6 +66,7 @@ config_free(struct l4d_config *conf)
 	struct listener	*l;
 	struct backend	*b;
 	struct server	*s;
+	int		 i;
 
 	if (conf == NULL)
 		return;
@@ -73,8 +74,13 @@ config_free(struct l4d_config *conf)
 		TAILQ_REMOVE(&conf->listeners, l, entry);
 		routes_free(l);
 		tlsconf_free_listener(l->tls);
+		for (i = 0; i < ACL_NLISTS; i++)
+			acl_free(l->acl[i]);
+		rate_table_free(l->rate_table);
 		free(l);
 	}
+	acl_free(conf->acl[ACL_ALLOW]);
+	acl_free(conf->acl[ACL_DENY]);
 	while ((b = TAILQ_FIRST(&conf->backends)) != NULL) {
 		TAILQ_REMOVE(&conf->backends, b, entry);
 		while ((s = TAILQ_FIRST(&b->servers)) != NULL) {
@@ -174,6 +180,9 @@ listener_link(struct l4d_config *conf, struct listener *l)
 	else if ((l->no_sni = config_find_backend(conf,
 	    l->no_sni_name)) == NULL)
 		rc = -1;
+	for (n = 0; n < ACL_NLISTS; n++)
+		if (acl_build(l->acl[n]) == -1)
+			rc = -1;
 	return rc;
 }
 

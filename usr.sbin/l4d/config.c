@@ -17,7 +17,41 @@
 
 #define TERMINATE(s)	((s)[sizeof(s) - 1] = '\0')
 
-/* A listener, with a copy of its socket (-1: none), then its routes. */
+/* A listener's networks, a frame's worth at a time. */
+static int
+send_acls(struct imsgev *iev, struct listener *l)
+{
+	static uint8_t		 buf[sizeof(struct conf_acl) +
+				    CONF_ACL_CHUNK * sizeof(struct cidr)];
+	struct conf_acl		 h;
+	struct acl		*a;
+	uint32_t		 which, off, n;
+
+	for (which = 0; which < ACL_NLISTS; which++) {
+		if ((a = l->acl[which]) == NULL)
+			continue;
+		for (off = 0; off < a->ncidrs; off += n) {
+			n = a->ncidrs - off;
+			if (n > CONF_ACL_CHUNK)
+				n = CONF_ACL_CHUNK;
+			h.listener_id = l->id;
+			h.which = which;
+			h.count = n;
+			memcpy(buf, &h, sizeof(h));
+			memcpy(buf + sizeof(h), a->cidrs + off,
+			    n * sizeof(struct cidr));
+			if (imsgev_compose(iev, IMSG_CONF_ACL, 0, -1, buf,
+			    sizeof(h) + n * sizeof(struct cidr)) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A listener, with a copy of its socket (-1: none), then its routes;
+ * a relay's then its networks (an engine needs none).
+ */
 static int
 send_listener(struct imsgev *iev, struct listener *l, int lfd)
 {
@@ -68,7 +102,8 @@ config_send(struct imsgev *iev, struct l4d_config *conf, int *fds)
 		}
 	}
 	TAILQ_FOREACH(l, &conf->listeners, entry)
-		if (send_listener(iev, l, fds[i++]) == -1)
+		if (send_listener(iev, l, fds[i++]) == -1 ||
+		    send_acls(iev, l) == -1)
 			return -1;
 	return imsgev_compose(iev, IMSG_CONF_END, 0, -1, NULL, 0);
 }
@@ -215,6 +250,7 @@ receive_start(struct l4d_config **confp, struct imsg *imsg)
 	TERMINATE(conf->user);
 	TERMINATE(conf->chroot);
 	TERMINATE(conf->control);
+	memset(conf->acl, 0, sizeof(conf->acl));
 	TAILQ_INIT(&conf->listeners);
 	TAILQ_INIT(&conf->backends);
 	conf->nlisteners = conf->nbackends = 0;
@@ -239,6 +275,10 @@ receive_backend(struct l4d_config *conf, struct imsg *imsg)
 	be->server_index = NULL;
 	be->tls = NULL;
 	be->stats = NULL;
+	if (be->proxy_send < 0 || be->proxy_send > 2) {
+		free(be);
+		return -1;
+	}
 	TAILQ_INSERT_TAIL(&conf->backends, be, entry);
 	conf->nbackends++;
 	return 0;
@@ -311,6 +351,11 @@ receive_listener(struct l4d_config *conf, struct imsg *imsg)
 	l->active = 0;
 	l->total = 0;
 	l->stats = NULL;
+	memset(l->acl, 0, sizeof(l->acl));
+	l->rate_table = NULL;
+	l->refused_logged_ms = 0;
+	l->refused_quiet = 0;
+	l->proxy_accept = l->proxy_accept != 0;
 	TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
 	conf->nlisteners++;
 	return 0;
@@ -578,6 +623,36 @@ receive_route(struct l4d_config *conf, struct imsg *imsg)
 	return 0;
 }
 
+/* Networks follow their listener, after its routes. */
+static int
+receive_acl(struct l4d_config *conf, struct imsg *imsg)
+{
+	struct listener	*l;
+	struct conf_acl	 h;
+	struct cidr	 c;
+	uint32_t	 i;
+	const uint8_t	*p;
+
+	l = TAILQ_LAST(&conf->listeners, listenerlist);
+	if (imsg->datalen < sizeof(h) || l == NULL)
+		return -1;
+	memcpy(&h, imsg->data, sizeof(h));
+	if (h.listener_id != l->id || h.which >= ACL_NLISTS ||
+	    h.count == 0 || h.count > CONF_ACL_CHUNK ||
+	    imsg->datalen != sizeof(h) + h.count * sizeof(c))
+		return -1;
+	p = (const uint8_t *)imsg->data + sizeof(h);
+	for (i = 0; i < h.count; i++) {
+		memcpy(&c, p + i * sizeof(c), sizeof(c));
+		if ((c.family != AF_INET || c.prefix > 32) &&
+		    (c.family != AF_INET6 || c.prefix > 128))
+			return -1;
+		if (acl_add(&l->acl[h.which], &c) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * Feed one frame; returns 1 when the configuration is complete and
  * linked, 0 when more frames are expected, -1 on a frame that does not
@@ -599,6 +674,8 @@ config_receive(struct l4d_config **confp, struct imsg *imsg)
 		return receive_listener(*confp, imsg);
 	case IMSG_CONF_ROUTE:
 		return receive_route(*confp, imsg);
+	case IMSG_CONF_ACL:
+		return receive_acl(*confp, imsg);
 	case IMSG_TLS_LISTENER:
 		return receive_listener_tls(*confp, imsg);
 	case IMSG_TLS_CERT:

@@ -447,6 +447,60 @@ routes_text(struct listener *l, FILE *fp)
 		fprintf(fp, "  no_sni none\n");
 }
 
+static uint32_t
+acl_count(const struct acl *a)
+{
+	return a != NULL ? a->ncidrs : 0;
+}
+
+/* A listener's access control, when it has any. */
+static void
+access_text(struct listener *l, FILE *fp)
+{
+	char	 allow[32];
+
+	if (l->acl[ACL_ALLOW] != NULL || l->acl[ACL_DENY] != NULL) {
+		if (l->acl[ACL_ALLOW] != NULL)
+			snprintf(allow, sizeof(allow), "%u networks",
+			    acl_count(l->acl[ACL_ALLOW]));
+		else
+			strlcpy(allow, "all", sizeof(allow));
+		fprintf(fp, "  allow %s deny %u networks\n", allow,
+		    acl_count(l->acl[ACL_DENY]));
+	}
+	if (l->rate.per_source != 0)
+		fprintf(fp, "  rate_limit %u per %lldms burst %u table %u "
+		    "ipv6 /%u\n", l->rate.per_source, l->rate.interval_ms,
+		    l->rate.burst, l->rate.table_size, l->rate.ipv6_prefix);
+	if (l->proxy_accept)
+		fprintf(fp, "  proxy_protocol trusted %u networks\n",
+		    acl_count(l->acl[ACL_TRUSTED]));
+}
+
+static void
+access_json(struct listener *l, FILE *fp)
+{
+	fprintf(fp, ",\"allow\":");
+	if (l->acl[ACL_ALLOW] != NULL)
+		fprintf(fp, "%u", acl_count(l->acl[ACL_ALLOW]));
+	else
+		fprintf(fp, "null");
+	fprintf(fp, ",\"deny\":%u,\"rate_limit\":",
+	    acl_count(l->acl[ACL_DENY]));
+	if (l->rate.per_source != 0)
+		fprintf(fp, "{\"per_source\":%u,\"interval_ms\":%lld,"
+		    "\"burst\":%u,\"table_size\":%u,\"ipv6_prefix\":%u}",
+		    l->rate.per_source, l->rate.interval_ms, l->rate.burst,
+		    l->rate.table_size, l->rate.ipv6_prefix);
+	else
+		fprintf(fp, "null");
+	fprintf(fp, ",\"proxy_trusted\":");
+	if (l->proxy_accept)
+		fprintf(fp, "%u", acl_count(l->acl[ACL_TRUSTED]));
+	else
+		fprintf(fp, "null");
+}
+
 static void
 routes_json(struct ctl_conn *c, struct listener *l, FILE *fp)
 {
@@ -502,6 +556,7 @@ summary_text(struct ctl_conn *c, FILE *fp)
 		    (unsigned long long)k->active,
 		    (unsigned long long)k->total);
 		routes_text(l, fp);
+		access_text(l, fp);
 	}
 	TAILQ_FOREACH(be, &l4d_conf->backends, entry) {
 		fprintf(fp, "backend %s %s\n", be->name,
@@ -578,6 +633,7 @@ summary_json(struct ctl_conn *c, FILE *fp)
 		fprintf(fp, ",");
 		json_counters(fp, stat_find(c, "l", l->name, NULL));
 		routes_json(c, l, fp);
+		access_json(l, fp);
 		fprintf(fp, "}");
 	}
 	fprintf(fp, "],\"backends\":[");

@@ -166,6 +166,21 @@ listener_defer(struct listener *l)
 			log_warn("listener %s: deferred accept", l->name);
 }
 
+/*
+ * A listener with rate_limit has each source's connections go to one
+ * relay, whose bucket of it is then the only one; without, the OS's
+ * spreading.  Failing that, each relay counts on its own (l4d.conf(5)).
+ */
+static void
+listener_steer(struct listener *l)
+{
+	if (l->nrelay_fds < 2)
+		return;
+	if (listen_steer(l->relay_fds[0], l->ss.ss_family, l->nrelay_fds,
+	    l->rate.ipv6_prefix, l->rate.per_source != 0) == -1)
+		log_warn("listener %s: steering sources to relays", l->name);
+}
+
 /* Bind one listener: one socket per relay where the OS spreads them. */
 static int
 listener_bind(struct listener *l, int n, char *why, size_t whylen)
@@ -183,6 +198,7 @@ listener_bind(struct listener *l, int n, char *why, size_t whylen)
 		if ((l->relay_fds[i] = listen_socket(l, why, whylen)) == -1)
 			return -1;
 	listener_defer(l);
+	listener_steer(l);
 	return 0;
 }
 
@@ -246,7 +262,8 @@ backend_equal(struct backend *a, struct backend *b)
 
 	if (a->balance != b->balance || a->retries != b->retries ||
 	    a->nservers != b->nservers || !backend_tls_equal(a->tls, b->tls) ||
-	    !health_check_equal(&a->check, &b->check))
+	    !health_check_equal(&a->check, &b->check) ||
+	    a->proxy_send != b->proxy_send)
 		return 0;
 	y = TAILQ_FIRST(&b->servers);
 	TAILQ_FOREACH(x, &a->servers, entry) {
@@ -334,6 +351,31 @@ routes_equal(struct listener *a, struct listener *b)
 	return 1;
 }
 
+/* allow, deny, trusted, rate_limit and proxy_protocol, as written. */
+static int
+access_equal(struct listener *a, struct listener *b)
+{
+	struct acl	*x, *y;
+	int		 i;
+
+	if (a->proxy_accept != b->proxy_accept ||
+	    memcmp(&a->rate, &b->rate, sizeof(a->rate)) != 0)
+		return 0;
+	for (i = 0; i < ACL_NLISTS; i++) {
+		x = a->acl[i];
+		y = b->acl[i];
+		if (x == NULL || y == NULL) {
+			if (x != y)
+				return 0;
+			continue;
+		}
+		if (x->ncidrs != y->ncidrs || memcmp(x->cidrs, y->cidrs,
+		    x->ncidrs * sizeof(*x->cidrs)) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* What a reload changes, one line per object, for l4ctl and the log. */
 static void
 reload_plan(struct l4d_config *old, struct l4d_config *nc, FILE *out)
@@ -358,6 +400,9 @@ reload_plan(struct l4d_config *old, struct l4d_config *nc, FILE *out)
 			    l->name, l->nroutes);
 		else if (!tls_equal(ol->tls, l->tls))
 			fprintf(out, "listener %s: tls changed\n", l->name);
+		else if (!access_equal(ol, l))
+			fprintf(out, "listener %s: access control changed\n",
+			    l->name);
 		else
 			fprintf(out, "listener %s: unchanged\n", l->name);
 	}
@@ -465,6 +510,8 @@ reload_commit(struct l4d_config *old, struct l4d_config *nc)
 		ol->relay_fds = NULL;
 		ol->nrelay_fds = 0;
 		listener_defer(l);
+		if (l->rate.per_source != 0 || ol->rate.per_source != 0)
+			listener_steer(l);
 	}
 	TAILQ_FOREACH(ol, &old->listeners, entry)
 		listener_unbind(ol);

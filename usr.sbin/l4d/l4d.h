@@ -46,6 +46,10 @@
 #define L4D_TLS_CIPHERS_MAX	256
 #define L4D_TLS_FILE_MAX	(4 * 1024 * 1024)	/* a PEM file read */
 #define TLS_TICKET_KEY_LEN	48	/* tls_config_add_ticket_key() */
+#define L4D_ACL_MAX		100000	/* networks in one allow/deny list */
+#define L4D_RATE_TABLE_MAX	(1U << 22)	/* rate_limit table_size */
+#define DEFAULT_RATE_TABLE	65536
+#define DEFAULT_RATE_V6_PREFIX	64
 
 #define TIMEOUT_INFINITE	(-1LL)	/* milliseconds */
 
@@ -183,6 +187,51 @@ struct backend_check {
 	char			 expect[CHECK_EXPECT_MAX + 1];
 };
 
+/*
+ * Access control (acl.c): a list of networks as written, and the same
+ * as sorted disjoint ranges that acl_build() makes in every process
+ * that matches (a binary search, never a scan).
+ */
+struct cidr {
+	uint8_t			 family;	/* AF_INET or AF_INET6 */
+	uint8_t			 prefix;	/* 0..32 or 0..128 */
+	uint8_t			 addr[16];	/* AF_INET: the first 4 */
+};
+
+struct acl_range4 {
+	uint32_t		 lo, hi;
+};
+
+struct acl_range6 {
+	uint8_t			 lo[16], hi[16];
+};
+
+struct acl {
+	struct cidr		*cidrs;		/* as written; shipped */
+	uint32_t		 ncidrs;
+	uint32_t		 cap;
+	struct acl_range4	*v4;		/* acl_build() */
+	uint32_t		 nv4;
+	struct acl_range6	*v6;
+	uint32_t		 nv6;
+};
+
+#define ACL_ALLOW		0
+#define ACL_DENY		1
+#define ACL_TRUSTED		2	/* proxy_protocol: trusted */
+#define ACL_NLISTS		3
+
+/* A listener's rate_limit: (ratelimit.c); per_source 0: none. */
+struct rate_conf {
+	uint32_t		 per_source;
+	uint32_t		 burst;
+	long long		 interval_ms;
+	uint32_t		 table_size;
+	uint32_t		 ipv6_prefix;
+};
+
+struct rate_table;
+
 struct server {
 	TAILQ_ENTRY(server)	 entry;
 	uint32_t		 id;		/* index within its backend */
@@ -224,6 +273,7 @@ struct backend {
 	struct backend_tls	*tls;		/* parent and engines only */
 	struct backend_check	 check;		/* type CHECK_NONE: none */
 	struct stats		*stats;		/* relay runtime */
+	int			 proxy_send;	/* proxy_protocol: 0, 1, 2 */
 };
 TAILQ_HEAD(backendlist, backend);
 
@@ -365,6 +415,14 @@ struct listener {
 	struct stats		*stats;
 	struct stats		*stats_no_sni;	/* "r/NAME/no_sni" */
 	struct stats		*stats_default;	/* "r/NAME/default" */
+
+	/* access (acl.c, ratelimit.c): lists shipped as IMSG_CONF_ACL */
+	struct acl		*acl[ACL_NLISTS];	/* NULL: not given */
+	int			 proxy_accept;	/* proxy_protocol: given */
+	struct rate_conf	 rate;
+	struct rate_table	*rate_table;	/* relay runtime */
+	long long		 refused_logged_ms;	/* relay runtime */
+	uint64_t		 refused_quiet;	/* not logged since */
 };
 TAILQ_HEAD(listenerlist, listener);
 
@@ -392,6 +450,10 @@ struct l4d_config {
 	uint32_t		 nbackends;
 	uint32_t		 generation;
 	uint32_t		 refs;		/* relay: sessions using it */
+	uint32_t		 max_sessions;	/* all listeners; 0: none */
+	struct acl		*acl[2];	/* global allow, deny: the
+						   parser gives them to the
+						   listeners; parent only */
 };
 
 #define RELAY_MODE_AUTO		0	/* zero-copy where the OS offers it */
@@ -513,6 +575,7 @@ enum imsg_type {
 	IMSG_CONF_SERVER,	/* struct conf_server */
 	IMSG_CONF_LISTENER,	/* struct listener, fd: listening socket */
 	IMSG_CONF_ROUTE,	/* struct route, after its listener */
+	IMSG_CONF_ACL,		/* struct conf_acl + cidrs, after it */
 	IMSG_CONF_END,
 	/* parent <-> child: control */
 	IMSG_CTL_STATS,		/* request; reply: struct ctl_stat frames */
@@ -731,6 +794,14 @@ struct conf_server {
 	struct server	 server;
 };
 
+/* A piece of a listener's list of networks; the cidrs follow. */
+#define CONF_ACL_CHUNK		2048
+struct conf_acl {
+	uint32_t	 listener_id;
+	uint32_t	 which;		/* ACL_ALLOW, ACL_DENY, ACL_TRUSTED */
+	uint32_t	 count;		/* struct cidr that follow */
+};
+
 struct ctl_stat {
 	char		 key[STATS_KEY_MAX];
 	struct counters	 c;
@@ -896,6 +967,7 @@ TAILQ_HEAD(sessionlist, session);
 #define PEEK_START		0	/* nothing decided yet */
 #define PEEK_TLS		1	/* reading a ClientHello */
 #define PEEK_DONE		2	/* routed */
+#define PEEK_PROXY		3	/* reading a PROXY header */
 
 struct peek {
 	uint8_t			*buf;
@@ -920,6 +992,13 @@ struct peek {
 	struct tls_ready	*tls_client;	/* once it is up */
 	struct tls_ready	*tls_server;
 	char			*tls_error;	/* the engine's reason */
+	/* proxy_protocol: (proxy_protocol.c) */
+	uint8_t			 next_phase;	/* after the header */
+	uint8_t			 proxied;	/* s->client came from it */
+	struct sockaddr_in6	 proxy_peer;	/* who sent the header */
+	struct sockaddr_in6	 proxy_dst;	/* the address the client
+						   reached, for a header sent
+						   on; family 0: unknown */
 };
 RB_HEAD(tls_sessions, peek);
 #define ACCEPT_BATCH		64
@@ -1217,6 +1296,8 @@ void		 peek_ready(struct session *);
 int		 peek_connected(struct session *);
 void		 peek_starttls_ready(struct session *, int events);
 void		 peek_free(struct session *);
+void		 peek_keep_dst(struct session *);
+int		 peek_proxy_send(struct session *);
 
 /*
  * flow.c: the data path.  from and to are sockets, rfrom and rto their
@@ -1251,6 +1332,78 @@ void		 poll_remove(struct session *, int side);
 void		 session_ready(struct session *, int side, int events);
 void		 relay_batch_begin(void);
 void		 relay_batch_end(void);
+
+/*
+ * acl.c: lists of networks.  acl_build() turns what was written into
+ * sorted disjoint ranges; acl_match() is a binary search.  A v4-mapped
+ * IPv6 address is matched as IPv4.
+ */
+int		 cidr_parse(const char *, struct cidr *, char *why, size_t);
+int		 acl_add(struct acl **, const struct cidr *);
+int		 acl_build(struct acl *);
+int		 acl_match(const struct acl *, const struct sockaddr *);
+struct acl	*acl_dup(const struct acl *);
+void		 acl_free(struct acl *);
+enum end_cause	 access_check(struct listener *, const struct sockaddr *,
+		    long long now);
+
+/*
+ * ratelimit.c: a token bucket per source address (IPv6 by prefix) in a
+ * table of fixed size whose least recently used entry is recycled.
+ */
+struct rate_table *rate_table_new(const struct rate_conf *);
+void		 rate_table_free(struct rate_table *);
+int		 rate_admit(struct rate_table *, const struct sockaddr *,
+		    long long now);
+size_t		 rate_table_bytes(const struct rate_conf *);
+uint32_t	 rate_table_used(const struct rate_table *);
+
+/*
+ * proxy_protocol.c: the PROXY protocol, v1 and v2.  proxy_parse() is
+ * called on the bytes a client sent so far, from the first one; it
+ * never reads outside buf[0..len).
+ */
+#define PROXY_V1_MAX		107
+#define PROXY_V2_HDR		16
+#define PROXY_V2_MAX		(PROXY_V2_HDR + 65535)
+
+enum proxy_status {
+	PROXY_NEED_MORE = 0,
+	PROXY_OK,
+	PROXY_BAD
+};
+
+struct proxy_hdr {
+	int			 version;	/* 1 or 2 */
+	int			 local;		/* LOCAL or UNKNOWN: keep the
+						   real peer's address */
+	struct sockaddr_storage	 src;
+	struct sockaddr_storage	 dst;
+	size_t			 len;		/* bytes of the header */
+	const char		*why;		/* PROXY_BAD: static text */
+};
+
+/* What a header sent on says about a session l4d terminated. */
+struct proxy_ssl {
+	const char		*version;	/* "TLSv1.3" */
+	const char		*cn;		/* client certificate, or NULL */
+	int			 verified;
+};
+
+enum proxy_status proxy_parse(const uint8_t *buf, size_t len,
+		    struct proxy_hdr *);
+ssize_t		 proxy_build(int version, const struct sockaddr *src,
+		    const struct sockaddr *dst, const char *authority,
+		    const char *alpn, const struct proxy_ssl *,
+		    uint8_t *buf, size_t len);
+#define PROXY_BUILD_MAX		2048
+
+/*
+ * steer_linux.c or steer_none.c: the relay a source's connections go
+ * to, for a listener with rate_limit (one socket of the group given).
+ */
+int		 listen_steer(int fd, int family, uint32_t nsocks,
+		    uint32_t v6_prefix, int on);
 
 /* control.c */
 int		 control_init(const char *path);

@@ -33,10 +33,11 @@
 #define PARSE_MAX_ROUTES	16384		/* all listeners together */
 
 enum { TK_USER, TK_CHROOT, TK_RELAYS, TK_TLS_ENGINES, TK_ZERO_COPY,
-    TK_CONTROL, TK_LOG, TK_TIMEOUTS, TK_LISTENERS, TK_BACKENDS, TK_N };
+    TK_CONTROL, TK_LOG, TK_TIMEOUTS, TK_LISTENERS, TK_BACKENDS,
+    TK_MAX_SESSIONS, TK_ALLOW, TK_DENY, TK_N };
 static const char *const top_keys[TK_N] = { "user", "chroot", "relays",
     "tls_engines", "zero_copy", "control", "log", "timeouts", "listeners",
-    "backends" };
+    "backends", "max_sessions", "allow", "deny" };
 
 enum { GK_LEVEL, GK_ACCESS, GK_N };
 static const char *const log_keys[GK_N] = { "level", "access" };
@@ -46,10 +47,19 @@ static const char *const timeout_keys[OK_N] = { "connect", "idle",
     "half_closed", "handshake", "drain" };
 
 enum { LK_NAME, LK_LISTEN, LK_BACKEND, LK_MAX_SESSIONS, LK_TIMEOUTS,
-    LK_TLS, LK_ROUTES, LK_NO_SNI, LK_STARTTLS, LK_N };
+    LK_TLS, LK_ROUTES, LK_NO_SNI, LK_STARTTLS, LK_ALLOW, LK_DENY,
+    LK_RATE_LIMIT, LK_PROXY_PROTOCOL, LK_N };
 static const char *const listener_keys[LK_N] = { "name", "listen",
     "backend", "max_sessions", "timeouts", "tls", "routes", "no_sni",
-    "starttls" };
+    "starttls", "allow", "deny", "rate_limit", "proxy_protocol" };
+
+enum { RL_PER_SOURCE, RL_INTERVAL, RL_BURST, RL_TABLE_SIZE, RL_IPV6_PREFIX,
+    RL_N };
+static const char *const rate_limit_keys[RL_N] = { "per_source",
+    "interval", "burst", "table_size", "ipv6_prefix" };
+
+enum { PP_TRUSTED, PP_N };
+static const char *const proxy_keys[PP_N] = { "trusted" };
 
 enum { TL_CERTIFICATES, TL_CLIENT_AUTH, TL_CLIENT_CA, TL_CRL, TL_PROTOCOLS,
     TL_CIPHERS, TL_N };
@@ -65,9 +75,9 @@ static const char *const route_keys[RK_N] = { "sni", "alpn", "tls",
     "backend", "priority" };
 
 enum { BK_NAME, BK_BALANCE, BK_RETRIES, BK_SERVERS, BK_TLS, BK_CHECK,
-    BK_N };
+    BK_PROXY_PROTOCOL, BK_N };
 static const char *const backend_keys[BK_N] = { "name", "balance",
-    "retries", "servers", "tls", "check" };
+    "retries", "servers", "tls", "check", "proxy_protocol" };
 
 enum { HK_TYPE, HK_INTERVAL, HK_TIMEOUT, HK_RISE, HK_FALL, HK_PORT,
     HK_OBSERVE, HK_SEND, HK_EXPECT, HK_N };
@@ -100,6 +110,8 @@ static const char *const client_auth_names[] = { "none", "optional",
     "require" };
 /* enum starttls from STARTTLS_NONE + 1 */
 static const char *const starttls_names[] = { "postgres" };
+/* a backend's proxy_protocol: version 1 + index */
+static const char *const proxy_version_names[] = { "v1", "v2" };
 
 /*
  * The schema, one function per mapping.
@@ -1039,6 +1051,10 @@ parse_backend(struct parser *p, yaml_node_t *n, const char *path)
 	key_path(kp, sizeof(kp), path, "check");
 	if (v[BK_CHECK] != NULL)
 		parse_check(p, v[BK_CHECK], kp, b);
+	key_path(kp, sizeof(kp), path, "proxy_protocol");
+	if (v[BK_PROXY_PROTOCOL] != NULL && get_enum(p, v[BK_PROXY_PROTOCOL],
+	    kp, proxy_version_names, nitems(proxy_version_names), &x) == 0)
+		b->proxy_send = 1 + x;
  out:
 	node_leave(p, seen);
 }
@@ -1562,6 +1578,156 @@ listener_routing(struct parser *p, yaml_node_t *n, const char *path,
 		l->starttls = STARTTLS_NONE + 1 + x;
 }
 
+/*
+ * Access control: allow, deny (a listener's, or the global ones it
+ * inherits), rate_limit, proxy_protocol.
+ */
+
+#define CIDR_HINT	"a network such as 10.0.0.0/8, \"2001:db8::/32\" " \
+			"or an address"
+
+/* A sequence of networks into *ap (1 to L4D_ACL_MAX of them). */
+static void
+parse_acl(struct parser *p, yaml_node_t *n, const char *path,
+    struct acl **ap)
+{
+	yaml_node_item_t	*it;
+	yaml_node_t		*item;
+	struct cidr		 c;
+	const char		*str;
+	char			 ip[PARSE_PATH_MAX], why[96];
+	char			 q[PARSE_QUOTE_MAX];
+	size_t			 i = 0, count;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_err(p, n, path, "a sequence of networks",
+		    "list them as [10.0.0.0/8, \"2001:db8::/32\"]");
+		return;
+	}
+	count = seq_count(p, n, path, L4D_ACL_MAX, "networks");
+	for (it = n->data.sequence.items.start; i < count &&
+	    it < n->data.sequence.items.top; it++, i++) {
+		if ((item = node_at(p, *it)) == NULL)
+			continue;
+		fmt_into(ip, sizeof(ip), "%s[%zu]", path, i);
+		if ((str = scalar_str(p, item, ip, "a network",
+		    CIDR_HINT)) == NULL)
+			continue;
+		if (cidr_parse(str, &c, why, sizeof(why)) == -1) {
+			perr(p, &item->start_mark, E_CIDR, CIDR_HINT,
+			    "%s: bad network %s: %s", ip,
+			    quote(str, q, sizeof(q)), why);
+			continue;
+		}
+		if (acl_add(ap, &c) == -1)
+			fatal("%s", __func__);
+	}
+}
+
+static void
+parse_rate_limit(struct parser *p, yaml_node_t *n, const char *path,
+    struct rate_conf *rc)
+{
+	yaml_node_t	*v[RL_N];
+	char		 kp[PARSE_PATH_MAX];
+	long long	 x;
+	int		 seen;
+
+	seen = node_enter(p, n, ROLE_ACCESS);
+	if (map_collect(p, n, path, rate_limit_keys, RL_N, v) == -1)
+		goto out;
+	rc->interval_ms = 1000;
+	rc->table_size = DEFAULT_RATE_TABLE;
+	rc->ipv6_prefix = DEFAULT_RATE_V6_PREFIX;
+	key_path(kp, sizeof(kp), path, "per_source");
+	if (v[RL_PER_SOURCE] == NULL)
+		missing(p, n, path, "per_source",
+		    "add per_source: N (new sessions per interval)");
+	else if (get_int(p, v[RL_PER_SOURCE], kp, 1, 1000000, E_RANGE,
+	    &x) == 0)
+		rc->per_source = (uint32_t)x;
+	rc->burst = rc->per_source;
+	key_path(kp, sizeof(kp), path, "interval");
+	if (v[RL_INTERVAL] != NULL) {
+		get_duration(p, v[RL_INTERVAL], kp, 0, &rc->interval_ms);
+		if (rc->interval_ms < 1 || rc->interval_ms > 3600 * 1000LL) {
+			perr(p, &v[RL_INTERVAL]->start_mark, E_RANGE,
+			    "use 1ms to 1h", "%s: out of range", kp);
+			rc->interval_ms = 1000;
+		}
+	}
+	key_path(kp, sizeof(kp), path, "burst");
+	if (v[RL_BURST] != NULL && get_int(p, v[RL_BURST], kp, 1, 1000000,
+	    E_RANGE, &x) == 0)
+		rc->burst = (uint32_t)x;
+	key_path(kp, sizeof(kp), path, "table_size");
+	if (v[RL_TABLE_SIZE] != NULL && get_int(p, v[RL_TABLE_SIZE], kp, 16,
+	    L4D_RATE_TABLE_MAX, E_RANGE, &x) == 0)
+		rc->table_size = (uint32_t)x;
+	key_path(kp, sizeof(kp), path, "ipv6_prefix");
+	if (v[RL_IPV6_PREFIX] != NULL && get_int(p, v[RL_IPV6_PREFIX], kp, 1,
+	    128, E_RANGE, &x) == 0)
+		rc->ipv6_prefix = (uint32_t)x;
+ out:
+	node_leave(p, seen);
+}
+
+static void
+parse_proxy_accept(struct parser *p, yaml_node_t *n, const char *path,
+    struct listener *l)
+{
+	yaml_node_t	*v[PP_N];
+	char		 kp[PARSE_PATH_MAX];
+	int		 seen;
+
+	seen = node_enter(p, n, ROLE_ACCESS);
+	if (n->type != YAML_MAPPING_NODE) {
+		perr(p, &n->start_mark, E_PROXY_TRUSTED,
+		    "write proxy_protocol: { trusted: [NETWORK, ...] }",
+		    "%s: a listener takes PROXY headers only from trusted "
+		    "sources", path);
+		goto out;
+	}
+	if (map_collect(p, n, path, proxy_keys, PP_N, v) == -1)
+		goto out;
+	l->proxy_accept = 1;
+	key_path(kp, sizeof(kp), path, "trusted");
+	if (v[PP_TRUSTED] == NULL)
+		perr(p, &n->start_mark, E_PROXY_TRUSTED,
+		    "add trusted: [NETWORK, ...], the front balancers",
+		    "%s: missing required key \"trusted\"", path);
+	else
+		parse_acl(p, v[PP_TRUSTED], kp, &l->acl[ACL_TRUSTED]);
+ out:
+	node_leave(p, seen);
+}
+
+static void
+listener_access(struct parser *p, const char *path, yaml_node_t **v,
+    struct listener *l)
+{
+	char	 kp[PARSE_PATH_MAX];
+
+	key_path(kp, sizeof(kp), path, "allow");
+	if (v[LK_ALLOW] != NULL)
+		parse_acl(p, v[LK_ALLOW], kp, &l->acl[ACL_ALLOW]);
+	else if ((p->conf->acl[ACL_ALLOW] != NULL &&
+	    (l->acl[ACL_ALLOW] = acl_dup(p->conf->acl[ACL_ALLOW])) == NULL))
+		fatal("%s", __func__);
+	key_path(kp, sizeof(kp), path, "deny");
+	if (v[LK_DENY] != NULL)
+		parse_acl(p, v[LK_DENY], kp, &l->acl[ACL_DENY]);
+	else if ((p->conf->acl[ACL_DENY] != NULL &&
+	    (l->acl[ACL_DENY] = acl_dup(p->conf->acl[ACL_DENY])) == NULL))
+		fatal("%s", __func__);
+	key_path(kp, sizeof(kp), path, "rate_limit");
+	if (v[LK_RATE_LIMIT] != NULL)
+		parse_rate_limit(p, v[LK_RATE_LIMIT], kp, &l->rate);
+	key_path(kp, sizeof(kp), path, "proxy_protocol");
+	if (v[LK_PROXY_PROTOCOL] != NULL)
+		parse_proxy_accept(p, v[LK_PROXY_PROTOCOL], kp, l);
+}
+
 static void
 parse_listener(struct parser *p, yaml_node_t *n, const char *path)
 {
@@ -1605,6 +1771,7 @@ parse_listener(struct parser *p, yaml_node_t *n, const char *path)
 	key_path(kp, sizeof(kp), path, "timeouts");
 	if (v[LK_TIMEOUTS] != NULL)
 		parse_timeouts(p, v[LK_TIMEOUTS], kp, &l->timeouts);
+	listener_access(p, path, v, l);
  out:
 	node_leave(p, seen);
 }
@@ -1721,6 +1888,14 @@ parse_top(struct parser *p, yaml_node_t *root)
 		parse_log(p, v[TK_LOG]);
 	if (v[TK_TIMEOUTS] != NULL)
 		parse_timeouts(p, v[TK_TIMEOUTS], "timeouts", &conf->timeouts);
+	if (v[TK_MAX_SESSIONS] != NULL && get_int(p, v[TK_MAX_SESSIONS],
+	    "max_sessions", 0, 10000000, E_RANGE, &e) == 0)
+		conf->max_sessions = (uint32_t)e;
+	/* before the listeners, which inherit them */
+	if (v[TK_ALLOW] != NULL)
+		parse_acl(p, v[TK_ALLOW], "allow", &conf->acl[ACL_ALLOW]);
+	if (v[TK_DENY] != NULL)
+		parse_acl(p, v[TK_DENY], "deny", &conf->acl[ACL_DENY]);
 	/* Backends first, so that listeners can check their references. */
 	p->no_backends = v[TK_BACKENDS] == NULL ||
 	    v[TK_BACKENDS]->type != YAML_SEQUENCE_NODE;

@@ -23,7 +23,10 @@
 #define MAP_KEYS_MAX		16	/* keys of one mapping */
 #define PARSE_MAX_DEPTH		64	/* nesting of a YAML document */
 
-/* The stable codes, L4D-E001 to L4D-E041; l4d.conf(5) lists them. */
+/*
+ * The stable codes, L4D-E001 to L4D-E041 and from L4D-E045 (access
+ * control); l4d.conf(5) lists them.
+ */
 enum conf_code {
 	E_SYNTAX = 1,
 	E_UNKNOWN_KEY = 2,
@@ -65,7 +68,9 @@ enum conf_code {
 	E_CHECK_TIMEOUT = 38,	/* check timeout longer than its interval */
 	E_CHECK_INTERVAL = 39,	/* check interval under 100ms */
 	E_CHECK_ESCAPE = 40,	/* send: or expect: bad escape, too long */
-	E_CHECK_COMBO = 41	/* send:/expect: with a tcp or tls check */
+	E_CHECK_COMBO = 41,	/* send:/expect: with a tcp or tls check */
+	E_CIDR = 45,		/* a network of allow, deny or trusted */
+	E_PROXY_TRUSTED = 46	/* proxy_protocol without trusted: */
 };
 
 /*
@@ -87,7 +92,8 @@ enum node_role {
 	ROLE_CERT,
 	ROLE_CERT_NAMES,
 	ROLE_BACKEND_TLS,
-	ROLE_CHECK
+	ROLE_CHECK,
+	ROLE_ACCESS		/* rate_limit:, proxy_protocol: */
 };
 
 #define ADDR_WILDCARD	0x01	/* "*:PORT" allowed */

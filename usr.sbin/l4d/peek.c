@@ -10,6 +10,12 @@
  * The bytes wait in a buffer of the session's own, from the first one,
  * and the server gets them all before anything else; the buffer goes
  * as soon as it is sent, so an established session owns none.
+ *
+ * On a listener with proxy_protocol: the PROXY header of a trusted
+ * front balancer comes first, before anything else is read (the
+ * ClientHello included); its source address becomes the session's
+ * client, which the access lists and the rate limit judge only then.
+ * Such a listener peeks even without routes, up to the header.
  */
 
 #include <sys/types.h>
@@ -44,6 +50,7 @@ static int	 peek_postgres(struct session *, int eof);
 static void	 peek_route(struct session *, const struct hello *);
 static void	 peek_handover(struct session *);
 static int	 peek_starttls_send(struct session *);
+static int	 peek_proxy(struct session *, int eof);
 
 int
 peek_start(struct session *s)
@@ -59,6 +66,11 @@ peek_start(struct session *s)
 	p->engine = -1;
 	p->phase = s->listener->starttls == STARTTLS_NONE ? PEEK_TLS :
 	    PEEK_START;
+	if (s->listener->proxy_accept) {
+		p->next_phase = p->phase;
+		p->phase = PEEK_PROXY;
+		p->proxy_peer = s->client;
+	}
 	s->state = STATE_PEEKING;
 	session_timer(s, s->listener->timeouts.handshake);
 	/*
@@ -117,21 +129,25 @@ peek_ready(struct session *s)
 	}
 }
 
-/* One read into the peek buffer, which grows up to HELLO_MAX. */
+/*
+ * One read into the peek buffer, which grows up to HELLO_MAX (up to
+ * the largest PROXY header while one is read).
+ */
 static int
 peek_read(struct session *s)
 {
 	struct peek	*p = s->peek;
 	uint8_t		*nb;
-	uint32_t	 ncap;
+	uint32_t	 ncap, max;
 	ssize_t		 n;
 
+	max = p->phase == PEEK_PROXY ? PROXY_V2_MAX : HELLO_MAX;
 	if (p->len == p->cap) {
-		if (p->cap >= HELLO_MAX)
+		if (p->cap >= max)
 			return READ_DATA;	/* peek_step says too long */
 		ncap = p->cap ? p->cap * 2 : PEEK_BUF_MIN;
-		if (ncap > HELLO_MAX)
-			ncap = HELLO_MAX;
+		if (ncap > max)
+			ncap = max;
 		if ((nb = realloc(p->buf, ncap)) == NULL) {
 			log_warn("session %s: peek", session_idstr(s));
 			return READ_ERROR;
@@ -167,6 +183,12 @@ peek_step(struct session *s, int eof)
 	struct hello	 h;
 	int		 r;
 
+	if (p->phase == PEEK_PROXY) {
+		if ((r = peek_proxy(s, eof)) <= 0)
+			return r == 0 ? 0 : 1;
+		if (p->len == 0 && !eof)
+			return 0;
+	}
 	if (p->len == 0 && eof) {
 		session_end(s, CAUSE_CLIENT_CLOSED, 0);
 		return 1;
@@ -332,6 +354,8 @@ peek_route(struct session *s, const struct hello *h)
 		s->first_fin = CAUSE_CLIENT_CLOSED;
 		s->half_closed_ms = proc_now_ms();
 	}
+	if (be->proxy_send)
+		peek_keep_dst(s);
 	if (terminate)
 		(void)handoff_client(s);
 	else
@@ -428,4 +452,166 @@ peek_starttls_ready(struct session *s, int events)
 	peek_handover(s);
 	s->sready = READY_READ | READY_WRITE;
 	session_relay(s);
+}
+
+/*
+ * The PROXY header.  Returns -1 when the session left the peek (ended,
+ * or on a listener that does not route: connecting), 0 to wait for
+ * more, 1 when what follows the header is to be read as usual.
+ */
+static int
+peek_proxy(struct session *s, int eof)
+{
+	struct listener	*l = s->listener;
+	struct peek	*p = s->peek;
+	struct proxy_hdr h;
+	enum end_cause	 cause;
+	size_t		 salen;
+
+	switch (proxy_parse(p->buf, p->len, &h)) {
+	case PROXY_NEED_MORE:
+		if (!eof)
+			return 0;
+		if (p->len == 0) {
+			session_end(s, CAUSE_CLIENT_CLOSED, 0);
+			return -1;
+		}
+		h.why = "the sender closed before its PROXY header ended";
+		/* FALLTHROUGH */
+	case PROXY_BAD:
+		log_debug("session %s: bad PROXY header: %s",
+		    session_idstr(s), h.why);
+		session_end(s, CAUSE_BAD_PROXY_HEADER, 0);
+		return -1;
+	case PROXY_OK:
+		break;
+	}
+	if (!h.local) {
+		salen = h.src.ss_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		memset(&s->client, 0, sizeof(s->client));
+		memcpy(&s->client, &h.src, salen);
+		memset(&p->proxy_dst, 0, sizeof(p->proxy_dst));
+		memcpy(&p->proxy_dst, &h.dst, salen);
+		p->proxied = 1;
+	}
+	peek_consume(p, (uint32_t)h.len);
+	p->phase = p->next_phase;
+	if ((cause = access_check(l, (struct sockaddr *)&s->client,
+	    proc_now_ms())) != CAUSE_NONE) {
+		session_end(s, cause, 0);
+		return -1;
+	}
+	if (listener_peeks(l))
+		return 1;
+	/* a plain forward: what came after the header goes on as is */
+	p->phase = PEEK_DONE;
+	s->backend = l->backend;
+	if (s->c2s.eof) {
+		s->first_fin = CAUSE_CLIENT_CLOSED;
+		s->half_closed_ms = proc_now_ms();
+	}
+	session_connect(s);
+	return -1;
+}
+
+/* "/C=X/CN=name/O=Y" or "CN=name, O=Y": name, into buf. */
+static const char *
+subject_cn(const char *subject, char *buf, size_t len)
+{
+	const char	*cp;
+	size_t		 n;
+
+	for (cp = subject; (cp = strstr(cp, "CN=")) != NULL; cp += 3)
+		if (cp == subject || cp[-1] == '/' || cp[-1] == ' ' ||
+		    cp[-1] == ',')
+			break;
+	if (cp == NULL)
+		return NULL;
+	cp += 3;
+	n = strcspn(cp, "/,");
+	if (n == 0 || n >= len)
+		return NULL;
+	memcpy(buf, cp, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The ALPN protocol, when known: the route's, or the only one offered. */
+static const char *
+peek_alpn(struct peek *p)
+{
+	if (p->route != NULL && p->route->alpn[0] != '\0')
+		return p->route->alpn;
+	if (p->alpn != NULL && strchr(p->alpn, ',') == NULL)
+		return p->alpn;
+	return NULL;
+}
+
+/*
+ * Where the client connected to, for a header sent on: what a PROXY
+ * header said, or the accepted socket's own address, kept before an
+ * engine takes that socket.
+ */
+void
+peek_keep_dst(struct session *s)
+{
+	struct peek	*p = s->peek;
+	socklen_t	 len = sizeof(p->proxy_dst);
+
+	if (p == NULL || p->proxy_dst.sin6_family != 0)
+		return;
+	if (getsockname(s->cfd, (struct sockaddr *)&p->proxy_dst,
+	    &len) == -1 || (p->proxy_dst.sin6_family != AF_INET &&
+	    p->proxy_dst.sin6_family != AF_INET6))
+		memset(&p->proxy_dst, 0, sizeof(p->proxy_dst));
+}
+
+/*
+ * The backend's proxy_protocol: the header goes to a server just
+ * connected, before anything else (our SSLRequest, a TLS hello, the
+ * client's bytes).  A socket just connected takes it whole.  Returns
+ * -1 when the session ended.
+ */
+int
+peek_proxy_send(struct session *s)
+{
+	struct peek		*p = s->peek;
+	struct sockaddr_in6	 dst;
+	struct proxy_ssl	 ssl, *sslp = NULL;
+	socklen_t		 len = sizeof(dst);
+	uint8_t			 buf[PROXY_BUILD_MAX];
+	char			 cn[256];
+	ssize_t			 n;
+
+	memset(&dst, 0, sizeof(dst));
+	if (p != NULL && p->proxy_dst.sin6_family != 0)
+		dst = p->proxy_dst;
+	else if (getsockname(s->cfd, (struct sockaddr *)&dst, &len) == -1)
+		memset(&dst, 0, sizeof(dst));
+	/* the hook for sessions an engine terminated: PP2_TYPE_SSL */
+	if (p != NULL && p->tls_client != NULL) {
+		memset(&ssl, 0, sizeof(ssl));
+		ssl.version = p->tls_client->version;
+		ssl.cn = subject_cn(p->tls_client->subject, cn, sizeof(cn));
+		ssl.verified = ssl.cn != NULL;
+		sslp = &ssl;
+	}
+	n = proxy_build(s->backend->proxy_send, (struct sockaddr *)&s->client,
+	    dst.sin6_family != 0 ? (struct sockaddr *)&dst : NULL,
+	    p != NULL ? p->sni : NULL, p != NULL ? peek_alpn(p) : NULL, sslp,
+	    buf, sizeof(buf));
+	if (n == -1) {
+		log_warnx("session %s: no room for a PROXY header",
+		    session_idstr(s));
+		session_end(s, CAUSE_SHUTDOWN, 0);
+		return -1;
+	}
+	if (send(s->sfd, buf, (size_t)n, 0) != n) {
+		log_debug("session %s: PROXY header to %s: %s",
+		    session_idstr(s), s->server->address, strerror(errno));
+		session_end(s, CAUSE_SERVER_CLOSED, 0);
+		return -1;
+	}
+	return 0;
 }

@@ -265,6 +265,35 @@ relay_config_retire(struct relay_env *env, struct l4d_config *conf)
 		config_free(conf);
 }
 
+/*
+ * Each listener with rate_limit gets its table; one whose listener of
+ * the same name had the same limit takes that table over, buckets and
+ * all, so that a reload gives nobody a fresh burst.
+ */
+static void
+relay_rate_tables(struct l4d_config *old, struct l4d_config *conf)
+{
+	struct listener	*l, *o;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		if (l->rate.per_source == 0)
+			continue;
+		o = NULL;
+		if (old != NULL)
+			TAILQ_FOREACH(o, &old->listeners, entry)
+				if (strcmp(o->name, l->name) == 0)
+					break;
+		if (o != NULL && o->rate_table != NULL &&
+		    memcmp(&o->rate, &l->rate, sizeof(l->rate)) == 0) {
+			l->rate_table = o->rate_table;
+			o->rate_table = NULL;
+			continue;
+		}
+		if ((l->rate_table = rate_table_new(&l->rate)) == NULL)
+			fatal("listener %s: rate_limit table", l->name);
+	}
+}
+
 static void
 relay_config_loaded(struct relay_env *env)
 {
@@ -274,6 +303,7 @@ relay_config_loaded(struct relay_env *env)
 	if (env->pending->for_engine)
 		fatalx("a tls engine's configuration sent to a relay");
 	relay_stats_bind(env, env->pending);
+	relay_rate_tables(env->conf, env->pending);
 	env->conf = env->pending;
 	env->pending = NULL;
 	if (old != NULL)
@@ -317,6 +347,7 @@ relay_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_CONF_SERVER:
 		case IMSG_CONF_LISTENER:
 		case IMSG_CONF_ROUTE:
+		case IMSG_CONF_ACL:
 		case IMSG_CONF_END:
 			r = config_receive(&env->pending, &imsg);
 			if (imsg.fd != -1)
@@ -424,7 +455,7 @@ session_ctl_names(struct session *s, struct ctl_session *cs)
 		strlcpy(cs->alpn, p->alpn, sizeof(cs->alpn));
 	if (p->route != NULL)
 		route_key(p->route, cs->route, sizeof(cs->route));
-	else if (p->phase == PEEK_DONE)
+	else if (p->phase == PEEK_DONE && listener_peeks(s->listener))
 		strlcpy(cs->route, p->stats == s->listener->stats_default ?
 		    "default" : "no_sni", sizeof(cs->route));
 	if (p->tls_client != NULL) {
@@ -698,27 +729,87 @@ session_new(struct listener *l, int fd, const struct sockaddr *sa,
 	return s;
 }
 
+/*
+ * Refusals (denied, rate-limited) are logged at most once a second per
+ * listener, with the number of those that were not: a scan or a flood
+ * must not flood the log.
+ */
+static void
+relay_refused_log(struct listener *l, const struct sockaddr *sa,
+    enum end_cause cause, long long now)
+{
+	char	 addr[64];
+
+	if (l->refused_logged_ms != 0 && now - l->refused_logged_ms < 1000) {
+		l->refused_quiet++;
+		return;
+	}
+	log_sockaddr(sa, addr, sizeof(addr));
+	log_info("listener %s: %s %s (and %llu more refused in the second "
+	    "before)", l->name, cause_name(cause), addr,
+	    (unsigned long long)l->refused_quiet);
+	l->refused_logged_ms = now;
+	l->refused_quiet = 0;
+}
+
+/* A client refused at accept: counted, closed, no session made. */
+static void
+relay_refuse(struct listener *l, int fd, const struct sockaddr *sa,
+    enum end_cause cause, long long now)
+{
+	l->stats->c.total++;
+	l->stats->c.causes[cause]++;
+	relay_env.counts[cause]++;
+	close(fd);
+	relay_refused_log(l, sa, cause, now);
+}
+
+/* The relay's share of the global max_sessions, and of the fd cap. */
+static uint32_t
+relay_global_cap(struct relay_env *env)
+{
+	uint32_t	 n = env->nrelays ? env->nrelays : 1, cap;
+
+	cap = env->session_cap;
+	if (env->conf->max_sessions != 0 &&
+	    (env->conf->max_sessions + n - 1) / n < cap)
+		cap = (env->conf->max_sessions + n - 1) / n;
+	return cap;
+}
+
 static void
 session_start(struct listener *l, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
 	struct relay_env	*env = &relay_env;
 	struct session		*s;
+	enum end_cause		 cause;
 	uint32_t		 cap;
+	long long		 now = proc_now_ms();
 
+	/* a PROXY header's sender is judged now, its client later */
+	if (l->proxy_accept)
+		cause = acl_match(l->acl[ACL_TRUSTED], sa) ? CAUSE_NONE :
+		    CAUSE_DENIED;
+	else
+		cause = access_check(l, sa, now);
+	if (cause != CAUSE_NONE) {
+		relay_refuse(l, fd, sa, cause, now);
+		return;
+	}
 	if ((s = session_new(l, fd, sa, salen)) == NULL) {
 		log_warn("session");
 		close(fd);
 		return;
 	}
-	cap = env->session_cap;
+	cap = relay_global_cap(env);
 	if (l->max_sessions != 0 && l->active > relay_listener_cap(l))
 		cap = 0;
 	if (env->nsessions > cap) {
 		session_end(s, CAUSE_OVER_LIMIT, 0);
 		return;
 	}
-	if (listener_peeks(l))
+	if (listener_peeks(l) || l->proxy_accept)
 		(void)peek_start(s);
 	else
 		session_connect(s);
@@ -879,6 +970,8 @@ session_connected(struct session *s, int events)
 	s->backend->stats->c.active++;
 	s->last_ms = proc_now_ms();
 	session_timer(s, session_deadline(s, s->last_ms));
+	if (s->backend->proxy_send && peek_proxy_send(s) == -1)
+		return;
 	if (s->backend->tls_originate)
 		(void)handoff_server(s);
 	else if (s->peek != NULL && s->peek->direct) {
@@ -1250,11 +1343,17 @@ session_log_names(struct session *s, char *buf, size_t len)
 {
 	struct peek	*p = s->peek;
 
+	char		 peer[64];
+
 	buf[0] = '\0';
 	if (p == NULL)
 		return;
+	if (p->proxied)
+		snprintf(buf, len, " proxy=%s", log_sockaddr(
+		    (struct sockaddr *)&p->proxy_peer, peer, sizeof(peer)));
 	if (listener_peeks(s->listener))
-		snprintf(buf, len, " sni=%s alpn=%s", p->sni ? p->sni : "-",
+		snprintf(buf + strlen(buf), len - strlen(buf),
+		    " sni=%s alpn=%s", p->sni ? p->sni : "-",
 		    p->alpn ? p->alpn : "-");
 	session_log_tls(p, buf + strlen(buf), len - strlen(buf));
 }
@@ -1264,6 +1363,11 @@ session_log(struct session *s, enum end_cause cause, long long now)
 {
 	char	 client[64], server[64], names[SNI_NAME_MAX + 1200];
 
+	if (cause == CAUSE_DENIED || cause == CAUSE_RATE_LIMITED) {
+		relay_refused_log(s->listener, (struct sockaddr *)&s->client,
+		    cause, now);
+		return;
+	}
 	if (!relay_env.access_log)
 		return;
 	log_sockaddr((struct sockaddr *)&s->client, client, sizeof(client));

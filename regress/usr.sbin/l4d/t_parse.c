@@ -818,7 +818,7 @@ ERR_CASE(e001_two_documents, "E001", 9, 1,
 ERR_CASE(e002_top_key, "E002", 9, 1,
     LISTENER_A BACKEND_B "include: [/etc/l4d.d/a.conf]\n")
 ERR_CASE(e002_listener_allow, "E002", 5, 5,
-    LISTENER_A "    allow: [10.0.0.0/8]\n" BACKEND_B)
+    LISTENER_A "    alow: [10.0.0.0/8]\n" BACKEND_B)
 ERR_CASE(e002_check_key, "E002", 9, 14,
     LISTENER_A BACKEND_B "    check: { typ: tcp }\n")
 ERR_CASE(e035_no_send, "E035", 9, 12,
@@ -1022,8 +1022,9 @@ ERR_CASE(e021_sequence, "E021", 1, 1,
     "- listeners\n- backends\n")
 ERR_CASE(e002_route_key, "E002", 5, 39,
     ROUTED_R "      - { sni: a.example, backend: b, weight: 1 }\n" BACKEND_B)
-ERR_CASE(e002_listener_proxy, "E002", 5, 5,
-    LISTENER_A "    proxy_protocol: { trusted: [192.0.2.0/24] }\n" BACKEND_B)
+ERR_CASE(e002_listener_proxy, "E002", 5, 48,
+    LISTENER_A "    proxy_protocol: { trusted: [192.0.2.0/24], send: v2 }\n"
+    BACKEND_B)
 ERR_CASE(e003_routes_scalar, "E003", 5, 13,
     LISTENER_A "    routes: all\n" BACKEND_B)
 ERR_CASE(e003_route_scalar, "E003", 5, 9,
@@ -1379,9 +1380,10 @@ ATF_TC_BODY(messages, tc)
 	check_contains("conflicts with listener \"a\" (line 2)");
 	parse_str(BACKEND_B "backends:\n  - name: c\n" LISTENER_A, 0);
 	check_contains("key \"backends\" appears twice (first at line 1)");
-	parse_str(LISTENER_A "    rate_limit: 5\n" BACKEND_B, 0);
-	check_contains("hint: valid keys here: name, listen, backend, "
-	    "max_sessions, timeouts, tls, routes, no_sni, starttls)");
+	parse_str(LISTENER_A "    rate_limt: 5\n" BACKEND_B, 0);
+	check_contains("hint: did you mean \"rate_limit\"? valid keys here: "
+	    "name, listen, backend, max_sessions, timeouts, tls, routes, "
+	    "no_sni, starttls, allow, deny, rate_limit, proxy_protocol)");
 	conf_errors_clear(&errs);
 }
 
@@ -1984,6 +1986,99 @@ ERR_CASE(e034_dup_name_alias, "E034", 7, 55,
     "        - { cert: /c/a.crt, key: /c/a.key, names: &n [a.example] }\n"
     "        - { cert: /c/b.crt, key: /c/b.key, names: *n }\n"
     BACKEND_B)
+
+/*
+ * Access control: allow, deny, rate_limit, proxy_protocol.
+ */
+ERR_CASE(e045_host_bits, "E045", 5, 13,
+    LISTENER_A "    allow: [10.0.0.1/8]\n" BACKEND_B)
+ERR_CASE(e045_name, "E045", 5, 24,
+    LISTENER_A "    deny: [10.0.0.0/8, db.example.com]\n" BACKEND_B)
+ERR_CASE(e045_prefix, "E045", 1, 9,
+    "allow: [10.0.0.0/33]\n" LISTENER_A BACKEND_B)
+ERR_CASE(e045_v6_prefix, "E045", 5, 33,
+    LISTENER_A "    proxy_protocol: { trusted: [\"::1/129\"] }\n" BACKEND_B)
+ERR_CASE(e046_no_trusted, "E046", 5, 21,
+    LISTENER_A "    proxy_protocol: {}\n" BACKEND_B)
+ERR_CASE(e046_scalar, "E046", 5, 21,
+    LISTENER_A "    proxy_protocol: v2\n" BACKEND_B)
+ERR_CASE(e013_acl_empty, "E013", 5, 12,
+    LISTENER_A "    allow: []\n" BACKEND_B)
+ERR_CASE(e013_rate_zero, "E013", 5, 31,
+    LISTENER_A "    rate_limit: { per_source: 0 }\n" BACKEND_B)
+ERR_CASE(e013_rate_table, "E013", 5, 46,
+    LISTENER_A "    rate_limit: { per_source: 5, table_size: 8 }\n"
+    BACKEND_B)
+ERR_CASE(e006_rate_per_source, "E006", 5, 17,
+    LISTENER_A "    rate_limit: { burst: 5 }\n" BACKEND_B)
+ERR_CASE(e014_backend_proxy, "E014", 9, 21,
+    LISTENER_A BACKEND_B "    proxy_protocol: v3\n")
+ERR_CASE(e013_global_max_sessions, "E013", 1, 15,
+    "max_sessions: -1\n" LISTENER_A BACKEND_B)
+
+ATF_TC_WITHOUT_HEAD(access_keys);
+ATF_TC_BODY(access_keys, tc)
+{
+	static const char yaml[] =
+	    "max_sessions: 5000\n"
+	    "allow: [10.0.0.0/8, \"2001:db8::/32\"]\n"
+	    "deny: [10.9.0.0/16]\n"
+	    "listeners:\n"
+	    "  - name: a\n"
+	    "    listen: \"127.0.0.1:80\"\n"
+	    "    backend: b\n"
+	    "  - name: c\n"
+	    "    listen: \"127.0.0.1:81\"\n"
+	    "    backend: b\n"
+	    "    deny: [192.0.2.1]\n"
+	    "    rate_limit: { per_source: 20 }\n"
+	    "    proxy_protocol: { trusted: [192.0.2.0/24, \"::1\"] }\n"
+	    "  - name: d\n"
+	    "    listen: \"127.0.0.1:82\"\n"
+	    "    backend: b\n"
+	    "    allow: [0.0.0.0/0]\n"
+	    "    rate_limit: { per_source: 3, interval: 250ms, burst: 9,\n"
+	    "      table_size: 1024, ipv6_prefix: 56 }\n"
+	    BACKEND_B
+	    "    proxy_protocol: v2\n";
+	struct l4d_config	*conf = parse_str(yaml, 0);
+	struct listener		*a, *c, *d;
+	struct backend		*b;
+
+	ATF_REQUIRE_MSG(conf != NULL, "rejected: %zu errors", nerrors());
+	ATF_CHECK_EQ(conf->max_sessions, 5000);
+	a = nth_listener(conf, 0);
+	c = nth_listener(conf, 1);
+	d = nth_listener(conf, 2);
+	/* a inherits both lists, c the allow, d the deny */
+	ATF_REQUIRE(a->acl[ACL_ALLOW] != NULL && a->acl[ACL_DENY] != NULL);
+	ATF_CHECK_EQ(a->acl[ACL_ALLOW]->ncidrs, 2);
+	ATF_CHECK_EQ(a->acl[ACL_DENY]->ncidrs, 1);
+	ATF_CHECK(a->rate.per_source == 0 && !a->proxy_accept);
+	ATF_REQUIRE(c->acl[ACL_ALLOW] != NULL && c->acl[ACL_DENY] != NULL);
+	ATF_CHECK_EQ(c->acl[ACL_ALLOW]->ncidrs, 2);
+	ATF_CHECK_EQ(c->acl[ACL_DENY]->cidrs[0].prefix, 32);
+	ATF_CHECK_EQ(c->rate.per_source, 20);
+	ATF_CHECK_EQ(c->rate.burst, 20);
+	ATF_CHECK_EQ(c->rate.interval_ms, 1000);
+	ATF_CHECK_EQ(c->rate.table_size, 65536);
+	ATF_CHECK_EQ(c->rate.ipv6_prefix, 64);
+	ATF_CHECK(c->proxy_accept && c->acl[ACL_TRUSTED] != NULL &&
+	    c->acl[ACL_TRUSTED]->ncidrs == 2);
+	ATF_REQUIRE(d->acl[ACL_ALLOW] != NULL && d->acl[ACL_DENY] != NULL);
+	ATF_CHECK_EQ(d->acl[ACL_ALLOW]->cidrs[0].prefix, 0);
+	ATF_CHECK_EQ(d->acl[ACL_DENY]->cidrs[0].prefix, 16);
+	ATF_CHECK_EQ(d->rate.per_source, 3);
+	ATF_CHECK_EQ(d->rate.interval_ms, 250);
+	ATF_CHECK_EQ(d->rate.burst, 9);
+	ATF_CHECK_EQ(d->rate.table_size, 1024);
+	ATF_CHECK_EQ(d->rate.ipv6_prefix, 56);
+	/* the lists are built: matched in the parent as in the relays */
+	ATF_CHECK(d->acl[ACL_ALLOW]->nv4 == 1);
+	b = TAILQ_FIRST(&conf->backends);
+	ATF_CHECK_EQ(b->proxy_send, 2);
+	config_free(conf);
+}
 
 /*
  * tls: blocks with their files (resolve 1, through parse_config): the
@@ -2608,6 +2703,19 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, e034_dup_name);
 	ATF_TP_ADD_TC(tp, e034_dup_name_one_cert);
 	ATF_TP_ADD_TC(tp, e034_dup_name_alias);
+	ATF_TP_ADD_TC(tp, e045_host_bits);
+	ATF_TP_ADD_TC(tp, e045_name);
+	ATF_TP_ADD_TC(tp, e045_prefix);
+	ATF_TP_ADD_TC(tp, e045_v6_prefix);
+	ATF_TP_ADD_TC(tp, e046_no_trusted);
+	ATF_TP_ADD_TC(tp, e046_scalar);
+	ATF_TP_ADD_TC(tp, e013_acl_empty);
+	ATF_TP_ADD_TC(tp, e013_rate_zero);
+	ATF_TP_ADD_TC(tp, e013_rate_table);
+	ATF_TP_ADD_TC(tp, e006_rate_per_source);
+	ATF_TP_ADD_TC(tp, e014_backend_proxy);
+	ATF_TP_ADD_TC(tp, e013_global_max_sessions);
+	ATF_TP_ADD_TC(tp, access_keys);
 	ATF_TP_ADD_TC(tp, tls_files_read);
 	ATF_TP_ADD_TC(tp, tls_files_alias);
 	ATF_TP_ADD_TC(tp, e029_keypair);
