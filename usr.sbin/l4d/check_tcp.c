@@ -28,10 +28,37 @@ connect_failed(struct hcheck *h, int error)
 	check_done(h, 0, why);
 }
 
+/*
+ * To a backend with proxy_protocol, a check says first that it is one
+ * (v1 UNKNOWN, v2 LOCAL), as a front balancer's checks do: servers that
+ * require a header then take the check, and log no client for it.  A
+ * socket just connected takes it whole.
+ */
+static int
+proxy_local(struct hcheck *h)
+{
+	static const char	 v1[] = "PROXY UNKNOWN\r\n";
+	static const uint8_t	 v2[] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
+	    0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a, 0x20, 0x00, 0x00, 0x00 };
+	const void		*hdr = h->be->proxy == 1 ? (const void *)v1 : v2;
+	size_t			 len = h->be->proxy == 1 ? sizeof(v1) - 1 :
+				    sizeof(v2);
+	char			 why[CHECK_RESULT_MAX];
+
+	if (send(h->fd, hdr, len, MSG_NOSIGNAL) == (ssize_t)len)
+		return 0;
+	snprintf(why, sizeof(why), "PROXY header: %s",
+	    errno != 0 ? strerror(errno) : "short write");
+	check_done(h, 0, why);
+	return -1;
+}
+
 /* Connected: a tcp check is done, the others go on from here. */
 static void
 connected(struct hcheck *h)
 {
+	if (h->be->proxy != 0 && proxy_local(h) == -1)
+		return;
 	switch (h->be->check.type) {
 	case CHECK_TLS:
 		check_tls_start(h);

@@ -292,7 +292,8 @@ receive_backend(struct imsg *imsg)
 	    hb.check.type < CHECK_TCP || hb.check.type > CHECK_SEND_EXPECT ||
 	    hb.check.interval < CHECK_INTERVAL_MIN ||
 	    hb.check.timeout <= 0 || hb.check.timeout > hb.check.interval ||
-	    hb.check.send_len > CHECK_SEND_MAX ||
+	    hb.check.send_len > CHECK_SEND_MAX || hb.proxy < 0 ||
+	    hb.proxy > 2 ||
 	    hb.check.expect_len > CHECK_EXPECT_MAX)
 		fatalx("bad health backend frame");
 	if ((be = calloc(1, sizeof(*be))) == NULL ||
@@ -302,6 +303,7 @@ receive_backend(struct imsg *imsg)
 	strlcpy(be->name, hb.name, sizeof(be->name));
 	be->check = hb.check;
 	be->verify = hb.verify;
+	be->proxy = hb.proxy;
 	strlcpy(be->server_name, hb.server_name, sizeof(be->server_name));
 	be->nservers = hb.nservers;
 	if (be->check.type == CHECK_SEND_EXPECT && be->check.expect_regex) {

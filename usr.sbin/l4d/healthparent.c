@@ -80,6 +80,7 @@ health_configure(struct child *c)
 		hb.nservers = be->nservers;
 		hb.check = be->check;
 		hb.verify = backend_verifies(be);
+		hb.proxy = be->check.no_proxy ? 0 : be->proxy_send;
 		if (be->tls != NULL)
 			strlcpy(hb.server_name, be->tls->server_name,
 			    sizeof(hb.server_name));
@@ -252,7 +253,7 @@ health_check_equal(const struct backend_check *a,
 	    a->port == b->port && a->send_len == b->send_len &&
 	    memcmp(a->send, b->send, a->send_len) == 0 &&
 	    a->expect_regex == b->expect_regex &&
-	    a->expect_len == b->expect_len &&
+	    a->expect_len == b->expect_len && a->no_proxy == b->no_proxy &&
 	    memcmp(a->expect, b->expect, a->expect_len) == 0;
 }
 

@@ -183,6 +183,7 @@ struct backend_check {
 	uint32_t		 send_len;
 	uint32_t		 expect_len;
 	int			 expect_regex;
+	int			 no_proxy;	/* proxy_protocol: false */
 	uint8_t			 send[CHECK_SEND_MAX];
 	char			 expect[CHECK_EXPECT_MAX + 1];
 };
@@ -639,6 +640,8 @@ struct health_backend {
 	uint32_t		 nservers;
 	struct backend_check	 check;
 	int			 verify;	/* tls check: tls.verify */
+	int			 proxy;		/* a PROXY header first, LOCAL:
+						   1 or 2 (its version), 0 */
 	char			 server_name[SNI_NAME_MAX];
 };
 
@@ -1121,6 +1124,7 @@ struct hbackend {
 	char			 name[L4D_NAME_MAX];
 	struct backend_check	 check;
 	int			 verify;
+	int			 proxy;		/* 0, or the PROXY version */
 	char			 server_name[SNI_NAME_MAX];
 	struct tls_blob		 ca;		/* verify: the CA bytes */
 	struct tls_config	*tls;		/* tls checks */

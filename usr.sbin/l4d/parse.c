@@ -80,9 +80,10 @@ static const char *const backend_keys[BK_N] = { "name", "balance",
     "retries", "servers", "tls", "check", "proxy_protocol" };
 
 enum { HK_TYPE, HK_INTERVAL, HK_TIMEOUT, HK_RISE, HK_FALL, HK_PORT,
-    HK_OBSERVE, HK_SEND, HK_EXPECT, HK_N };
+    HK_OBSERVE, HK_SEND, HK_EXPECT, HK_PROXY, HK_N };
 static const char *const check_keys[HK_N] = { "type", "interval",
-    "timeout", "rise", "fall", "port", "observe", "send", "expect" };
+    "timeout", "rise", "fall", "port", "observe", "send", "expect",
+    "proxy_protocol" };
 
 enum { HO_ERRORS, HO_N };
 static const char *const observe_keys[HO_N] = { "errors" };
@@ -961,7 +962,7 @@ parse_check(struct parser *p, yaml_node_t *n, const char *path,
 	yaml_node_t		*v[HK_N];
 	char			 kp[PARSE_PATH_MAX];
 	long long		 port;
-	int			 seen, x, observed = 0;
+	int			 seen, x, on, observed = 0;
 
 	seen = node_enter(p, n, ROLE_CHECK);
 	if (map_collect(p, n, path, check_keys, HK_N, v) == -1)
@@ -997,6 +998,9 @@ parse_check(struct parser *p, yaml_node_t *n, const char *path,
 	key_path(kp, sizeof(kp), path, "expect");
 	if (v[HK_EXPECT] != NULL)
 		check_expect(p, v[HK_EXPECT], kp, c);
+	key_path(kp, sizeof(kp), path, "proxy_protocol");
+	if (v[HK_PROXY] != NULL && get_bool(p, v[HK_PROXY], kp, &on) == 0)
+		c->no_proxy = !on;
 	check_combos(p, n, v, path, c);
 	/* a server with a check is up after its first successful one */
 	TAILQ_FOREACH(s, &b->servers, entry)

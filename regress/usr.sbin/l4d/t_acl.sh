@@ -60,6 +60,12 @@ cause_of()
 	    sed -n "s/.* $2 \([0-9]*\).*/\1/p"
 }
 
+# lines_at_least FILE N: FILE has N lines or more (for wait_for).
+lines_at_least()
+{
+	[ "$(lines_of "$1")" -ge "$2" ]
+}
+
 lines_of()
 {
 	if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
@@ -883,6 +889,67 @@ proxy_out_tls_cleanup()
 	l4d_cleanup
 }
 
+atf_test_case check_proxy cleanup
+check_proxy_head()
+{
+	atf_set descr "health checks to a backend with proxy_protocol send a v1 UNKNOWN or v2 LOCAL header first, unless the check says proxy_protocol: false"
+	atf_set require.user root
+	atf_set timeout 60
+}
+check_proxy_body()
+{
+	acl_setup
+	set -- $(free_ports 4)
+	l=$1 s2=$2 s1=$3 sn=$4
+	start_pp pp2 "127.0.0.1:$s2"
+	start_pp pp1 "127.0.0.1:$s1"
+	start_pp ppn "127.0.0.1:$sn"
+	{
+		cfg_head 1 true
+		cat <<EOF
+listeners:
+  - { name: l, listen: "127.0.0.1:$l", backend: b2 }
+backends:
+  - name: b2
+    proxy_protocol: v2
+    servers: [ { address: "127.0.0.1:$s2" } ]
+    check: { type: send-expect, send: 'hello\n', expect: "src=",
+             interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }
+  - name: b1
+    proxy_protocol: v1
+    servers: [ { address: "127.0.0.1:$s1" } ]
+    check: { type: send-expect, send: 'hello\n', expect: "src=",
+             interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }
+  - name: bn
+    proxy_protocol: v2
+    servers: [ { address: "127.0.0.1:$sn" } ]
+    check: { type: send-expect, send: 'hello\n', expect: "src=",
+             interval: 200ms, timeout: 150ms, rise: 1, fall: 1,
+             proxy_protocol: false }
+EOF
+	} >l4d.conf
+	start_l4d
+	for n in pp2 pp1 ppn; do
+		wait_for 10 lines_at_least $n.log 2 ||
+		    fail "$n saw no checks: $(cat $n.log 2>/dev/null)"
+	done
+	# the checks said they carry no client, or (proxy_protocol: false)
+	# sent nothing at all
+	grep -v ' via=local$' pp2.log && fail "pp2: a check without LOCAL"
+	grep -v ' via=local$' pp1.log && fail "pp1: a check without UNKNOWN"
+	grep -v ' via=none$' ppn.log && fail "ppn: a check sent a header"
+	wait_for 10 sh -c "[ \$(\"$L4CTL\" -s \"$PWD/l4d.sock\" show summary | grep -c ' health up ') -eq 3 ]" ||
+	    fail "not all three up: $(ctl show summary)"
+	# a session still carries its client
+	atf_check -s exit:0 -o match:'^src=127\.0\.0\.2:[0-9]+ via=v2$' \
+	    -e empty $PP connect --connect "127.0.0.1:$l" --bind 127.0.0.2
+}
+check_proxy_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case acl_v4
@@ -898,4 +965,5 @@ atf_init_test_cases()
 	atf_add_test_case proxy_source_hash
 	atf_add_test_case proxy_out_sni
 	atf_add_test_case proxy_out_tls
+	atf_add_test_case check_proxy
 }
