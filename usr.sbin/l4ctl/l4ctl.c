@@ -21,6 +21,7 @@
 #define ARG_FILE	1	/* optional -f FILE */
 #define ARG_SESSION	2	/* one session id */
 #define ARG_SERVER	3	/* BACKEND ADDRESS */
+#define ARG_SERVER_ADD	4	/* BACKEND ADDRESS [weight N] [backup] */
 
 struct command {
 	const char	*words[3];
@@ -40,6 +41,8 @@ static const struct command commands[] = {
 	{ { "monitor", NULL, NULL }, CTL_CMD_MONITOR, ARG_NONE },
 	{ { "server", "disable", NULL }, CTL_CMD_SERVER_DISABLE, ARG_SERVER },
 	{ { "server", "enable", NULL }, CTL_CMD_SERVER_ENABLE, ARG_SERVER },
+	{ { "server", "add", NULL }, CTL_CMD_SERVER_ADD, ARG_SERVER_ADD },
+	{ { "server", "remove", NULL }, CTL_CMD_SERVER_REMOVE, ARG_SERVER },
 };
 
 static __dead void
@@ -55,7 +58,9 @@ usage(void)
 	    "\tkill session\n"
 	    "\tlog verbose | brief\n"
 	    "\tmonitor\n"
-	    "\tserver disable | enable backend address\n", __progname);
+	    "\tserver disable | enable | remove backend address\n"
+	    "\tserver add backend address [weight n] [backup]\n",
+	    __progname);
 	exit(1);
 }
 
@@ -84,6 +89,7 @@ command_arg(const struct command *cmd, int argc, char **argv,
     struct ctl_request *req)
 {
 	char	 path[PATH_MAX];
+	int	 i;
 
 	switch (cmd->arg) {
 	case ARG_NONE:
@@ -107,6 +113,16 @@ command_arg(const struct command *cmd, int argc, char **argv,
 		if ((size_t)snprintf(req->arg, sizeof(req->arg), "%s %s",
 		    argv[0], argv[1]) >= sizeof(req->arg))
 			errx(1, "%s %s: too long", argv[0], argv[1]);
+		break;
+	case ARG_SERVER_ADD:
+		if (argc < 2 || argc > 5)
+			usage();
+		req->arg[0] = '\0';
+		for (i = 0; i < argc; i++)
+			if ((i > 0 && strlcat(req->arg, " ", sizeof(req->arg)) >=
+			    sizeof(req->arg)) || strlcat(req->arg, argv[i],
+			    sizeof(req->arg)) >= sizeof(req->arg))
+				errx(1, "server add: too long");
 		break;
 	case ARG_SESSION:
 		if (argc != 1)

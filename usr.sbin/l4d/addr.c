@@ -276,3 +276,26 @@ listen_conflict(const struct sockaddr_storage *a,
 	    IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
 	    IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr));
 }
+
+/*
+ * A server's address given at run time, checked as the file's are:
+ * "HOST:PORT" or "[IPv6]:PORT", a name resolved here.  Returns 0, or -1
+ * with err saying why.
+ */
+int
+addr_server(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
+    char *err, size_t errlen)
+{
+	char	 why[128];
+	int	 rc;
+
+	rc = addr_parse(s, ADDR_NAMES | ADDR_RESOLVE, ss, sslen, why,
+	    sizeof(why));
+	if (rc == -2)
+		snprintf(err, errlen, "host in %s does not resolve: %s", s,
+		    why);
+	else if (rc != 0)
+		snprintf(err, errlen, "bad address %s: %s (\"HOST:PORT\" or "
+		    "\"[IPv6]:PORT\", port 1-65535)", s, why);
+	return rc == 0 ? 0 : -1;
+}

@@ -19,7 +19,8 @@
 static int
 candidate(const struct server *srv, const uint64_t *tried, int backup)
 {
-	if (srv->backup != backup || !srv->up || srv->disabled)
+	if (srv->backup != backup || !srv->up || srv->disabled ||
+	    srv->removed)
 		return 0;
 	if (tried != NULL && TRIED(tried, srv->id))
 		return 0;

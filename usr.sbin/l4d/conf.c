@@ -106,6 +106,36 @@ config_find_backend(struct l4d_config *conf, const char *name)
 	return NULL;
 }
 
+/*
+ * A server that comes while l4d runs goes last, so that the ids of the
+ * others stay what every process knows them as.  Returns it, or NULL.
+ */
+struct server *
+backend_add_server(struct backend *b, const struct server *tmpl)
+{
+	struct server	*s, **index;
+
+	if (b->nservers >= L4D_MAX_SERVERS ||
+	    (s = malloc(sizeof(*s))) == NULL)
+		return NULL;
+	if ((index = reallocarray(b->server_index, b->nservers + 1,
+	    sizeof(*index))) == NULL) {
+		free(s);
+		return NULL;
+	}
+	*s = *tmpl;
+	s->id = b->nservers;
+	s->current_weight = 0;
+	s->active = 0;
+	s->sessions = 0;
+	s->errors = 0;
+	s->stats = NULL;
+	index[b->nservers++] = s;
+	b->server_index = index;
+	TAILQ_INSERT_TAIL(&b->servers, s, entry);
+	return s;
+}
+
 static int
 backend_index(struct backend *b)
 {

@@ -379,6 +379,8 @@ relays_line(struct ctl_conn *c, FILE *fp)
 static const char *
 server_state(struct server *srv)
 {
+	if (srv->removed)
+		return "removed";	/* its last sessions drain */
 	if (srv->disabled)
 		return "disabled";
 	return srv->up ? "up" : "down";
@@ -563,9 +565,12 @@ summary_text(struct ctl_conn *c, FILE *fp)
 		    balance_name(be->balance));
 		TAILQ_FOREACH(srv, &be->servers, entry) {
 			k = stat_find(c, "s", be->name, srv->address);
-			fprintf(fp, "  server %s weight %d%s state %s",
+			if (srv->removed && k->active == 0)
+				continue;	/* gone */
+			fprintf(fp, "  server %s weight %d%s%s state %s",
 			    srv->address, srv->weight,
 			    srv->backup ? " backup" : "",
+			    srv->runtime ? " runtime" : "",
 			    server_state(srv));
 			server_health_text(be, srv, fp);
 			fprintf(fp, " active %llu total %llu\n",
@@ -616,6 +621,7 @@ summary_json(struct ctl_conn *c, FILE *fp)
 	struct listener	*l;
 	struct backend	*be;
 	struct server	*srv;
+	int		 first;
 
 	fprintf(fp, "{\"generation\":%u,\"relays\":%d,\"answered\":%d,"
 	    "\"listeners\":[", l4d_conf->generation,
@@ -644,8 +650,13 @@ summary_json(struct ctl_conn *c, FILE *fp)
 		    balance_name(be->balance), be->retries);
 		json_counters(fp, stat_find(c, "b", be->name, NULL));
 		fprintf(fp, ",\"servers\":[");
+		first = 1;
 		TAILQ_FOREACH(srv, &be->servers, entry) {
-			fprintf(fp, "%s{\"address\":", srv->id ? "," : "");
+			if (srv->removed && stat_find(c, "s", be->name,
+			    srv->address)->active == 0)
+				continue;	/* gone */
+			fprintf(fp, "%s{\"address\":", first ? "" : ",");
+			first = 0;
 			json_string(fp, srv->address);
 			fprintf(fp, ",\"weight\":%d,\"backup\":%s,"
 			    "\"state\":\"%s\",", srv->weight,
@@ -654,7 +665,8 @@ summary_json(struct ctl_conn *c, FILE *fp)
 			server_health_json(be, srv, fp);
 			json_counters(fp, stat_find(c, "s", be->name,
 			    srv->address));
-			fprintf(fp, "}");
+			fprintf(fp, ",\"runtime\":%s}",
+			    srv->runtime ? "true" : "false");
 		}
 		fprintf(fp, "]}");
 	}
@@ -1008,7 +1020,7 @@ control_server(struct ctl_conn *c, int disable)
 		return;
 	}
 	TAILQ_FOREACH(srv, &be->servers, entry)
-		if (strcmp(srv->address, address) == 0)
+		if (strcmp(srv->address, address) == 0 && !srv->removed)
 			break;
 	if (srv == NULL) {
 		snprintf(msg, sizeof(msg), "server: backend %s has no server "
@@ -1030,6 +1042,22 @@ control_server(struct ctl_conn *c, int disable)
 	snprintf(msg, sizeof(msg), "server %s of backend %s %s\n",
 	    srv->address, be->name, disable ? "disabled" : "enabled");
 	control_send(c, msg, strlen(msg), 0);
+}
+
+/* l4ctl server add and server remove (runtime.c). */
+static void
+control_runtime(struct ctl_conn *c, int add)
+{
+	char	 msg[512];
+	int	 rv;
+
+	c->req.arg[sizeof(c->req.arg) - 1] = '\0';
+	rv = add ? runtime_add(c->req.arg, msg, sizeof(msg)) :
+	    runtime_remove(c->req.arg, msg, sizeof(msg));
+	if (rv == -1)
+		control_error(c, msg);
+	else
+		control_send(c, msg, strlen(msg), 0);
 }
 
 static void
@@ -1084,6 +1112,10 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 	case CTL_CMD_SERVER_DISABLE:
 	case CTL_CMD_SERVER_ENABLE:
 		control_server(c, c->req.cmd == CTL_CMD_SERVER_DISABLE);
+		break;
+	case CTL_CMD_SERVER_ADD:
+	case CTL_CMD_SERVER_REMOVE:
+		control_runtime(c, c->req.cmd == CTL_CMD_SERVER_ADD);
 		break;
 	default:
 		control_error(c, "unknown command");

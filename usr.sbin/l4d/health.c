@@ -352,6 +352,7 @@ receive_server(struct imsg *imsg)
 	h->sslen = hs.sslen;
 	h->up = hs.up != 0;
 	h->checked = hs.checked != 0;
+	h->removed = hs.removed != 0;
 	h->fd = -1;
 	evtimer_set(&h->ev_timer, health_timer, h);
 	be->servers[hs.server_id] = h;
@@ -424,7 +425,8 @@ receive_end(struct imsg *imsg)
 	for (i = 0; i < g->nbackends; i++) {
 		be = g->backends[i];
 		for (j = 0; j < be->nservers; j++)
-			schedule_first(be->servers[j]);
+			if (!be->servers[j]->removed)
+				schedule_first(be->servers[j]);
 	}
 	imsgev_compose(&health_parent, IMSG_CONF_END, 0, -1, NULL, 0);
 	log_debug("generation %u: %u backends with checks", g->generation,

@@ -47,6 +47,7 @@ send_server(struct imsgev *iev, struct backend *be, struct server *srv)
 	}
 	hs.up = srv->up;
 	hs.checked = srv->check_result[0] != '\0';
+	hs.removed = srv->removed;
 	imsgev_compose(iev, IMSG_HEALTH_SERVER, 0, -1, &hs, sizeof(hs));
 }
 

@@ -566,6 +566,7 @@ parent_reload(const char *path, FILE *out, int apply)
 		reload_fail(NULL, out, old->generation);
 		goto done;
 	}
+	runtime_keep(old, nc, out, apply);
 	reload_keep_fixed(old, nc, out);
 	reload_plan(old, nc, out);
 	if (reload_bind(old, nc, out, apply) == -1) {

@@ -245,6 +245,9 @@ struct server {
 						   across reloads */
 	int			 up;		/* health: shipped by the
 						   parent, which owns it */
+	int			 runtime;	/* l4ctl server add */
+	int			 removed;	/* l4ctl server remove: no new
+						   sessions, gone once idle */
 
 	/* parent runtime state (health), shipped but unused by relays */
 	char			 check_result[CHECK_RESULT_MAX];	/* last
@@ -592,6 +595,7 @@ enum imsg_type {
 	IMSG_CTL_DONE,		/* int status (0 ok, 1 failed) */
 	/* parent -> relay: an operator drained or restored a server */
 	IMSG_CTL_SERVER,	/* struct ctl_server */
+	IMSG_CTL_SERVER_ADD,	/* struct ctl_server_add */
 	/* parent -> engine: key material (struct tls_blob_hdr + bytes) */
 	IMSG_TLS_LISTENER,	/* struct tls_conf_listener */
 	IMSG_TLS_CERT,		/* struct tls_conf_cert */
@@ -653,6 +657,7 @@ struct health_server {
 	socklen_t		 sslen;
 	int			 up;
 	int			 checked;	/* a check ran, since added */
+	int			 removed;	/* not checked any more */
 };
 
 struct health_state {
@@ -843,11 +848,22 @@ struct ctl_session {
 #define CTL_CMD_MONITOR		9
 #define CTL_CMD_SERVER_DISABLE	10	/* arg: "BACKEND ADDRESS" */
 #define CTL_CMD_SERVER_ENABLE	11
+#define CTL_CMD_SERVER_ADD	12	/* "BACKEND ADDRESS [weight N]
+					   [backup]" */
+#define CTL_CMD_SERVER_REMOVE	13	/* "BACKEND ADDRESS" */
 
 struct ctl_server {
 	uint32_t	 backend_id;
 	uint32_t	 server_id;
 	int		 disabled;
+	int		 removed;
+};
+
+/* A runtime server, for the generation the parent runs: it goes last. */
+struct ctl_server_add {
+	uint32_t		 generation;
+	uint32_t		 backend_id;
+	struct server		 server;	/* id: the backend's count */
 };
 #define CTL_FLAG_JSON		0x01
 struct ctl_request {
@@ -1142,6 +1158,7 @@ struct hcheck {
 	socklen_t		 sslen;
 	int			 up;
 	int			 checked;	/* a check ran, since added */
+	int			 removed;	/* l4ctl server remove: none */
 	int			 nok;		/* successes in a row */
 	int			 nfail;		/* failures in a row */
 	char			 last[CHECK_RESULT_MAX];
@@ -1195,6 +1212,10 @@ void		 tickets_init(void);
 struct l4d_config *config_new_empty(void);
 void		 config_free(struct l4d_config *);
 struct backend	*config_find_backend(struct l4d_config *, const char *);
+struct server	*backend_add_server(struct backend *,
+		    const struct server *);
+int		 addr_server(const char *, struct sockaddr_storage *,
+		    socklen_t *, char *, size_t);
 int		 config_link(struct l4d_config *);
 void		 conf_errors_clear(struct conf_errors *);
 
@@ -1408,6 +1429,12 @@ ssize_t		 proxy_build(int version, const struct sockaddr *src,
  */
 int		 listen_steer(int fd, int family, uint32_t nsocks,
 		    uint32_t v6_prefix, int on);
+
+/* runtime.c: servers added and removed while l4d runs */
+int		 runtime_add(const char *, char *, size_t);
+int		 runtime_remove(const char *, char *, size_t);
+void		 runtime_keep(struct l4d_config *, struct l4d_config *,
+		    FILE *, int);
 
 /* control.c */
 int		 control_init(const char *path);

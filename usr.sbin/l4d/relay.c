@@ -46,6 +46,7 @@ static void	 listeners_enable(int);
 static long long session_deadline_nodrain(struct session *, long long);
 static void	 session_count(struct session *, enum end_cause);
 static void	 relay_ctl_server(struct relay_env *, struct imsg *);
+static void	 relay_server_add(struct relay_env *, struct imsg *);
 static void	 relay_health_state(struct relay_env *, struct imsg *);
 static void	 server_failed(struct session *, struct server *);
 
@@ -373,6 +374,9 @@ relay_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_CTL_SERVER:
 			relay_ctl_server(env, &imsg);
 			break;
+		case IMSG_CTL_SERVER_ADD:
+			relay_server_add(env, &imsg);
+			break;
 		case IMSG_HEALTH_STATE:
 			relay_health_state(env, &imsg);
 			break;
@@ -520,8 +524,42 @@ relay_ctl_server(struct relay_env *env, struct imsg *imsg)
 		if (be->id == cs.backend_id && cs.server_id < be->nservers) {
 			be->server_index[cs.server_id]->disabled =
 			    cs.disabled != 0;
+			be->server_index[cs.server_id]->removed =
+			    cs.removed != 0;
 			return;
 		}
+}
+
+/*
+ * A runtime server, for the generation the parent runs: last in its
+ * backend here as there.  One for another generation is stale (a
+ * reload overtook it, and the new one has it already).
+ */
+static void
+relay_server_add(struct relay_env *env, struct imsg *imsg)
+{
+	struct ctl_server_add	 a;
+	struct backend		*be;
+	struct server		*srv;
+
+	if (imsg->datalen != sizeof(a))
+		fatalx("bad server frame");
+	memcpy(&a, imsg->data, sizeof(a));
+	a.server.address[sizeof(a.server.address) - 1] = '\0';
+	if (a.server.sslen == 0 || a.server.sslen > sizeof(a.server.ss) ||
+	    a.server.weight < 1 || a.server.weight > L4D_WEIGHT_MAX)
+		fatalx("bad server frame");
+	if (env->conf == NULL || env->conf->generation != a.generation)
+		return;
+	TAILQ_FOREACH(be, &env->conf->backends, entry)
+		if (be->id == a.backend_id)
+			break;
+	if (be == NULL || a.server.id != be->nservers)
+		fatalx("server frame for backend %u, server %u",
+		    a.backend_id, a.server.id);
+	if ((srv = backend_add_server(be, &a.server)) == NULL)
+		fatal("server %s", a.server.address);
+	srv->stats = stats_get(&env->stats, "s", be->name, srv->address);
 }
 
 /*
