@@ -566,6 +566,8 @@ parent_reload(const char *path, FILE *out, int apply)
 		reload_fail(NULL, out, old->generation);
 		goto done;
 	}
+	if (nc->include_note[0] != '\0')
+		fprintf(out, "%s\n", nc->include_note);
 	runtime_keep(old, nc, out, apply);
 	reload_keep_fixed(old, nc, out);
 	reload_plan(old, nc, out);
@@ -782,9 +784,13 @@ main(int argc, char *argv[], char *envp[])
 		exit(1);
 	}
 	if (checkonly) {
+		if (l4d_conf->include_note[0] != '\0')
+			fprintf(stderr, "%s\n", l4d_conf->include_note);
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
 	}
+	if (l4d_conf->include_note[0] != '\0')
+		log_info("%s", l4d_conf->include_note);
 	level = l4d_conf->log_level;
 	if (verbose > 0 && level < LOG_LEVEL_DEBUG)
 		level = LOG_LEVEL_DEBUG;

@@ -437,6 +437,8 @@ TAILQ_HEAD(listenerlist, listener);
 
 struct l4d_config {
 	char			 path[PATH_MAX];
+	char			 include_note[256];	/* include: globs
+						   that matched nothing */
 	char			 user[L4D_NAME_MAX];
 	char			 chroot[PATH_MAX];
 	int			 relays;	/* 0 = auto */

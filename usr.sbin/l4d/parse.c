@@ -34,10 +34,14 @@
 
 enum { TK_USER, TK_CHROOT, TK_RELAYS, TK_TLS_ENGINES, TK_ZERO_COPY,
     TK_CONTROL, TK_LOG, TK_TIMEOUTS, TK_LISTENERS, TK_BACKENDS,
-    TK_MAX_SESSIONS, TK_ALLOW, TK_DENY, TK_N };
+    TK_MAX_SESSIONS, TK_ALLOW, TK_DENY, TK_INCLUDE, TK_N };
 static const char *const top_keys[TK_N] = { "user", "chroot", "relays",
     "tls_engines", "zero_copy", "control", "log", "timeouts", "listeners",
-    "backends", "max_sessions", "allow", "deny" };
+    "backends", "max_sessions", "allow", "deny", "include" };
+
+/* What a fragment of include: may hold. */
+enum { FK_LISTENERS, FK_BACKENDS, FK_N };
+static const char *const fragment_keys[FK_N] = { "listeners", "backends" };
 
 enum { GK_LEVEL, GK_ACCESS, GK_N };
 static const char *const log_keys[GK_N] = { "level", "access" };
@@ -691,21 +695,23 @@ static void
 backend_name(struct parser *p, yaml_node_t *n, const char *path,
     struct backend *b, struct pobj *me)
 {
-	char	 q[PARSE_QUOTE_MAX];
+	char	 q[PARSE_QUOTE_MAX], w[PATH_MAX + 24];
 	size_t	 i;
 
 	if (get_name(p, n, path, b->name, sizeof(b->name)) == -1)
 		return;
 	me->name_ok = 1;
 	me->line = n->start_mark.line + 1;
+	me->file = p->name;
 	for (i = 0; i + 1 < p->nb; i++) {
 		if (p->bv[i].name_ok &&
 		    strcmp(((struct backend *)p->bv[i].obj)->name,
 		    b->name) == 0) {
 			perr_always(p, &n->start_mark, E_DUP_BACKEND,
 			    "give each backend its own name",
-			    "%s: duplicate backend name %s (first at line %zu)",
-			    path, quote(b->name, q, sizeof(q)), p->bv[i].line);
+			    "%s: duplicate backend name %s (first at %s)",
+			    path, quote(b->name, q, sizeof(q)),
+			    pobj_where(p, &p->bv[i], w, sizeof(w)));
 			break;
 		}
 	}
@@ -1069,7 +1075,7 @@ listener_listen(struct parser *p, yaml_node_t *n, const char *path,
 {
 	struct listener	*o;
 	const char	*str;
-	char		 err[128], q[PARSE_QUOTE_MAX];
+	char		 err[128], q[PARSE_QUOTE_MAX], w[PATH_MAX + 24];
 	size_t		 i;
 
 	if ((str = scalar_str(p, n, path, "an address",
@@ -1090,9 +1096,9 @@ listener_listen(struct parser *p, yaml_node_t *n, const char *path,
 		if (p->lv[i].addr_ok && listen_conflict(&o->ss, &l->ss)) {
 			perr_always(p, &n->start_mark, E_CONFLICT,
 			    "use another port or address",
-			    "%s: %s conflicts with listener \"%s\" (line %zu)",
+			    "%s: %s conflicts with listener \"%s\" (%s)",
 			    path, quote(str, q, sizeof(q)), o->name,
-			    p->lv[i].line);
+			    pobj_where(p, &p->lv[i], w, sizeof(w)));
 			break;
 		}
 	}
@@ -1102,7 +1108,7 @@ static void
 listener_name(struct parser *p, yaml_node_t *n, const char *path,
     struct listener *l, struct pobj *me)
 {
-	char	 q[PARSE_QUOTE_MAX];
+	char	 q[PARSE_QUOTE_MAX], w[PATH_MAX + 24];
 	size_t	 i;
 
 	if (get_name(p, n, path, l->name, sizeof(l->name)) == -1)
@@ -1115,8 +1121,9 @@ listener_name(struct parser *p, yaml_node_t *n, const char *path,
 			perr_always(p, &n->start_mark, E_DUP_LISTENER,
 			    "give each listener its own name",
 			    "%s: duplicate listener name %s "
-			    "(first at line %zu)", path,
-			    quote(l->name, q, sizeof(q)), p->lv[i].line);
+			    "(first at %s)", path,
+			    quote(l->name, q, sizeof(q)),
+			    pobj_where(p, &p->lv[i], w, sizeof(w)));
 			break;
 		}
 	}
@@ -1754,6 +1761,7 @@ parse_listener(struct parser *p, yaml_node_t *n, const char *path)
 	p->conf->nlisteners++;
 	me = pobj_add(&p->lv, &p->nl, l);
 	me->line = n->start_mark.line + 1;
+	me->file = p->name;
 	key_path(kp, sizeof(kp), path, "name");
 	if (v[LK_NAME] == NULL)
 		missing(p, n, path, "name", "add name: NAME");
@@ -1806,6 +1814,110 @@ parse_list(struct parser *p, yaml_node_t *n, const char *key, size_t max,
 			continue;
 		fmt_into(ip, sizeof(ip), "%s[%zu]", key, i);
 		fn(p, item, ip);
+	}
+}
+
+/*
+ * include: a path or glob, or a list of them.  Each fragment is loaded
+ * now, so that the walk below sees every backend before any listener.
+ */
+static void
+parse_include(struct parser *p, yaml_node_t *n)
+{
+	yaml_node_item_t	*it;
+	yaml_node_t		*item;
+	char			 ip[PARSE_PATH_MAX];
+	size_t			 i = 0;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		include_add(p, n, "include");
+		return;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		type_err(p, n, "include", "a path or a list of paths",
+		    "include: [ /etc/l4d.d/*.yaml ]");
+		return;
+	}
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++, i++) {
+		if ((item = node_at(p, *it)) == NULL)
+			continue;
+		fmt_into(ip, sizeof(ip), "include[%zu]", i);
+		include_add(p, item, ip);
+	}
+}
+
+/* A fragment's root: listeners: and backends:, nothing else. */
+void
+include_root(struct parser *p, yaml_node_t *root, struct pdoc *d)
+{
+	yaml_node_t	*v[FK_N];
+	char		 q[PARSE_QUOTE_MAX];
+
+	if (root == NULL)
+		return;		/* empty, or said why */
+	if (root->type != YAML_MAPPING_NODE) {
+		perr(p, &root->start_mark, E_EMPTY,
+		    "a fragment is a mapping with listeners: or backends:",
+		    "top level must be a mapping, found %s",
+		    node_desc(root, q, sizeof(q)));
+		return;
+	}
+	if (map_collect(p, root, "", fragment_keys, FK_N, v) == -1)
+		return;
+	d->listeners = v[FK_LISTENERS];
+	d->backends = v[FK_BACKENDS];
+}
+
+static yaml_node_t *
+fragment_list(struct pdoc *d, int which)
+{
+	return which == FK_BACKENDS ? d->backends : d->listeners;
+}
+
+static int
+fragments_have(struct parser *p, int which)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->ndocs; i++)
+		if (fragment_list(&p->docs[i], which) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Whether the main file or a fragment has that list as a sequence. */
+static int
+has_list(struct parser *p, yaml_node_t *main, int which)
+{
+	yaml_node_t	*n;
+	size_t		 i;
+
+	if (main != NULL && main->type == YAML_SEQUENCE_NODE)
+		return 1;
+	for (i = 0; i < p->ndocs; i++)
+		if ((n = fragment_list(&p->docs[i], which)) != NULL &&
+		    n->type == YAML_SEQUENCE_NODE)
+			return 1;
+	return 0;
+}
+
+/* The main file's list, then each fragment's, in include order. */
+static void
+parse_lists(struct parser *p, yaml_node_t *main, int which, const char *key,
+    size_t max, void (*fn)(struct parser *, yaml_node_t *, const char *))
+{
+	yaml_node_t	*n;
+	size_t		 i;
+
+	if (main != NULL)
+		parse_list(p, main, key, max, fn);
+	for (i = 0; i < p->ndocs; i++) {
+		if ((n = fragment_list(&p->docs[i], which)) == NULL)
+			continue;
+		doc_switch(p, i + 1);
+		parse_list(p, n, key, max, fn);
+		doc_switch(p, 0);
 	}
 }
 
@@ -1900,22 +2012,24 @@ parse_top(struct parser *p, yaml_node_t *root)
 		parse_acl(p, v[TK_ALLOW], "allow", &conf->acl[ACL_ALLOW]);
 	if (v[TK_DENY] != NULL)
 		parse_acl(p, v[TK_DENY], "deny", &conf->acl[ACL_DENY]);
+	if (v[TK_INCLUDE] != NULL)
+		parse_include(p, v[TK_INCLUDE]);
 	/* Backends first, so that listeners can check their references. */
-	p->no_backends = v[TK_BACKENDS] == NULL ||
-	    v[TK_BACKENDS]->type != YAML_SEQUENCE_NODE;
-	if (v[TK_BACKENDS] == NULL)
+	p->no_backends = !has_list(p, v[TK_BACKENDS], FK_BACKENDS);
+	if (v[TK_BACKENDS] == NULL && !fragments_have(p, FK_BACKENDS))
 		missing(p, root, "", "backends", "add a backends: sequence");
 	else
-		parse_list(p, v[TK_BACKENDS], "backends", PARSE_MAX_BACKENDS,
-		    parse_backend);
-	if (v[TK_LISTENERS] == NULL)
+		parse_lists(p, v[TK_BACKENDS], FK_BACKENDS, "backends",
+		    PARSE_MAX_BACKENDS, parse_backend);
+	if (v[TK_LISTENERS] == NULL && !fragments_have(p, FK_LISTENERS))
 		missing(p, root, "", "listeners", "add a listeners: sequence");
 	else {
-		parse_list(p, v[TK_LISTENERS], "listeners",
+		parse_lists(p, v[TK_LISTENERS], FK_LISTENERS, "listeners",
 		    PARSE_MAX_LISTENERS, parse_listener);
-		if (v[TK_LISTENERS]->type == YAML_SEQUENCE_NODE &&
+		if (has_list(p, v[TK_LISTENERS], FK_LISTENERS) &&
 		    conf->nlisteners == 0)
-			perr(p, &v[TK_LISTENERS]->start_mark, E_MISSING,
+			perr(p, &(v[TK_LISTENERS] != NULL ? v[TK_LISTENERS] :
+			    root)->start_mark, E_MISSING,
 			    "add - name: ... listen: ... backend: ...",
 			    "listeners: at least one listener is required");
 	}

@@ -69,6 +69,7 @@ enum conf_code {
 	E_CHECK_INTERVAL = 39,	/* check interval under 100ms */
 	E_CHECK_ESCAPE = 40,	/* send: or expect: bad escape, too long */
 	E_CHECK_COMBO = 41,	/* send:/expect: with a tcp or tls check */
+	E_INCLUDE = 42,		/* include: a bad pattern, too many files */
 	E_CIDR = 45,		/* a network of allow, deny or trusted */
 	E_PROXY_TRUSTED = 46	/* proxy_protocol without trusted: */
 };
@@ -103,6 +104,7 @@ enum node_role {
 /* What later checks need to know about an object already parsed. */
 struct pobj {
 	void		*obj;
+	const char	*file;		/* the document it is in */
 	size_t		 line;		/* of its name, address or mapping */
 	int		 name_ok;
 	int		 addr_ok;
@@ -118,10 +120,31 @@ struct tls_ref {
 	char		 path[PARSE_PATH_MAX];
 };
 
-/* One run over one document. */
+/*
+ * A fragment of include:, loaded beside the main document: its own
+ * nodes, marks and file name, its listeners: and backends: (NULL when
+ * it has none).
+ */
+#define PARSE_MAX_INCLUDES	64	/* fragment files */
+
+struct pdoc {
+	char			*name;
+	yaml_document_t		 doc;
+	uint16_t		*seen;
+	yaml_node_t		*listeners;
+	yaml_node_t		*backends;
+};
+
+/* One run over a document and the fragments it includes. */
 struct parser {
 	const char		*name;
 	yaml_document_t		*doc;
+	size_t			 doc_no;	/* 0: the main one */
+	const char		*main_name;
+	yaml_document_t		*main_doc;
+	uint16_t		*main_seen;
+	struct pdoc		*docs;		/* doc_no - 1 */
+	size_t			 ndocs;
 	struct l4d_config	*conf;
 	int			 resolve;
 	int			 quiet;
@@ -142,6 +165,13 @@ struct parser {
 	size_t			 tls_bytes;	/* copied into blobs */
 	int			 tls_capped;
 };
+
+/* yamlconf.c: include: */
+void		 include_add(struct parser *, yaml_node_t *, const char *);
+void		 include_root(struct parser *, yaml_node_t *, struct pdoc *);
+void		 doc_switch(struct parser *, size_t);
+const char	*pobj_where(struct parser *, const struct pobj *, char *,
+		    size_t);
 
 /* addr.c */
 int		 is_hostname(const char *);

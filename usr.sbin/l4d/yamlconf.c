@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #define SUGGEST_LEN		32	/* longer keys are not compared */
 
 struct perr {
+	size_t		 file;		/* the document: 0 the main one */
 	size_t		 line;
 	size_t		 col;
 	size_t		 seq;
@@ -43,6 +45,7 @@ struct perr {
 static void		 verr(struct parser *, int, const yaml_mark_t *, int,
 			    const char *, const char *, va_list)
 			    __attribute__((__format__ (printf, 6, 0)));
+static char		*file_read(const char *, size_t *, int *);
 static void		 errs_add(struct conf_errors *, const char *, ...)
 			    __attribute__((__format__ (printf, 2, 3)));
 
@@ -157,6 +160,7 @@ verr(struct parser *p, int always, const yaml_mark_t *m, int code,
 		p->errcap = ncap;
 	}
 	e = &p->errv[p->nerr];
+	e->file = p->doc_no;
 	e->line = m->line + 1;
 	e->col = m->column + 1;
 	e->seq = p->nerr++;
@@ -208,6 +212,8 @@ perr_cmp(const void *a, const void *b)
 {
 	const struct perr	*x = a, *y = b;
 
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
 	if (x->line != y->line)
 		return x->line < y->line ? -1 : 1;
 	if (x->col != y->col)
@@ -727,40 +733,201 @@ check_depth(struct parser *p, const char *buf, size_t len)
 	return rc;
 }
 
-static void
-parse_document(struct parser *p, const char *buf, size_t len)
+/*
+ * Load a document: its root, or NULL when it is empty or does not load
+ * (the error is said).  seen gets a bit set per node, for the walk.
+ */
+static yaml_node_t *
+doc_load(struct parser *p, yaml_document_t *doc, uint16_t **seen,
+    const char *buf, size_t len)
 {
 	yaml_parser_t	 yp;
-	yaml_document_t	 doc;
 	yaml_node_t	*root;
-	yaml_mark_t	 start = { 0, 0, 0 };
 	size_t		 nnodes;
 
+	*seen = NULL;
 	if (check_depth(p, buf, len) == -1)
-		return;
+		return NULL;
 	if (!yaml_parser_initialize(&yp))
 		fatalx("%s: yaml_parser_initialize", __func__);
 	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&yp, &doc)) {
+	if (!yaml_parser_load(&yp, doc)) {
 		syntax_error(p, &yp, buf, len);
 		yaml_parser_delete(&yp);
-		return;
+		memset(doc, 0, sizeof(*doc));
+		return NULL;
 	}
+	if ((root = yaml_document_get_root_node(doc)) != NULL) {
+		check_one_document(p, &yp, buf, len);
+		nnodes = doc->nodes.top - doc->nodes.start;
+		if ((*seen = calloc(nnodes, sizeof(**seen))) == NULL)
+			fatal("%s", __func__);
+	}
+	yaml_parser_delete(&yp);
+	return root;
+}
+
+static void
+parse_document(struct parser *p, const char *buf, size_t len)
+{
+	yaml_document_t	 doc;
+	yaml_node_t	*root;
+	yaml_mark_t	 start = { 0, 0, 0 };
+	size_t		 i;
+
+	memset(&doc, 0, sizeof(doc));
+	root = doc_load(p, &doc, &p->seen, buf, len);
 	p->doc = &doc;
-	if ((root = yaml_document_get_root_node(&doc)) == NULL)
+	p->main_doc = &doc;
+	p->main_seen = p->seen;
+	p->main_name = p->name;
+	if (root == NULL && p->nerr == 0)
 		perr(p, &start, E_EMPTY,
 		    "the file is a mapping with listeners: and backends:",
 		    "the configuration is empty");
-	else {
-		check_one_document(p, &yp, buf, len);
-		nnodes = doc.nodes.top - doc.nodes.start;
-		if ((p->seen = calloc(nnodes, sizeof(*p->seen))) == NULL)
-			fatal("%s", __func__);
+	else if (root != NULL)
 		parse_top(p, root);
+	for (i = 0; i < p->ndocs; i++) {
+		yaml_document_delete(&p->docs[i].doc);
+		free(p->docs[i].seen);
 	}
 	p->doc = NULL;
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&yp);
+}
+
+/*
+ * include:.  A pattern names files relative to the main file's folder
+ * unless it starts with /; glob(3) expands it, in order.  A pattern
+ * with a wildcard may match nothing (the running configuration says so
+ * in include_note); a plain path must be there.  A file matched twice
+ * is read once.
+ */
+void
+doc_switch(struct parser *p, size_t i)
+{
+	if (i == 0) {
+		p->doc = p->main_doc;
+		p->seen = p->main_seen;
+		p->name = p->main_name;
+	} else {
+		p->doc = &p->docs[i - 1].doc;
+		p->seen = p->docs[i - 1].seen;
+		p->name = p->docs[i - 1].name;
+	}
+	p->doc_no = i;
+}
+
+/* "line N" in the document being walked, "FILE:N" in another. */
+const char *
+pobj_where(struct parser *p, const struct pobj *o, char *buf, size_t len)
+{
+	if (o->file == NULL || o->file == p->name)
+		snprintf(buf, len, "line %zu", o->line);
+	else
+		snprintf(buf, len, "%s:%zu", o->file, o->line);
+	return buf;
+}
+
+static void
+include_note(struct parser *p, const char *pattern)
+{
+	char	*note = p->conf->include_note;
+	size_t	 len = sizeof(p->conf->include_note);
+
+	if (note[0] == '\0')
+		strlcpy(note, "include: no file matches ", len);
+	else
+		strlcat(note, ", ", len);
+	strlcat(note, pattern, len);
+}
+
+static int
+include_seen(struct parser *p, const char *path)
+{
+	size_t	 i;
+
+	if (strcmp(path, p->main_name) == 0)
+		return 1;
+	for (i = 0; i < p->ndocs; i++)
+		if (strcmp(p->docs[i].name, path) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+include_file(struct parser *p, yaml_node_t *n, const char *path,
+    const char *file)
+{
+	struct pdoc	*d, *nv;
+	char		*buf;
+	size_t		 len;
+	int		 error;
+
+	if (include_seen(p, file))
+		return;
+	if (p->ndocs == PARSE_MAX_INCLUDES) {
+		perr(p, &n->start_mark, E_INCLUDE, "merge some fragments",
+		    "%s: more than %d files", path, PARSE_MAX_INCLUDES);
+		return;
+	}
+	if ((buf = file_read(file, &len, &error)) == NULL) {
+		perr(p, &n->start_mark, E_READ,
+		    "check the path and its permissions",
+		    "%s: cannot read %s: %s", path, file, strerror(error));
+		return;
+	}
+	if ((nv = reallocarray(p->docs, p->ndocs + 1, sizeof(*nv))) == NULL)
+		fatal("%s", __func__);
+	p->docs = nv;
+	d = &p->docs[p->ndocs++];
+	memset(d, 0, sizeof(*d));
+	if ((d->name = strdup(file)) == NULL)
+		fatal("%s", __func__);
+	doc_switch(p, p->ndocs);
+	include_root(p, doc_load(p, &d->doc, &d->seen, buf, len), d);
+	doc_switch(p, 0);
+	free(buf);
+}
+
+void
+include_add(struct parser *p, yaml_node_t *n, const char *path)
+{
+	const char	*pattern;
+	char		 full[PATH_MAX], dir[PATH_MAX], *slash;
+	glob_t		 g;
+	size_t		 i;
+	int		 rc;
+
+	if ((pattern = scalar_str(p, n, path, "a path or a glob",
+	    "\"/etc/l4d.d/*.yaml\"")) == NULL)
+		return;
+	strlcpy(dir, p->main_name, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	else
+		strlcpy(dir, ".", sizeof(dir));
+	if ((size_t)snprintf(full, sizeof(full), "%s%s%s",
+	    pattern[0] == '/' ? "" : dir, pattern[0] == '/' ? "" : "/",
+	    pattern) >= sizeof(full) || pattern[0] == '\0') {
+		perr(p, &n->start_mark, E_INCLUDE, "use a shorter path",
+		    "%s: the path is empty or too long", path);
+		return;
+	}
+	if (strpbrk(pattern, "*?[") == NULL) {
+		include_file(p, n, path, full);
+		return;
+	}
+	memset(&g, 0, sizeof(g));
+	if ((rc = glob(full, 0, NULL, &g)) == GLOB_NOMATCH)
+		include_note(p, full);
+	else if (rc != 0)
+		perr(p, &n->start_mark, E_INCLUDE,
+		    "check the pattern and the folder's permissions",
+		    "%s: cannot expand %s", path, full);
+	else
+		for (i = 0; i < g.gl_pathc; i++)
+			include_file(p, n, path, g.gl_pathv[i]);
+	globfree(&g);
 }
 
 struct l4d_config *
@@ -769,6 +936,7 @@ parse_config_buffer(const char *name, const char *buf, size_t len,
 {
 	struct parser		 p;
 	struct l4d_config	*conf;
+	size_t			 i;
 
 	if (name == NULL)
 		name = "<buffer>";
@@ -786,7 +954,10 @@ parse_config_buffer(const char *name, const char *buf, size_t len,
 		fatalx("%s: config_link failed after a clean parse", __func__);
 	perr_flush(&p, errs);
 	tlsconf_done(&p);
-	free(p.seen);
+	free(p.main_seen);
+	for (i = 0; i < p.ndocs; i++)
+		free(p.docs[i].name);
+	free(p.docs);
 	free(p.errv);
 	free(p.lv);
 	free(p.bv);
@@ -797,8 +968,9 @@ parse_config_buffer(const char *name, const char *buf, size_t len,
 	return conf;
 }
 
+/* A file's bytes, NUL-terminated; NULL with *error set. */
 static char *
-read_file(const char *path, size_t *lenp, struct conf_errors *errs)
+file_read(const char *path, size_t *lenp, int *error)
 {
 	struct stat	 st;
 	char		*buf = NULL;
@@ -831,16 +1003,28 @@ read_file(const char *path, size_t *lenp, struct conf_errors *errs)
 		off += n;
 	}
 	close(fd);
+	buf[off] = '\0';
 	*lenp = off;
 	return buf;
  fail:
-	errs_add(errs, "%s:1:1: L4D-E%03d: cannot read the file: %s "
-	    "(hint: check the path and its permissions)", path, E_READ,
-	    strerror(errno));
+	*error = errno;
 	free(buf);
 	if (fd != -1)
 		close(fd);
 	return NULL;
+}
+
+static char *
+read_file(const char *path, size_t *lenp, struct conf_errors *errs)
+{
+	char	*buf;
+	int	 error;
+
+	if ((buf = file_read(path, lenp, &error)) == NULL)
+		errs_add(errs, "%s:1:1: L4D-E%03d: cannot read the file: %s "
+		    "(hint: check the path and its permissions)", path, E_READ,
+		    strerror(error));
+	return buf;
 }
 
 struct l4d_config *

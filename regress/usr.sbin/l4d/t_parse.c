@@ -816,7 +816,11 @@ ERR_CASE(e001_bad_utf8, "E001", 2, 9,
 ERR_CASE(e001_two_documents, "E001", 9, 1,
     LISTENER_A BACKEND_B "---\nuser: x\n")
 ERR_CASE(e002_top_key, "E002", 9, 1,
-    LISTENER_A BACKEND_B "include: [/etc/l4d.d/a.conf]\n")
+    LISTENER_A BACKEND_B "includes: [/etc/l4d.d/a.conf]\n")
+ERR_CASE(e017_include_missing, "E017", 9, 11,
+    LISTENER_A BACKEND_B "include: [/nonexistent/l4d.d/a.conf]\n")
+ERR_CASE(e042_include_empty, "E042", 9, 10,
+    LISTENER_A BACKEND_B "include: \"\"\n")
 ERR_CASE(e002_listener_allow, "E002", 5, 5,
     LISTENER_A "    alow: [10.0.0.0/8]\n" BACKEND_B)
 ERR_CASE(e002_check_key, "E002", 9, 14,
@@ -2539,6 +2543,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, e001_bad_utf8);
 	ATF_TP_ADD_TC(tp, e001_two_documents);
 	ATF_TP_ADD_TC(tp, e002_top_key);
+	ATF_TP_ADD_TC(tp, e017_include_missing);
+	ATF_TP_ADD_TC(tp, e042_include_empty);
 	ATF_TP_ADD_TC(tp, e002_listener_allow);
 	ATF_TP_ADD_TC(tp, e002_check_key);
 	ATF_TP_ADD_TC(tp, e035_no_send);
