@@ -43,4 +43,7 @@
 
 void	compat_setproctitle_init(int, char **, char **);
 
+/* peer_linux.c (SO_PEERCRED) or peer_bsd.c (getpeereid) */
+int	compat_peer_uid(int, uid_t *);
+
 #endif /* L4D_COMPAT_H */

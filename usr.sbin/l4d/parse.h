@@ -65,7 +65,10 @@ enum conf_code {
 	E_CHECK_TIMEOUT = 38,	/* check timeout longer than its interval */
 	E_CHECK_INTERVAL = 39,	/* check interval under 100ms */
 	E_CHECK_ESCAPE = 40,	/* send: or expect: bad escape, too long */
-	E_CHECK_COMBO = 41	/* send:/expect: with a tcp or tls check */
+	E_CHECK_COMBO = 41,	/* send:/expect: with a tcp or tls check */
+	/* operations (issue 12): E060-E069 */
+	E_CONTROL_RO = 60,	/* control_readonly: the control socket's path */
+	E_ACCESS_FILE = 61	/* log.access_file: cannot be opened */
 };
 
 /*
