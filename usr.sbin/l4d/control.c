@@ -21,6 +21,7 @@
 #include "l4d.h"
 
 #define CONTROL_MAX_CONNS	64
+#define CONTROL_MAX_RO_CONNS	32	/* anyone's: never root's share */
 #define CONTROL_REPLY_CHUNK	(IMSG_MAX_SIZE - IMSG_HDR_SIZE - 1)
 #define CONTROL_GATHER_MS	2000	/* a relay that dies mid-request */
 #define CONTROL_MAX_ITEMS	1000000	/* sessions or counters in a reply */
@@ -52,6 +53,7 @@ static uint32_t		 control_next_id = 1;
 static struct event	 control_ev;
 static struct event	 control_ev_pause;
 static int		 control_ro_fd = -1;
+static int		 control_nro;		/* of control_nconns */
 static struct event	 control_ro_ev;
 
 static void	 control_accept(int, short, void *);
@@ -227,14 +229,19 @@ control_accept(int lfd, short event, void *arg)
 			log_warn("control accept");
 		return;
 	}
-	if (control_nconns >= CONTROL_MAX_CONNS ||
+	/* the read-only socket's users cannot take root's connections */
+	if ((arg != NULL ? control_nro >= CONTROL_MAX_RO_CONNS :
+	    control_nconns - control_nro >= CONTROL_MAX_CONNS) ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
-		log_warnx("control: too many connections");
+		log_warnx("control: too many connections%s",
+		    arg != NULL ? " on the read-only socket" : "");
 		close(fd);
 		return;
 	}
 	c->id = control_next_id++;
 	c->readonly = arg != NULL;
+	if (c->readonly)
+		control_nro++;
 	control_check_peer(c, fd);
 	evtimer_set(&c->ev_gather, control_gather_timeout, c);
 	imsgev_init(&c->iev, fd, PROC_MAX, 0, control_dispatch, c);
@@ -250,6 +257,8 @@ control_close(struct ctl_conn *c)
 	gather_reset(c);
 	TAILQ_REMOVE(&ctl_conns, c, entry);
 	control_nconns--;
+	if (c->readonly)
+		control_nro--;
 	free(c);
 }
 

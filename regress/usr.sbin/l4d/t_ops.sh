@@ -504,6 +504,26 @@ readonly_socket_body()
 	    fail "monitor saw no reload: $(cat monitor.out)"
 	kill "$(cat monitor.pid)"
 
+	# Anyone may fill the read-only socket's connections, not root's.
+	mkdir -m 1777 hog
+	$NOBODY $PY - "$RO" 70 hog/ready >hog.out 2>&1 </dev/null <<'EOF' &
+import os, socket, sys, time
+conns = []
+for _ in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    conns.append(s)
+open(sys.argv[3], "w").close()
+time.sleep(60)
+EOF
+	echo $! >hog.pid
+	wait_for 10 test -e hog/ready || fail "hog: $(cat hog.out)"
+	wait_log 'control: too many connections on the read-only socket' 10 ||
+	    fail "70 connections to the read-only socket were all taken"
+	atf_check -s exit:0 -o match:'^generation 2,' \
+	    "$L4CTL" -s "$ROOT" show summary
+	kill "$(cat hog.pid)"
+
 	# The root socket, loosened: the kernel's uid still decides.
 	chmod 666 "$ROOT"
 	atf_check -s exit:1 -e ignore -o match:'permission denied' \
@@ -614,6 +634,97 @@ log: { access_file: $PWD/ok.log, access_format: json }" >e.conf
 	atf_check -s exit:0 -e inline:'configuration OK\n' "$L4D" -n -f e.conf
 }
 
+# A syslog daemon of our own: /dev/log in a private mount namespace
+# (a tmpfs over /dev with the few devices l4d opens bound into it), so
+# that the system's /dev is not touched.
+SYSLOG_RECV='
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[2], "w").close()
+with open(sys.argv[3], "a") as out:
+    while True:
+        d = s.recv(8192).decode(errors="replace")
+        out.write(d.rstrip("\n") + "\n")
+        out.flush()
+'
+
+# The script run in the namespace: the receiver, then l4d without -d
+# (both stay in the namespace after the script ends).
+syslog_script()
+{
+	cat <<EOF
+set -e
+mkdir -p realdev
+mount --bind /dev realdev
+mount -t tmpfs -o mode=755 tmpfs /dev
+for n in null zero urandom random full; do
+	touch /dev/\$n
+	mount --bind realdev/\$n /dev/\$n
+done
+$PY recv.py /dev/log recv.ready syslog.out </dev/null >/dev/null 2>&1 &
+echo \$! >recv.pid
+i=0
+while [ ! -e recv.ready ] && [ \$i -lt 200 ]; do
+	sleep 0.05
+	i=\$((i + 1))
+done
+[ -e recv.ready ]
+"$L4D" -f l4d.conf -p "$PWD/l4d.pidfile"
+EOF
+}
+
+# role_less FILE: the lines of FILE without "l4d[PID]: ROLE: ".
+role_less()
+{
+	grep -v '^<[0-9]*>.* l4d\[[0-9]*\]: \(parent\|relay\[[01]\]\|tls\[0\]\|health\): ' "$1"
+}
+
+atf_test_case syslog_roles cleanup
+syslog_roles_head()
+{
+	atf_set descr "without -d l4d logs to syslog, facility daemon, program l4d, with the role of each process in its lines"
+	atf_set require.user root
+	atf_set timeout 60
+}
+syslog_roles_body()
+{
+	ops_setup
+	command -v unshare >/dev/null || atf_skip "unshare (util-linux) is missing"
+	ops_conf "log: { level: info, access: true }" >l4d.conf
+	printf '%s\n' "$SYSLOG_RECV" >recv.py
+	syslog_script >run.sh
+	if ! unshare --mount --propagation private sh run.sh >run.out 2>&1
+	then
+		if grep -q 'unshare failed' run.out; then
+			atf_skip "no mount namespace here: $(cat run.out)"
+		fi
+		fail "run.sh: $(cat run.out)"
+	fi
+	wait_for 10 test -s l4d.pidfile || fail "no pid file"
+	pid=$(cat l4d.pidfile)
+	echo "$pid" >l4d.pid
+	atf_check -s exit:0 -o ignore -e ignore $PY "$CLIENT" ping \
+	    --connect "127.0.0.1:$LP" --timeout 10
+	# daemon (3) * 8 + info (6) = 30; notice (5): 29
+	wait_log "^<30>.* l4d\[$pid\]: parent: ready: generation 1" 10 \
+	    syslog.out || fail "no parent line: $(head -n 5 syslog.out)"
+	wait_log '^<29>.* l4d\[[0-9]+\]: relay\[[01]\]: access id=[01]-1 listener=web ' \
+	    10 syslog.out || fail "no relay access line: $(cat syslog.out)"
+	kill -TERM "$pid"
+	wait_for 10 pid_gone "$pid" || fail "l4d did not stop"
+	wait_log "^<30>.* l4d\[$pid\]: parent: stopped" 10 syslog.out ||
+	    fail "no 'stopped': $(tail -n 5 syslog.out)"
+	if role_less syslog.out | grep -q .; then
+		fail "lines without a role: $(role_less syslog.out | head -n 3)"
+	fi
+}
+syslog_roles_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case install_uninstall
@@ -625,4 +736,5 @@ atf_init_test_cases()
 	atf_add_test_case readonly_socket
 	atf_add_test_case sd_notify
 	atf_add_test_case config_errors
+	atf_add_test_case syslog_roles
 }
