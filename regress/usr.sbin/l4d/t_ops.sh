@@ -449,6 +449,70 @@ access_formats_cleanup()
 	l4d_cleanup
 }
 
+atf_test_case access_json_tls cleanup
+access_json_tls_head()
+{
+	atf_set descr "log.access_format json on a terminating listener with routes: sni, alpn, tls_* members, a client certificate's subject with a quote escaped"
+	atf_set require.user root
+	atf_set timeout 90
+}
+access_json_tls_body()
+{
+	ops_setup
+	command -v openssl >/dev/null || atf_skip "openssl is missing"
+	mkdir certs
+	sh "$TOOLS/mkcerts.sh" ca certs >mk.out 2>&1 || fail "mkcerts: $(cat mk.out)"
+	sh "$TOOLS/mkcerts.sh" leaf certs json.test >>mk.out 2>&1 ||
+	    fail "mkcerts: $(cat mk.out)"
+	sh "$TOOLS/mkcerts.sh" client certs ca 'al"ice' >>mk.out 2>&1 ||
+	    fail "mkcerts: $(cat mk.out)"
+	cat >l4d.conf <<EOF
+user: _l4d
+chroot: /var/empty
+relays: 1
+control: $PWD/l4d.sock
+log: { level: info, access: true, access_file: $PWD/access.log, access_format: json }
+listeners:
+  - name: tls
+    listen: "127.0.0.1:$LP"
+    backend: pool
+    tls:
+      certificates: [ { cert: $PWD/certs/json.test.crt, key: $PWD/certs/json.test.key } ]
+      client_auth: optional
+      client_ca: $PWD/certs/ca.crt
+    routes:
+      - { sni: json.test, backend: pool }
+backends:
+  - name: pool
+    servers: [ { address: "127.0.0.6:$SP" } ]
+EOF
+	start_l4d
+	atf_check -s exit:0 -o match:'^reply hello$' -e empty \
+	    $PY "$TOOLS/tlsclient.py" line --connect "127.0.0.1:$LP" \
+	    --name json.test --ca certs/ca.crt --cert 'certs/al"ice.crt' \
+	    --key 'certs/al"ice.key' --data 'hello\n' --timeout 10
+	wait_for 10 test -s access.log || fail "no access line: $(tail -n 3 l4d.log)"
+	$PY - access.log >check.out 2>&1 <<'EOF' ||
+import json, sys
+o = json.loads(open(sys.argv[1]).readline())
+assert o["listener"] == "tls" and o["backend"] == "pool", o
+assert o["sni"] == "json.test" and o["alpn"] == "", o
+assert o["tls_version"].startswith("TLSv1."), o
+assert o["tls_cipher"], o
+assert o["tls_resumed"] is False, o
+assert o["tls_client_subject"].endswith('CN=al"ice'), o
+assert "l4d test CA" in o["tls_client_issuer"], o
+assert o["bytes_in"] == 6 and o["bytes_out"] == 6, o
+print("ok")
+EOF
+	    fail "the JSON line: $(cat check.out) $(cat access.log)"
+}
+access_json_tls_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
 # $NOBODY COMMAND...: run it as the user nobody.
 NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 
@@ -733,6 +797,7 @@ atf_init_test_cases()
 	atf_add_test_case daemon_mode
 	atf_add_test_case access_rotate
 	atf_add_test_case access_formats
+	atf_add_test_case access_json_tls
 	atf_add_test_case readonly_socket
 	atf_add_test_case sd_notify
 	atf_add_test_case config_errors
