@@ -764,8 +764,8 @@ main(int argc, char *argv[], char *envp[])
 	if (geteuid() != 0)
 		log_warnx("not running as root: children keep uid %d and are "
 		    "not chrooted", (int)geteuid());
-	if (!foreground && daemon(0, 0) == -1)
-		err(1, "daemon");
+	if (!foreground)
+		notify_detach();	/* returns in the daemon */
 	log_init(foreground, level, "l4d");
 	if (pidfile != NULL)
 		pid_file_write(pidfile);

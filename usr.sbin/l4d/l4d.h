@@ -1195,6 +1195,7 @@ const char	*access_json_end(struct access_json *);
 void		 notify_init(void);
 void		 notify_send(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2)));
+void		 notify_detach(void);
 void		 notify_ready(void);
 void		 notify_reloading(void);
 void		 pid_file_write(const char *);

@@ -7,6 +7,9 @@
  * the children start), RELOADING=1 when a reload begins, READY=1 again
  * when every child has the new generation.  Elsewhere nothing is sent.
  *
+ * Without -d the process started from a shell or an rc script is told
+ * the same way, through a pipe: it returns once the daemon runs.
+ *
  * And the pid file of -p, for rc scripts.
  */
 
@@ -16,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -32,6 +36,9 @@ static socklen_t		 notify_len;
 static int			 notify_readied;	/* READY=1 sent */
 static int			 notify_reload;		/* RELOADING=1 sent */
 static char			 pidfile_path[PATH_MAX];
+static int			 notify_detach_fd = -1;
+
+#define DETACH_WAIT_SEC		30
 
 /* Before the children start: they must not see the variable. */
 void
@@ -81,10 +88,74 @@ notify_send(const char *fmt, ...)
 		log_warn("NOTIFY_SOCKET: sendto");
 }
 
+/*
+ * Without -d: the process that was started waits until the daemon
+ * runs (every child has its configuration) and exits 0, or 1 if the
+ * daemon exited first (why is in the log); after DETACH_WAIT_SEC it
+ * returns anyway.  The daemon goes on in a session of its own, in /,
+ * with /dev/null for standard input, output and error.
+ */
+void
+notify_detach(void)
+{
+	struct pollfd	 pfd;
+	ssize_t		 n;
+	char		 c;
+	int		 p[2], fd, rv;
+
+	if (pipe(p) == -1)
+		fatal("pipe");
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		close(p[1]);
+		pfd.fd = p[0];
+		pfd.events = POLLIN;
+		while ((rv = poll(&pfd, 1, DETACH_WAIT_SEC * 1000)) == -1 &&
+		    errno == EINTR)
+			;
+		if (rv == 0) {
+			fprintf(stderr, "l4d: still starting after %d s; see "
+			    "the system log\n", DETACH_WAIT_SEC);
+			_exit(0);
+		}
+		while ((n = read(p[0], &c, 1)) == -1 && errno == EINTR)
+			;
+		if (n == 1)
+			_exit(0);
+		fprintf(stderr, "l4d: the daemon exited while starting; see "
+		    "the system log\n");
+		_exit(1);
+	}
+	close(p[0]);
+	if (fcntl(p[1], F_SETFD, FD_CLOEXEC) == -1)
+		fatal("fcntl");
+	if (setsid() == -1)
+		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if ((fd = open("/dev/null", O_RDWR)) == -1)
+		fatal("/dev/null");
+	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1 ||
+	    dup2(fd, STDERR_FILENO) == -1)
+		fatal("dup2");
+	if (fd > STDERR_FILENO)
+		close(fd);
+	notify_detach_fd = p[1];
+}
+
 /* Every child runs the current generation. */
 void
 notify_ready(void)
 {
+	if (notify_detach_fd != -1) {
+		(void)write(notify_detach_fd, "1", 1);
+		close(notify_detach_fd);
+		notify_detach_fd = -1;
+	}
 	if (notify_readied && !notify_reload)
 		return;
 	notify_readied = 1;

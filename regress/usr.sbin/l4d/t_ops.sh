@@ -240,7 +240,7 @@ pid_gone()
 atf_test_case daemon_mode cleanup
 daemon_mode_head()
 {
-	atf_set descr "without -d l4d detaches, prints nothing, writes its pid file; SIGTERM stops every child and removes the pid file"
+	atf_set descr "without -d l4d returns once the daemon runs, prints nothing, writes its pid file; SIGTERM stops every child and removes the pid file; a start that fails, before or after detaching, exits 1"
 	atf_set require.user root
 	atf_set timeout 60
 }
@@ -248,11 +248,11 @@ daemon_mode_body()
 {
 	ops_setup
 	ops_conf "log: { level: info, access: true }" >l4d.conf
-	# It returns: the parent has detached.
+	# It returns once the daemon runs: the pid file is there, and the
+	# children have their configuration.
 	atf_check -s exit:0 -o empty -e empty timeout 20 "$L4D" \
 	    -f l4d.conf -p "$PWD/l4d.pidfile"
-	# The pid file is written by the detached process.
-	wait_for 10 test -s l4d.pidfile || fail "no pid file"
+	[ -s l4d.pidfile ] || fail "no pid file when l4d returned"
 	pid=$(cat l4d.pidfile)
 	echo "$pid" >l4d.pid		# for the cleanup
 	alive "$pid" || fail "the pid file names $pid, which is not running"
@@ -261,10 +261,15 @@ daemon_mode_body()
 	# Detached: no controlling terminal's session, reparented.
 	[ "$(ps -o ppid= -p "$pid" | tr -d ' ')" != "$$" ] ||
 	    fail "the parent is still our child"
-	wait_for 10 "$L4CTL" -s "$PWD/l4d.sock" show summary ||
-	    fail "the control socket does not answer"
 	atf_check -s exit:0 -o match:'^generation 1, 2 relays$' \
 	    "$L4CTL" -s "$PWD/l4d.sock" show summary
+	# Its own session, in /, with nothing of ours open.
+	[ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ] ||
+	    fail "not a session leader: $(ps -o sid= -p "$pid")"
+	atf_check -o inline:'/\n' readlink "/proc/$pid/cwd"
+	for n in 0 1 2; do
+		atf_check -o inline:'/dev/null\n' readlink "/proc/$pid/fd/$n"
+	done
 	# It relays.
 	atf_check -s exit:0 -o ignore -e ignore $PY "$CLIENT" ping \
 	    --connect "127.0.0.1:$LP" --timeout 10
@@ -281,6 +286,29 @@ daemon_mode_body()
 	done
 	[ ! -e l4d.pidfile ] || fail "the pid file was left"
 	[ ! -e l4d.sock ] || fail "the control socket was left"
+
+	# A start that fails before it detaches says why on stderr, and
+	# fails: the port is taken now.
+	"$PY" -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(1)
+open(sys.argv[2], "w").close()
+time.sleep(60)
+' "$LP" busy.ready </dev/null >/dev/null 2>&1 &
+	echo $! >busy.pid
+	wait_for 10 test -e busy.ready || fail "could not take port $LP"
+	atf_check -s exit:1 -o empty -e match:"listen 127.0.0.1:$LP: address already in use" \
+	    timeout 20 "$L4D" -f l4d.conf -p "$PWD/l4d.pidfile"
+	kill "$(cat busy.pid)"
+	wait_for 10 pid_gone "$(cat busy.pid)" || fail "busy did not stop"
+	# One that fails after it detached, too: with 12 descriptors the
+	# parent binds and detaches, then cannot make its children's
+	# channels (socketpair: too many open files).
+	atf_check -s exit:1 -o empty -e match:'exited while starting' \
+	    timeout 20 sh -c "ulimit -n 12; exec '$L4D' -f l4d.conf -p '$PWD/l4d.pidfile'"
 }
 daemon_mode_cleanup()
 {
