@@ -6,6 +6,10 @@ SBINDIR ?=	${PREFIX}/sbin
 MANDIR ?=	${PREFIX}/share/man
 SYSCONFDIR ?=	/etc
 DESTDIR ?=
+# The service file: a systemd unit on Linux, rc.d elsewhere (empty: the
+# system's usual place, see scripts/install.sh).
+SYSTEMDUNITDIR ?= /etc/systemd/system
+RCDIR ?=
 
 CC ?=		cc
 PKG_CONFIG ?=	pkg-config
@@ -34,6 +38,8 @@ STEER !=	[ "$$(uname -s)" = Linux ] && echo steer_linux || echo steer_none
 POLL !=		[ "$$(uname -s)" = Linux ] && echo poll_epoll || echo poll_event
 # LibreTLS (Linux) issues no session tickets without compat/tls_tickets.c.
 TICKETS !=	[ "$$(uname -s)" = Linux ] && echo compat/tls_tickets.o || true
+# The uid of a control socket's peer: SO_PEERCRED or getpeereid(2).
+PEER !=		[ "$$(uname -s)" = Linux ] && echo peer_linux || echo peer_bsd
 
 # The configuration: the model, addresses, the YAML layer, the schema,
 # the files its tls: blocks name.
@@ -54,8 +60,9 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/runtime.o \
 		usr.sbin/l4d/check_tcp.o usr.sbin/l4d/check_tls.o \
 		usr.sbin/l4d/check_send.o \
-		usr.sbin/l4d/log.o compat/setproctitle.o \
-		compat/defer_accept.o ${TICKETS}
+		usr.sbin/l4d/log.o compat/setproctitle.o ${TICKETS} \
+		usr.sbin/l4d/accesslog.o usr.sbin/l4d/notify.o \
+		compat/${PEER}.o compat/defer_accept.o
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o
 HDRS =		usr.sbin/l4d/l4d.h usr.sbin/l4d/parse.h compat/compat.h
@@ -152,7 +159,7 @@ sh-tests:
 regress: all ${L4D_EVENT} ${UNIT_TESTS} sh-tests
 
 deps:
-	sh regress/deps.sh
+	sh scripts/deps.sh
 
 check: deps
 	${MAKE} regress
@@ -172,7 +179,7 @@ check-sanitize: clean
 	    kyua test || { kyua report --verbose; exit 1; }
 
 run: all
-	sh regress/run-demo.sh
+	sh scripts/run-demo.sh
 
 bench: all
 	sh regress/bench/bench.sh
@@ -184,9 +191,15 @@ fuzz:
 	${MAKE} -C regress/fuzz run-sni SECONDS=60
 	${MAKE} -C regress/fuzz run-proxy SECONDS=60
 
+INSTALL_ENV =	DESTDIR="${DESTDIR}" PREFIX="${PREFIX}" SBINDIR="${SBINDIR}" \
+		MANDIR="${MANDIR}" SYSCONFDIR="${SYSCONFDIR}" \
+		SYSTEMDUNITDIR="${SYSTEMDUNITDIR}" RCDIR="${RCDIR}"
+
 install: all
-	sh regress/install.sh "${DESTDIR}" "${SBINDIR}" "${MANDIR}" \
-	    "${SYSCONFDIR}"
+	${INSTALL_ENV} sh scripts/install.sh install
+
+uninstall:
+	${INSTALL_ENV} sh scripts/install.sh uninstall
 
 lint:
 	mandoc -Tlint -W warning share/man/man5/l4d.conf.5 \
@@ -197,5 +210,6 @@ clean:
 	    ${L4CTL_OBJS} ${UNIT_TESTS} \
 	    ${SH_TESTS}
 
-.PHONY: all deps check check-sanitize run bench fuzz install lint clean \
+.PHONY: all deps check check-sanitize run bench fuzz install uninstall \
+	lint clean \
 	regress sh-tests

@@ -45,5 +45,7 @@ void	compat_setproctitle_init(int, char **, char **);
 
 /* defer_accept.c: accept(2) once the client has sent something */
 int	compat_defer_accept(int, int);
+/* peer_linux.c (SO_PEERCRED) or peer_bsd.c (getpeereid) */
+int	compat_peer_uid(int, uid_t *);
 
 #endif /* L4D_COMPAT_H */

@@ -21,6 +21,7 @@
 #include "l4d.h"
 
 #define CONTROL_MAX_CONNS	64
+#define CONTROL_MAX_RO_CONNS	32	/* anyone's: never root's share */
 #define CONTROL_REPLY_CHUNK	(IMSG_MAX_SIZE - IMSG_HDR_SIZE - 1)
 #define CONTROL_GATHER_MS	2000	/* a relay that dies mid-request */
 #define CONTROL_MAX_ITEMS	1000000	/* sessions or counters in a reply */
@@ -40,6 +41,9 @@ struct ctl_conn {
 	struct ctl_session	*sessions;
 	size_t			 nsessions;
 	struct event		 ev_gather;
+	int			 readonly;	/* control_readonly: socket */
+	int			 denied;	/* root socket, peer not root */
+	uid_t			 peer_uid;
 };
 TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
 
@@ -48,6 +52,9 @@ static int		 control_nconns;
 static uint32_t		 control_next_id = 1;
 static struct event	 control_ev;
 static struct event	 control_ev_pause;
+static int		 control_ro_fd = -1;
+static int		 control_nro;		/* of control_nconns */
+static struct event	 control_ro_ev;
 
 static void	 control_accept(int, short, void *);
 static void	 control_dispatch(int, short, void *);
@@ -56,9 +63,10 @@ static void	 control_reply(struct ctl_conn *);
 static void	 gather_reset(struct ctl_conn *);
 static void	 control_gather_timeout(int, short, void *);
 static void	 json_counters(FILE *, const struct counters *);
+static void	 control_check_peer(struct ctl_conn *, int);
 
-int
-control_init(const char *path)
+static int
+control_bind(const char *path, mode_t mode)
 {
 	struct sockaddr_un	 sun;
 	mode_t			 old_umask;
@@ -91,20 +99,90 @@ control_init(const char *path)
 		return -1;
 	}
 	umask(old_umask);
-	if (chmod(sun.sun_path, 0660) == -1 || listen(fd, 16) == -1) {
+	if (chmod(sun.sun_path, mode) == -1 || listen(fd, 16) == -1) {
 		log_warn("control socket %s", sun.sun_path);
 		close(fd);
 		(void)unlink(path);
 		return -1;
 	}
-	control_fd = fd;
+	return fd;
+}
+
+int
+control_init(const char *path)
+{
+	if ((control_fd = control_bind(path, 0660)) == -1)
+		return -1;
 	return 0;
+}
+
+/*
+ * control_readonly: anyone may connect (mode 0666), as to bgpd's
+ * restricted socket, and ask what the daemon is doing; nothing that
+ * changes it is accepted there.
+ */
+int
+control_ro_init(const char *path)
+{
+	if ((control_ro_fd = control_bind(path, 0666)) == -1)
+		return -1;
+	return 0;
+}
+
+void
+control_ro_cleanup(const char *path)
+{
+	if (control_ro_fd != -1) {
+		close(control_ro_fd);
+		(void)unlink(path);
+	}
+	control_ro_fd = -1;
 }
 
 static void
 control_resume(int fd, short event, void *arg)
 {
 	event_add(&control_ev, NULL);
+	if (control_ro_fd != -1)
+		event_add(&control_ro_ev, NULL);
+}
+
+/*
+ * The root socket answers root (and the daemon's own user) only, even
+ * if its mode was loosened: the uid is the kernel's word
+ * (compat_peer_uid), not the file's.
+ */
+static void
+control_check_peer(struct ctl_conn *c, int fd)
+{
+	uid_t	 uid;
+
+	if (compat_peer_uid(fd, &uid) == -1) {
+		log_warn("control: peer credentials");
+		c->denied = 1;
+		c->peer_uid = (uid_t)-1;
+		return;
+	}
+	c->peer_uid = uid;
+	if (!c->readonly && uid != 0 && uid != geteuid()) {
+		c->denied = 1;
+		log_warnx("control: uid %ld refused on %s (not root)",
+		    (long)uid, l4d_conf->control);
+	}
+}
+
+/* What the read-only socket answers: show and monitor. */
+static int
+control_readonly_ok(int cmd)
+{
+	switch (cmd) {
+	case CTL_CMD_SHOW_SUMMARY:
+	case CTL_CMD_SHOW_STATS:
+	case CTL_CMD_SHOW_SESSIONS:
+	case CTL_CMD_MONITOR:
+		return 1;
+	}
+	return 0;
 }
 
 void
@@ -113,6 +191,11 @@ control_listen(void)
 	event_set(&control_ev, control_fd, EV_READ | EV_PERSIST,
 	    control_accept, NULL);
 	event_add(&control_ev, NULL);
+	if (control_ro_fd != -1) {
+		event_set(&control_ro_ev, control_ro_fd, EV_READ | EV_PERSIST,
+		    control_accept, &control_ro_fd);
+		event_add(&control_ro_ev, NULL);
+	}
 	evtimer_set(&control_ev_pause, control_resume, NULL);
 }
 
@@ -138,19 +221,28 @@ control_accept(int lfd, short event, void *arg)
 		if (errno == EMFILE || errno == ENFILE) {
 			log_warn("control accept; pausing for 1s");
 			event_del(&control_ev);
+			if (control_ro_fd != -1)
+				event_del(&control_ro_ev);
 			evtimer_add(&control_ev_pause, &tv);
 		} else if (errno != EAGAIN && errno != EINTR &&
 		    errno != ECONNABORTED)
 			log_warn("control accept");
 		return;
 	}
-	if (control_nconns >= CONTROL_MAX_CONNS ||
+	/* the read-only socket's users cannot take root's connections */
+	if ((arg != NULL ? control_nro >= CONTROL_MAX_RO_CONNS :
+	    control_nconns - control_nro >= CONTROL_MAX_CONNS) ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
-		log_warnx("control: too many connections");
+		log_warnx("control: too many connections%s",
+		    arg != NULL ? " on the read-only socket" : "");
 		close(fd);
 		return;
 	}
 	c->id = control_next_id++;
+	c->readonly = arg != NULL;
+	if (c->readonly)
+		control_nro++;
+	control_check_peer(c, fd);
 	evtimer_set(&c->ev_gather, control_gather_timeout, c);
 	imsgev_init(&c->iev, fd, PROC_MAX, 0, control_dispatch, c);
 	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
@@ -165,6 +257,8 @@ control_close(struct ctl_conn *c)
 	gather_reset(c);
 	TAILQ_REMOVE(&ctl_conns, c, entry);
 	control_nconns--;
+	if (c->readonly)
+		control_nro--;
 	free(c);
 }
 
@@ -1085,6 +1179,19 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 	}
 	memcpy(&c->req, imsg->data, sizeof(c->req));
 	c->req.arg[sizeof(c->req.arg) - 1] = '\0';
+	if (c->denied) {
+		control_error(c, "permission denied: the control socket "
+		    "answers root only; use the read-only socket "
+		    "(control_readonly) to look");
+		return;
+	}
+	if (c->readonly && !control_readonly_ok(c->req.cmd)) {
+		control_error(c, "refused: this is the read-only control "
+		    "socket; only show and monitor commands are allowed "
+		    "(reload, check, kill, server and log need the control "
+		    "socket, as root)");
+		return;
+	}
 	switch (c->req.cmd) {
 	case CTL_CMD_SHOW_SUMMARY:
 	case CTL_CMD_SHOW_STATS:

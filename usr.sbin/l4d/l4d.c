@@ -32,6 +32,8 @@ struct l4d_config	*l4d_conf;
 static int		 foreground;
 static int		 verbose;
 static struct event	 ev_sigterm, ev_sigint, ev_sighup, ev_sigchld;
+static struct event	 ev_sigusr1;
+static const char	*pidfile;
 
 static __dead void	 usage(void);
 static void		 parent_sig(int, short, void *);
@@ -41,7 +43,8 @@ usage(void)
 {
 	extern char	*__progname;
 
-	fprintf(stderr, "usage: %s [-dnv] [-f file]\n", __progname);
+	fprintf(stderr, "usage: %s [-dnv] [-f file] [-p pidfile]\n",
+	    __progname);
 	exit(1);
 }
 
@@ -428,13 +431,15 @@ reload_keep_fixed(struct l4d_config *old, struct l4d_config *nc, FILE *out)
 	if (strcmp(old->user, nc->user) != 0 ||
 	    strcmp(old->chroot, nc->chroot) != 0 ||
 	    strcmp(old->control, nc->control) != 0 ||
+	    strcmp(old->control_ro, nc->control_ro) != 0 ||
 	    old->relays != nc->relays || old->tls_engines != nc->tls_engines)
-		fprintf(out, "warning: user, chroot, control, relays and "
-		    "tls_engines change only with a restart; kept as they "
-		    "are\n");
+		fprintf(out, "warning: user, chroot, control, "
+		    "control_readonly, relays and tls_engines change only "
+		    "with a restart; kept as they are\n");
 	strlcpy(nc->user, old->user, sizeof(nc->user));
 	strlcpy(nc->chroot, old->chroot, sizeof(nc->chroot));
 	strlcpy(nc->control, old->control, sizeof(nc->control));
+	strlcpy(nc->control_ro, old->control_ro, sizeof(nc->control_ro));
 	nc->relays = old->relays;
 	nc->tls_engines = old->tls_engines;
 }
@@ -520,6 +525,7 @@ reload_commit(struct l4d_config *old, struct l4d_config *nc)
 	nc->generation = old->generation + 1;
 	l4d_conf = nc;
 	config_free(old);
+	access_reload_commit();
 	proc_configure_all();
 }
 
@@ -556,6 +562,8 @@ parent_reload(const char *path, FILE *out, int apply)
 		out = log_fp;
 	}
 	TAILQ_INIT(&errs);
+	if (apply)
+		notify_reloading();
 	/* the old configuration, and its path, go away on success */
 	strlcpy(file, path != NULL ? path : old->path, sizeof(file));
 	path = file;
@@ -582,6 +590,10 @@ parent_reload(const char *path, FILE *out, int apply)
 		rv = 0;
 		goto done;
 	}
+	if (access_reload_prepare(nc, out) == -1) {
+		reload_fail(nc, out, old->generation);
+		goto done;
+	}
 	reload_commit(old, nc);
 	fprintf(out, "reloaded %s: generation %u\n", path,
 	    l4d_conf->generation);
@@ -589,9 +601,11 @@ parent_reload(const char *path, FILE *out, int apply)
 	    path);
 	rv = 0;
 done:
-	if (rv == -1 && apply)
+	if (rv == -1 && apply) {
 		control_event("reload of %s failed; generation %u kept", path,
 		    l4d_conf->generation);
+		notify_ready();
+	}
 	if (log_fp != NULL) {
 		fclose(log_fp);
 		reload_log(log_text);
@@ -630,6 +644,9 @@ relay_configure(struct child *c)
 		fatal("calloc");
 	TAILQ_FOREACH(l, &l4d_conf->listeners, entry)
 		fds[i++] = l->relay_fds[c->instance % l->nrelay_fds];
+	/* where its access lines go, before it accepts anything */
+	if (access_send(&c->iev) == -1)
+		fatal("sending the access log to relay %d", c->instance);
 	if (config_send(&c->iev, l4d_conf, fds) == -1)
 		fatal("sending the configuration to relay %d", c->instance);
 	free(fds);
@@ -676,6 +693,8 @@ parent_stop(void)
 	log_info("stopping");
 	proc_stop();
 	control_cleanup(l4d_conf->control);
+	control_ro_cleanup(l4d_conf->control_ro);
+	pid_file_remove();
 	log_info("stopped");
 	exit(0);
 }
@@ -695,6 +714,9 @@ parent_sig(int sig, short event, void *arg)
 		log_info("SIGHUP: reloading %s", l4d_conf->path);
 		(void)parent_reload(NULL, NULL, 1);
 		break;
+	case SIGUSR1:
+		access_reopen();
+		break;
 	}
 }
 
@@ -710,6 +732,8 @@ signals_init(void)
 	signal_add(&ev_sigint, NULL);
 	signal_add(&ev_sighup, NULL);
 	signal_add(&ev_sigchld, NULL);
+	signal_set(&ev_sigusr1, SIGUSR1, parent_sig, NULL);
+	signal_add(&ev_sigusr1, NULL);
 }
 
 int
@@ -723,7 +747,7 @@ main(int argc, char *argv[], char *envp[])
 
 	compat_setproctitle_init(argc, argv, envp);
 	level = LOG_LEVEL_INFO;
-	while ((ch = getopt(argc, argv, "c:df:L:nN:P:R:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:df:L:nN:p:P:R:u:v")) != -1) {
 		switch (ch) {
 		case 'd':
 			foreground = 1;
@@ -733,6 +757,9 @@ main(int argc, char *argv[], char *envp[])
 			break;
 		case 'n':
 			checkonly = 1;
+			break;
+		case 'p':
+			pidfile = optarg;
 			break;
 		case 'v':
 			verbose++;
@@ -805,12 +832,19 @@ main(int argc, char *argv[], char *envp[])
 		exit(1);
 	if (control_init(l4d_conf->control) == -1)
 		exit(1);
+	if (l4d_conf->control_ro[0] != '\0' &&
+	    control_ro_init(l4d_conf->control_ro) == -1)
+		exit(1);
+	access_init(l4d_conf);
+	notify_init();
 	if (geteuid() != 0)
 		log_warnx("not running as root: children keep uid %d and are "
 		    "not chrooted", (int)geteuid());
-	if (!foreground && daemon(0, 0) == -1)
-		err(1, "daemon");
+	if (!foreground)
+		notify_detach();	/* returns in the daemon */
 	log_init(foreground, level, "l4d");
+	if (pidfile != NULL)
+		pid_file_write(pidfile);
 	setproctitle("parent");
 
 	event_init();

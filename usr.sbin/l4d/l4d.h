@@ -460,7 +460,14 @@ struct l4d_config {
 	struct acl		*acl[2];	/* global allow, deny: the
 						   parser gives them to the
 						   listeners; parent only */
+	/* operations: the read-only control socket, the access log */
+	char			 control_ro[PATH_MAX];
+	char			 log_access_file[PATH_MAX];
+	int			 log_access_format;	/* ACCESS_FORMAT_* */
 };
+
+#define ACCESS_FORMAT_KV	0	/* key=value, as the daemon logs */
+#define ACCESS_FORMAT_JSON	1	/* one JSON object per line */
 
 #define RELAY_MODE_AUTO		0	/* zero-copy where the OS offers it */
 #define RELAY_MODE_COPY		1	/* always a user-space copy */
@@ -625,6 +632,8 @@ enum imsg_type {
 	IMSG_HEALTH_STATE,	/* struct health_state */
 	/* relay -> parent: passive, connect failures in a row */
 	IMSG_HEALTH_PASSIVE,	/* struct health_state */
+	/* parent -> relay: where access lines go (log.access_file) */
+	IMSG_ACCESS_LOG,	/* int on; fd: the file, iff on */
 	IMSG_TYPE_MAX
 };
 
@@ -1266,6 +1275,38 @@ __dead void	 fatalx(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2)));
 const char	*log_sockaddr(const struct sockaddr *, char *, size_t);
 
+/* accesslog.c: the access log file, and JSON lines */
+#define ACCESS_LINE_MAX		4096
+struct access_json {
+	char		 buf[ACCESS_LINE_MAX];
+	size_t		 len;
+};
+void		 access_init(struct l4d_config *);
+int		 access_reload_prepare(struct l4d_config *, FILE *);
+void		 access_reload_commit(void);
+int		 access_send(struct imsgev *);
+void		 access_reopen(void);
+int		 access_receive(struct imsg *);
+void		 access_emit(const char *, int format);
+void		 access_json_begin(struct access_json *);
+void		 access_json_str(struct access_json *, const char *,
+		    const char *);
+void		 access_json_num(struct access_json *, const char *,
+		    unsigned long long);
+void		 access_json_bool(struct access_json *, const char *, int);
+void		 access_json_null(struct access_json *, const char *);
+const char	*access_json_end(struct access_json *);
+
+/* notify.c: the service manager (systemd's $NOTIFY_SOCKET), pid file */
+void		 notify_init(void);
+void		 notify_send(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+void		 notify_detach(void);
+void		 notify_ready(void);
+void		 notify_reloading(void);
+void		 pid_file_write(const char *);
+void		 pid_file_remove(void);
+
 /* proc.c */
 void		 proc_init(const struct proc_kind *, size_t, const char *argv0,
 		    int foreground, void (*)(const char *, ...));
@@ -1442,6 +1483,8 @@ void		 runtime_keep(struct l4d_config *, struct l4d_config *,
 int		 control_init(const char *path);
 void		 control_listen(void);
 void		 control_cleanup(const char *path);
+int		 control_ro_init(const char *path);
+void		 control_ro_cleanup(const char *path);
 int		 control_relay_reply(struct imsg *, int instance);
 void		 control_event(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2)));

@@ -12,11 +12,14 @@
 #include <sys/un.h>
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -34,17 +37,22 @@
 
 enum { TK_USER, TK_CHROOT, TK_RELAYS, TK_TLS_ENGINES, TK_ZERO_COPY,
     TK_CONTROL, TK_LOG, TK_TIMEOUTS, TK_LISTENERS, TK_BACKENDS,
-    TK_MAX_SESSIONS, TK_ALLOW, TK_DENY, TK_INCLUDE, TK_N };
+    TK_MAX_SESSIONS, TK_ALLOW, TK_DENY, TK_INCLUDE, TK_CONTROL_RO, TK_N };
 static const char *const top_keys[TK_N] = { "user", "chroot", "relays",
     "tls_engines", "zero_copy", "control", "log", "timeouts", "listeners",
-    "backends", "max_sessions", "allow", "deny", "include" };
+    "backends", "max_sessions", "allow", "deny", "include",
+    "control_readonly" };
 
 /* What a fragment of include: may hold. */
 enum { FK_LISTENERS, FK_BACKENDS, FK_N };
 static const char *const fragment_keys[FK_N] = { "listeners", "backends" };
 
-enum { GK_LEVEL, GK_ACCESS, GK_N };
-static const char *const log_keys[GK_N] = { "level", "access" };
+enum { GK_LEVEL, GK_ACCESS, GK_ACCESS_FILE, GK_ACCESS_FORMAT, GK_N };
+static const char *const log_keys[GK_N] = { "level", "access",
+    "access_file", "access_format" };
+/* enum access_format */
+static const char *const access_format_names[] = { "kv", "json" };
+static void	 check_access_file(struct parser *, yaml_node_t *);
 
 enum { OK_CONNECT, OK_IDLE, OK_HALF_CLOSED, OK_HANDSHAKE, OK_DRAIN, OK_N };
 static const char *const timeout_keys[OK_N] = { "connect", "idle",
@@ -165,8 +173,53 @@ parse_log(struct parser *p, yaml_node_t *n)
 		if (v[GK_ACCESS] != NULL &&
 		    get_bool(p, v[GK_ACCESS], "log.access", &x) == 0)
 			conf->log_access = x;
+		if (v[GK_ACCESS_FILE] != NULL && get_path(p,
+		    v[GK_ACCESS_FILE], "log.access_file",
+		    conf->log_access_file,
+		    sizeof(conf->log_access_file)) == 0 && p->resolve)
+			check_access_file(p, v[GK_ACCESS_FILE]);
+		if (v[GK_ACCESS_FORMAT] != NULL && get_enum(p,
+		    v[GK_ACCESS_FORMAT], "log.access_format",
+		    access_format_names, nitems(access_format_names), &x) == 0)
+			conf->log_access_format = x;
 	}
 	node_leave(p, seen);
+}
+
+/*
+ * log.access_file: the parent opens it for appending, as root, before
+ * the children start; a file it cannot open is an error now, not a
+ * daemon that dies later.
+ */
+static void
+check_access_file(struct parser *p, yaml_node_t *n)
+{
+	char	 q[PARSE_QUOTE_MAX];
+	int	 fd;
+
+	if ((fd = open(p->conf->log_access_file, O_WRONLY | O_APPEND |
+	    O_CREAT | O_CLOEXEC, 0640)) == -1) {
+		perr(p, &n->start_mark, E_ACCESS_FILE,
+		    "a file in an existing directory that root may write",
+		    "log.access_file: cannot open %s: %s",
+		    quote(p->conf->log_access_file, q, sizeof(q)),
+		    strerror(errno));
+		return;
+	}
+	close(fd);
+}
+
+/* The read-only control socket needs a path of its own. */
+static void
+check_control_ro(struct parser *p, yaml_node_t *n)
+{
+	char	 q[PARSE_QUOTE_MAX];
+
+	if (strcmp(p->conf->control_ro, p->conf->control) == 0)
+		perr(p, &n->start_mark, E_CONTROL_RO,
+		    "give the read-only socket a path of its own",
+		    "control_readonly: %s is the control socket",
+		    quote(p->conf->control_ro, q, sizeof(q)));
 }
 
 /*
@@ -2002,6 +2055,9 @@ parse_top(struct parser *p, yaml_node_t *root)
 		    sizeof(sun.sun_path));
 	if (v[TK_LOG] != NULL)
 		parse_log(p, v[TK_LOG]);
+	if (v[TK_CONTROL_RO] != NULL)
+		get_path(p, v[TK_CONTROL_RO], "control_readonly",
+		    conf->control_ro, sizeof(sun.sun_path));
 	if (v[TK_TIMEOUTS] != NULL)
 		parse_timeouts(p, v[TK_TIMEOUTS], "timeouts", &conf->timeouts);
 	if (v[TK_MAX_SESSIONS] != NULL && get_int(p, v[TK_MAX_SESSIONS],
@@ -2035,4 +2091,6 @@ parse_top(struct parser *p, yaml_node_t *root)
 	}
 	if (p->resolve)
 		check_system(p, root, v, user_ok, chroot_ok);
+	if (v[TK_CONTROL_RO] != NULL && conf->control_ro[0] != '\0')
+		check_control_ro(p, v[TK_CONTROL_RO]);
 }

@@ -71,7 +71,10 @@ enum conf_code {
 	E_CHECK_COMBO = 41,	/* send:/expect: with a tcp or tls check */
 	E_INCLUDE = 42,		/* include: a bad pattern, too many files */
 	E_CIDR = 45,		/* a network of allow, deny or trusted */
-	E_PROXY_TRUSTED = 46	/* proxy_protocol without trusted: */
+	E_PROXY_TRUSTED = 46,	/* proxy_protocol without trusted: */
+	/* operations (issue 12): E060-E069 */
+	E_CONTROL_RO = 60,	/* control_readonly: the control socket's path */
+	E_ACCESS_FILE = 61	/* log.access_file: cannot be opened */
 };
 
 /*

@@ -325,6 +325,8 @@ proc_child_main(const struct proc_kind *kinds, size_t nkinds,
 	size_t	 k;
 
 	log_init(foreground, level, "l4d");
+	/* SIGUSR1 is the parent's (log reopen): a stray one kills no child */
+	signal(SIGUSR1, SIG_IGN);
 	for (k = 0; k < nkinds; k++)
 		if (strcmp(kinds[k].name, kind) == 0)
 			break;
@@ -395,6 +397,10 @@ child_ready(struct child *c)
 	if (c->ready)
 		return;
 	c->ready = 1;
+	for (i = 0; i < nchildren && children[i].ready; i++)
+		;
+	if (i == nchildren)
+		notify_ready();	/* every child runs this generation */
 	if (proc_announced) {
 		if (!c->restarted)
 			return;

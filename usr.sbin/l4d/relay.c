@@ -387,6 +387,10 @@ relay_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_TLS_CHANNEL:
 			handoff_channel(&imsg);
 			break;
+		case IMSG_ACCESS_LOG:
+			if (access_receive(&imsg) == -1)
+				fatalx("bad access log frame");
+			break;
 		default:
 			fatalx("unexpected frame %u from the parent",
 			    imsg.hdr.type);
@@ -1396,10 +1400,69 @@ session_log_names(struct session *s, char *buf, size_t len)
 	session_log_tls(p, buf + strlen(buf), len - strlen(buf));
 }
 
+/* The members of a session's JSON line that its TLS legs add. */
+static void
+session_json_tls(struct peek *p, struct access_json *j)
+{
+	struct tls_ready	*c = p->tls_client;
+
+	if (c != NULL) {
+		access_json_str(j, "tls_version", c->version);
+		access_json_str(j, "tls_cipher", c->cipher);
+		access_json_bool(j, "tls_resumed", c->resumed);
+		access_json_str(j, "tls_client_subject", c->subject);
+		access_json_str(j, "tls_client_issuer", c->issuer);
+	}
+	if (p->tls_server != NULL)
+		access_json_str(j, "server_tls_version",
+		    p->tls_server->version);
+	if (p->tls_error != NULL)
+		access_json_str(j, "tls_error", p->tls_error);
+}
+
+/* log.access_format: json; every member is in l4d(8). */
+static const char *
+session_json(struct session *s, struct access_json *j, const char *client,
+    const char *server, enum end_cause cause, long long now)
+{
+	struct peek	*p = s->peek;
+
+	access_json_begin(j);
+	access_json_num(j, "relay", relay_env.instance);
+	access_json_str(j, "id", session_idstr(s));
+	access_json_str(j, "listener", s->listener->name);
+	access_json_str(j, "client", client);
+	if (s->backend != NULL)
+		access_json_str(j, "backend", s->backend->name);
+	else
+		access_json_null(j, "backend");
+	if (session_linked(s))
+		access_json_str(j, "server", server);
+	else
+		access_json_null(j, "server");
+	if (p != NULL && listener_peeks(s->listener)) {
+		access_json_str(j, "sni", p->sni ? p->sni : "");
+		access_json_str(j, "alpn", p->alpn ? p->alpn : "");
+	}
+	if (p != NULL)
+		session_json_tls(p, j);
+	access_json_num(j, "bytes_in", s->c2s.bytes);
+	access_json_num(j, "bytes_out", s->s2c.bytes);
+	access_json_num(j, "duration_ms", now > s->start_ms ?
+	    (unsigned long long)(now - s->start_ms) : 0);
+	access_json_str(j, "cause", cause_name(cause));
+	access_json_bool(j, "reset", s->reset);
+	return access_json_end(j);
+}
+
 static void
 session_log(struct session *s, enum end_cause cause, long long now)
 {
-	char	 client[64], server[64], names[SNI_NAME_MAX + 1200];
+	char			 client[64], server[64];
+	char			 names[SNI_NAME_MAX + 1200];
+	char			 line[ACCESS_LINE_MAX];
+	struct access_json	 j;
+	int			 format = relay_env.conf->log_access_format;
 
 	if (cause == CAUSE_DENIED || cause == CAUSE_RATE_LIMITED) {
 		relay_refused_log(s->listener, (struct sockaddr *)&s->client,
@@ -1414,8 +1477,14 @@ session_log(struct session *s, enum end_cause cause, long long now)
 		    sizeof(server));
 	else
 		strlcpy(server, "-", sizeof(server));
+	if (format == ACCESS_FORMAT_JSON) {
+		access_emit(session_json(s, &j, client, server, cause, now),
+		    format);
+		return;
+	}
 	session_log_names(s, names, sizeof(names));
-	log_access("access id=%s listener=%s client=%s backend=%s server=%s"
+	snprintf(line, sizeof(line), "access id=%s listener=%s client=%s "
+	    "backend=%s server=%s"
 	    "%s in=%llu out=%llu duration=%lld.%03llds cause=%s%s",
 	    session_idstr(s), s->listener->name, client,
 	    s->backend ? s->backend->name : "-", server, names,
@@ -1423,6 +1492,7 @@ session_log(struct session *s, enum end_cause cause, long long now)
 	    (unsigned long long)s->s2c.bytes, (now - s->start_ms) / 1000,
 	    (now - s->start_ms) % 1000, cause_name(cause),
 	    s->reset ? " reset" : "");
+	access_emit(line, format);
 }
 
 static void

@@ -169,7 +169,7 @@ redis_head()
 redis_body()
 {
 	setup
-	command -v redis-server >/dev/null || atf_skip "redis-server is not installed (regress/deps.sh)"
+	command -v redis-server >/dev/null || atf_skip "redis-server is not installed (scripts/deps.sh)"
 	lp=$(free_ports 1)
 	set -- $(free_ports 3)
 	good=$1 err=$2 mute=$3

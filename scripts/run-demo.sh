@@ -2,8 +2,8 @@
 # l4d demo (`make run`): start a demo backend on 127.0.0.1:9001 and :9002
 # and two TLS demo backends, a.demo on 127.0.0.1:9443 and b.demo on
 # :9444 (their self-signed certificates are made with openssl at the
-# first run, in regress/demo/certs/), then run l4d in the foreground on
-# regress/demo/l4d-demo.conf, which forwards 127.0.0.1:8040 to the
+# first run, in scripts/demo/certs/), then run l4d in the foreground on
+# scripts/demo/l4d-demo.conf, which forwards 127.0.0.1:8040 to the
 # first two and routes 127.0.0.1:8443 to a.demo or b.demo by SNI.
 # Ctrl-C stops them all.
 set -eu
@@ -12,11 +12,11 @@ cd "$(dirname "$0")/.."
 
 L4D=usr.sbin/l4d/l4d
 L4CTL=usr.sbin/l4ctl/l4ctl
-CONF=regress/demo/l4d-demo.conf
+CONF=scripts/demo/l4d-demo.conf
 SOCK=/tmp/l4d-demo.sock
-BACKEND=regress/demo/backend.py
-TLSBACKEND=regress/demo/tlsbackend.py
-CERTS=regress/demo/certs
+BACKEND=scripts/demo/backend.py
+TLSBACKEND=scripts/demo/tlsbackend.py
+CERTS=scripts/demo/certs
 MKCERTS=regress/usr.sbin/l4d/tools/mkcerts.sh
 
 for f in "$L4D" "$L4CTL"; do

@@ -12,11 +12,12 @@ set -eu
 # openssl (certificates, s_client), curl and nginx (HTTPS through a
 # passthrough route), PostgreSQL (server and psql, STARTTLS routing).
 # The health tests (t_health) run send-expect checks against redis-server;
-# the access tests (t_acl) put HAProxy in front of l4d and behind it.
+# the access tests (t_acl) put HAProxy in front of l4d and behind it;
+# t_ops checks the systemd unit with systemd-analyze verify.
 PKGS="build-essential pkg-config libevent-dev libtls-dev libyaml-dev
 libbsd-dev libatf-dev atf-sh kyua mandoc python3 socat procps iproute2
 util-linux openssl curl nginx postgresql postgresql-client
-redis-server haproxy"
+redis-server haproxy systemd"
 
 L4D_USER=_l4d
 L4D_CHROOT=/var/empty
