@@ -93,7 +93,7 @@ error_text(int error, char *buf, size_t len)
 static int
 listen_bound(struct listener *l, int shared, char *why, size_t whylen)
 {
-	int	 fd, on = 1;
+	int	 fd, on = 1, v6only;
 
 	fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
@@ -104,8 +104,9 @@ listen_bound(struct listener *l, int shared, char *why, size_t whylen)
 	if (shared && HAVE_SO_REUSEPORT_LB && setsockopt(fd, SOL_SOCKET,
 	    SO_REUSEPORT, &on, sizeof(on)) == -1)
 		goto fail;
+	v6only = !l->dual_stack;
 	if (l->ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &on, sizeof(on)) == -1)
+	    IPV6_V6ONLY, &v6only, sizeof(v6only)) == -1)
 		goto fail;
 	if (bind(fd, (struct sockaddr *)&l->ss, l->sslen) == -1)
 		goto fail;
@@ -243,6 +244,22 @@ listener_same_address(struct l4d_config *conf, struct listener *nl)
 		if (sockaddr_equal(&l->ss, &nl->ss))
 			return l;
 	return NULL;
+}
+
+/* A bound socket's families are fixed: dual_stack needs a restart. */
+static void
+reload_keep_dual_stack(struct l4d_config *old, struct l4d_config *nc,
+    FILE *out)
+{
+	struct listener	*l, *ol;
+
+	TAILQ_FOREACH(l, &nc->listeners, entry)
+		if ((ol = listener_same_address(old, l)) != NULL &&
+		    ol->dual_stack != l->dual_stack) {
+			fprintf(out, "warning: listener %s: dual_stack changes "
+			    "only with a restart; kept as it is\n", l->name);
+			l->dual_stack = ol->dual_stack;
+		}
 }
 
 static struct listener *
@@ -578,6 +595,7 @@ parent_reload(const char *path, FILE *out, int apply)
 		fprintf(out, "%s\n", nc->include_note);
 	runtime_keep(old, nc, out, apply);
 	reload_keep_fixed(old, nc, out);
+	reload_keep_dual_stack(old, nc, out);
 	reload_plan(old, nc, out);
 	if (reload_bind(old, nc, out, apply) == -1) {
 		reload_fail(nc, out, old->generation);

@@ -390,6 +390,7 @@ struct listener {
 	char			 listen[L4D_ADDR_MAX];	/* as written */
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
+	int			 dual_stack;	/* [::]:PORT takes IPv4 too */
 	char			 backend_name[L4D_NAME_MAX];	/* "": none
 						   (only with routes) */
 	struct backend		*backend;	/* resolved; NULL if none */

@@ -60,10 +60,11 @@ static const char *const timeout_keys[OK_N] = { "connect", "idle",
 
 enum { LK_NAME, LK_LISTEN, LK_BACKEND, LK_MAX_SESSIONS, LK_TIMEOUTS,
     LK_TLS, LK_ROUTES, LK_NO_SNI, LK_STARTTLS, LK_ALLOW, LK_DENY,
-    LK_RATE_LIMIT, LK_PROXY_PROTOCOL, LK_N };
+    LK_RATE_LIMIT, LK_PROXY_PROTOCOL, LK_DUAL_STACK, LK_N };
 static const char *const listener_keys[LK_N] = { "name", "listen",
     "backend", "max_sessions", "timeouts", "tls", "routes", "no_sni",
-    "starttls", "allow", "deny", "rate_limit", "proxy_protocol" };
+    "starttls", "allow", "deny", "rate_limit", "proxy_protocol",
+    "dual_stack" };
 
 enum { RL_PER_SOURCE, RL_INTERVAL, RL_BURST, RL_TABLE_SIZE, RL_IPV6_PREFIX,
     RL_N };
@@ -1122,6 +1123,17 @@ parse_backend(struct parser *p, yaml_node_t *n, const char *path)
 	node_leave(p, seen);
 }
 
+/* An IPv4 listener on the port of an earlier dual_stack one. */
+static int
+dual_stack_conflict(const struct listener *o, const struct listener *l)
+{
+	const struct sockaddr_in6	*o6 = (const void *)&o->ss;
+	const struct sockaddr_in	*l4 = (const void *)&l->ss;
+
+	return o->dual_stack && l->ss.ss_family == AF_INET &&
+	    o6->sin6_port == l4->sin_port;
+}
+
 static void
 listener_listen(struct parser *p, yaml_node_t *n, const char *path,
     struct listener *l, struct pobj *me)
@@ -1146,7 +1158,8 @@ listener_listen(struct parser *p, yaml_node_t *n, const char *path,
 	me->addr_ok = 1;
 	for (i = 0; i + 1 < p->nl; i++) {
 		o = p->lv[i].obj;
-		if (p->lv[i].addr_ok && listen_conflict(&o->ss, &l->ss)) {
+		if (p->lv[i].addr_ok && (listen_conflict(&o->ss, &l->ss) ||
+		    dual_stack_conflict(o, l))) {
 			perr_always(p, &n->start_mark, E_CONFLICT,
 			    "use another port or address",
 			    "%s: %s conflicts with listener \"%s\" (%s)",
@@ -1766,6 +1779,46 @@ parse_proxy_accept(struct parser *p, yaml_node_t *n, const char *path,
 	node_leave(p, seen);
 }
 
+/*
+ * dual_stack: a listener on [::]:PORT that takes IPv4 clients too, as
+ * v4-mapped addresses (which access lists match as IPv4).  It holds the
+ * port for both families, so an IPv4 listener on it conflicts.
+ */
+static void
+listener_dual_stack(struct parser *p, yaml_node_t *n, const char *path,
+    struct listener *l, struct pobj *me)
+{
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&l->ss;
+	struct sockaddr_in	*o4;
+	struct listener		*o;
+	char			 w[PATH_MAX + 24];
+	size_t			 i;
+	int			 on;
+
+	if (get_bool(p, n, path, &on) == -1 || !on || !me->addr_ok)
+		return;
+	if (l->ss.ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr)) {
+		perr(p, &n->start_mark, E_DUAL_STACK,
+		    "listen on \"[::]:PORT\", or drop dual_stack",
+		    "%s: only a listener on [::] can take both families",
+		    path);
+		return;
+	}
+	l->dual_stack = 1;
+	for (i = 0; i + 1 < p->nl; i++) {
+		o = p->lv[i].obj;
+		o4 = (struct sockaddr_in *)&o->ss;
+		if (p->lv[i].addr_ok && o->ss.ss_family == AF_INET &&
+		    o4->sin_port == sin6->sin6_port)
+			perr_always(p, &n->start_mark, E_CONFLICT,
+			    "use another port, or drop dual_stack",
+			    "%s: [::]:%u for both families conflicts with "
+			    "listener \"%s\" (%s)", path, ntohs(sin6->sin6_port),
+			    o->name, pobj_where(p, &p->lv[i], w, sizeof(w)));
+	}
+}
+
 static void
 listener_access(struct parser *p, const char *path, yaml_node_t **v,
     struct listener *l)
@@ -1837,6 +1890,9 @@ parse_listener(struct parser *p, yaml_node_t *n, const char *path)
 	if (v[LK_TIMEOUTS] != NULL)
 		parse_timeouts(p, v[LK_TIMEOUTS], kp, &l->timeouts);
 	listener_access(p, path, v, l);
+	key_path(kp, sizeof(kp), path, "dual_stack");
+	if (v[LK_DUAL_STACK] != NULL)
+		listener_dual_stack(p, v[LK_DUAL_STACK], kp, l, me);
  out:
 	node_leave(p, seen);
 }

@@ -70,6 +70,7 @@ enum conf_code {
 	E_CHECK_ESCAPE = 40,	/* send: or expect: bad escape, too long */
 	E_CHECK_COMBO = 41,	/* send:/expect: with a tcp or tls check */
 	E_INCLUDE = 42,		/* include: a bad pattern, too many files */
+	E_DUAL_STACK = 43,	/* dual_stack: on no [::] address */
 	E_CIDR = 45,		/* a network of allow, deny or trusted */
 	E_PROXY_TRUSTED = 46,	/* proxy_protocol without trusted: */
 	/* operations (issue 12): E060-E069 */

@@ -950,6 +950,59 @@ check_proxy_cleanup()
 	l4d_cleanup
 }
 
+atf_test_case dual_stack cleanup
+dual_stack_head()
+{
+	atf_set descr "dual_stack: a listener on [::] takes IPv4 clients as v4-mapped addresses, matched as IPv4 by allow/deny, told to the server as IPv4; an IPv4 listener on its port is a conflict"
+	atf_set require.user root
+	atf_set timeout 60
+}
+dual_stack_body()
+{
+	acl_setup
+	ip -6 addr show lo | grep -q '::1/128' || atf_skip "no ::1 on lo"
+	set -- $(free_ports 2)
+	l=$1 sp=$2
+	start_pp srv "127.0.0.1:$sp"
+	{
+		cfg_head 2 true
+		cat <<EOF
+listeners:
+  - name: both
+    listen: "[::]:$l"
+    dual_stack: true
+    backend: b
+    allow: [127.0.0.2/32, "::1/128"]
+backends:
+  - name: b
+    proxy_protocol: v1
+    servers: [ { address: "127.0.0.1:$sp" } ]
+EOF
+	} >l4d.conf
+	start_l4d
+	# an IPv4 client reaches the IPv6 socket; the IPv4 list lets it in
+	# and the server is told its IPv4 address
+	atf_check -s exit:0 -o match:'^src=127\.0\.0\.2:[0-9]+ via=v1$' \
+	    -e empty $PP connect --connect "127.0.0.1:$l" --bind 127.0.0.2
+	atf_check -s exit:1 -o inline:'closed\n' -e empty \
+	    $PP connect --connect "127.0.0.1:$l" --bind 127.0.0.3
+	atf_check -s exit:0 -o match:'^src=\[::1\]:' -e empty \
+	    $PP connect --connect "[::1]:$l" --bind ::1
+	wait_for 10 cause_is both denied 1 || fail "stats: $(ctl show stats)"
+	log_has 'listener both: denied .*127\.0\.0\.3' ||
+	    fail "no denied line: $(grep denied l4d.log)"
+
+	# an IPv4 listener on the same port conflicts
+	sed -i "s|^backends:|  - { name: four, listen: \"127.0.0.1:$l\", backend: b }\nbackends:|" l4d.conf
+	atf_check -s exit:1 -o empty -e match:'L4D-E010: .*conflicts with listener "both"' \
+	    $L4D -n -f l4d.conf
+}
+dual_stack_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case acl_v4
@@ -966,4 +1019,5 @@ atf_init_test_cases()
 	atf_add_test_case proxy_out_sni
 	atf_add_test_case proxy_out_tls
 	atf_add_test_case check_proxy
+	atf_add_test_case dual_stack
 }

@@ -1387,7 +1387,7 @@ ATF_TC_BODY(messages, tc)
 	parse_str(LISTENER_A "    rate_limt: 5\n" BACKEND_B, 0);
 	check_contains("hint: did you mean \"rate_limit\"? valid keys here: "
 	    "name, listen, backend, max_sessions, timeouts, tls, routes, "
-	    "no_sni, starttls, allow, deny, rate_limit, proxy_protocol)");
+	    "no_sni, starttls, allow, deny, rate_limit, proxy_protocol, dual_stack)");
 	conf_errors_clear(&errs);
 }
 
