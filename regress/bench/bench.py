@@ -16,6 +16,14 @@ plaintext nginx, terminating TLS with one ECDSA P-256 certificate made at the
 start of the run (tools/mkcerts.sh); "direct" is that nginx serving HTTPS
 itself with the same certificate.
 
+The budgeted rows (bcps, bhttp, bredis) run the same loads with every
+process of the peer in one cgroup with a CPU quota (--budget percent of
+one CPU per worker, 40 by default; cgroup v1 cpu.cfs_quota_us, or cgroup
+v2 cpu.max where that is the machine's), the load generator and the
+backends outside it: the proxy is then the bottleneck, and the rate is
+what it does with that budget. "added" rows are a peer's latency minus
+direct's in the same round.
+
 Everything listens on 127.0.0.1 only. Every process started here runs in its
 own process group and is stopped by pid on exit, however the run ends.
 """
@@ -77,14 +85,80 @@ class BenchError(Exception):
 # --------------------------------------------------------------------------
 # Processes, ports, memory
 
+class Cgroup:
+    """A CPU quota for one peer's processes: joined by the peer's first
+    process before it execs, so that every child it makes is in it."""
+
+    PERIOD_US = 100000
+
+    def __init__(self, percent, workers):
+        self.quota_us = int(self.PERIOD_US * percent / 100.0 * workers)
+        self.percent = percent
+        self.workers = workers
+        name = "l4d-bench-%d" % os.getpid()
+        v1 = "/sys/fs/cgroup/cpu"
+        if os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
+            self.kind = "cgroup v1 cpu.cfs_quota_us"
+            self.path = os.path.join(v1, name)
+            os.mkdir(self.path)
+            self.write("cpu.cfs_period_us", self.PERIOD_US)
+            self.write("cpu.cfs_quota_us", self.quota_us)
+        elif "cpu" in read_text("/sys/fs/cgroup/cgroup.controllers").split():
+            self.kind = "cgroup v2 cpu.max"
+            self.path = os.path.join("/sys/fs/cgroup", name)
+            os.mkdir(self.path)
+            self.write("cpu.max", "%d %d" % (self.quota_us, self.PERIOD_US))
+        else:
+            raise BenchError("no cgroup cpu controller to set a budget with")
+
+    def write(self, name, value):
+        with open(os.path.join(self.path, name), "w") as f:
+            f.write("%s\n" % value)
+
+    def join(self):
+        """In the child, between fork and exec."""
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+            f.write("%d\n" % os.getpid())
+
+    def describe(self):
+        return "%d%% of a CPU x %d worker(s) (%s %d/%d us)" % (
+            self.percent, self.workers, self.kind, self.quota_us,
+            self.PERIOD_US)
+
+    def remove(self):
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while True:
+            try:
+                os.rmdir(self.path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    log("bench: cannot remove %s" % self.path)
+                    return
+                time.sleep(0.05)    # its last processes exiting
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 class Procs:
     """Every long-running process the bench starts, stopped by pid."""
 
     def __init__(self):
         self.live = []
 
-    def spawn(self, argv, logpath, **kw):
-        debug("spawn: %s" % " ".join(argv))
+    def spawn(self, argv, logpath, cgroup=None, **kw):
+        debug("spawn: %s%s" % (" ".join(argv),
+                               " in %s" % cgroup.path if cgroup else ""))
+        if cgroup is not None:
+            kw["preexec_fn"] = cgroup.join
         out = open(logpath, "ab")
         try:
             p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
@@ -463,13 +537,15 @@ class Peer:
         """None when the peer can run here, else the reason it can't."""
         return None
 
-    def start(self, backend_port, tls=False):
-        """tls: terminate TLS with ctx.tls()'s certificate."""
+    def start(self, backend_port, tls=False, budget=False):
+        """tls: terminate TLS with ctx.tls()'s certificate; budget: run
+        in the run's CPU quota."""
         port = self.ctx.ports.take()
         d = self.ctx.subdir(self.name)
         self.proc = self.ctx.procs.spawn(
             self.argv(d, port, backend_port, tls),
-            os.path.join(d, "out.log"))
+            os.path.join(d, "out.log"),
+            cgroup=self.ctx.cgroup if budget else None)
         wait_listening(port, self.proc, self.name)
         return port
 
@@ -500,7 +576,7 @@ class Direct(Peer):
     note = "no proxy: the client talks to the backend"
     idle_ok = False
 
-    def start(self, backend_port, tls=False):
+    def start(self, backend_port, tls=False, budget=False):
         # TLS: the backend nginx's own HTTPS port, same files.
         return self.ctx.backends.port["https"] if tls else backend_port
 
@@ -834,14 +910,27 @@ def measure_idle(ctx, peer, port):
 
 
 class Test:
-    def __init__(self, name, title, backend, measure, metrics, tls=False):
+    def __init__(self, name, title, backend, measure, metrics, tls=False,
+                 budget=False):
         self.name = name
         self.title = title
+        self.budget = budget        # the peer runs in the CPU quota
         self.backend = backend      # key of Backends.port and WARMUPS
         self.measure = measure      # (ctx, peer, port) -> {key: value}
         self.metrics = metrics      # [(key, label, unit, higher_is_better)]
         self.tls = tls              # the peer terminates TLS
 
+
+# Rates with latency: the latency added is the peer's minus direct's in
+# the same round (direct: the client talks to the backend itself).
+LATENCY_METRICS = [
+    ("rate", "requests/s", "req/s", True),
+    ("p50", "latency p50", "ms", False),
+    ("p99", "latency p99", "ms", False),
+    ("p50_added", "latency added p50 (minus direct's)", "ms", False),
+    ("p99_added", "latency added p99 (minus direct's)", "ms", False),
+    ("cpu_us", "proxy CPU per request", "us", False),
+]
 
 TESTS = [
     Test("iperf1", "bulk, iperf3 1 stream", "iperf",
@@ -855,27 +944,24 @@ TESTS = [
          [("rate", "connections/s", "conn/s", True),
           ("cpu_us", "proxy CPU per connection", "us", False)]),
     Test("http", "HTTP keep-alive, wrk", "http",
-         measure_wrk_keepalive,
-         [("rate", "requests/s", "req/s", True),
-          ("p50", "latency p50", "ms", False),
-          ("p99", "latency p99", "ms", False),
-          ("cpu_us", "proxy CPU per request", "us", False)]),
+         measure_wrk_keepalive, LATENCY_METRICS),
     Test("redis", "redis PING, redis-benchmark", "redis",
-         measure_redis,
-         [("rate", "requests/s", "req/s", True),
-          ("p50", "latency p50", "ms", False),
-          ("p99", "latency p99", "ms", False),
-          ("cpu_us", "proxy CPU per request", "us", False)]),
+         measure_redis, LATENCY_METRICS),
+    Test("bcps", "new connections, wrk Connection: close, at the budget",
+         "http", measure_cps,
+         [("rate", "connections/s", "conn/s", True),
+          ("cpu_us", "proxy CPU per connection", "us", False)],
+         budget=True),
+    Test("bhttp", "HTTP keep-alive, wrk, at the budget", "http",
+         measure_wrk_keepalive, LATENCY_METRICS, budget=True),
+    Test("bredis", "redis PING, redis-benchmark, at the budget", "redis",
+         measure_redis, LATENCY_METRICS, budget=True),
     Test("tlscps", "new TLS connections, wrk https Connection: close",
          "http", measure_tlscps,
          [("rate", "connections/s", "conn/s", True),
           ("cpu_us", "proxy CPU per handshake", "us", False)], tls=True),
     Test("tlshttp", "HTTPS keep-alive, wrk", "http",
-         measure_tlshttp,
-         [("rate", "requests/s", "req/s", True),
-          ("p50", "latency p50", "ms", False),
-          ("p99", "latency p99", "ms", False),
-          ("cpu_us", "proxy CPU per request", "us", False)], tls=True),
+         measure_tlshttp, LATENCY_METRICS, tls=True),
     Test("tlsbulk", "TLS terminated bulk, curl of a 64 MiB file over https",
          "http", measure_tlsbulk,
          [("mibps", "throughput", "MiB/s", True),
@@ -902,6 +988,7 @@ class Context:
         self.seq = 0
         self._tls = None
         self.backends = None
+        self.cgroup = None
 
     def tls(self):
         """The run's certificate (ECDSA P-256, self-signed, for
@@ -938,7 +1025,8 @@ def measure_once(ctx, test, peer, backends):
     """Fresh peer, one real request, the measurement, stop. A dict, or
     {"error": reason}."""
     try:
-        port = peer.start(backends.port[test.backend], tls=test.tls)
+        port = peer.start(backends.port[test.backend], tls=test.tls,
+                          budget=test.budget)
         if test.tls:
             session = warm_https(ctx, port)
         else:
@@ -964,12 +1052,30 @@ def run(ctx, peers, tests):
                     continue
                 if test.tls and not peer.tls_ok:
                     continue
+                if test.budget and ctx.cgroup is None:
+                    continue
                 res = measure_once(ctx, test, peer, ctx.backends)
                 results[test.name][peer.name].append(res)
                 log("[round %d/%d] %-7s %-15s %s" % (
                     rnd, ctx.args.rounds, test.name, peer.name,
                     brief(test, res)))
+            latency_added(results[test.name])
     return results
+
+
+def latency_added(by_peer):
+    """p50_added, p99_added: each peer's latency of this round minus
+    direct's of the same round."""
+    direct = by_peer.get("direct")
+    if not direct or "error" in direct[-1]:
+        return
+    ref = direct[-1]
+    for name, runs in by_peer.items():
+        if not runs or len(runs) != len(direct) or "error" in runs[-1]:
+            continue
+        for k in ("p50", "p99"):
+            if runs[-1].get(k) is not None and ref.get(k) is not None:
+                runs[-1][k + "_added"] = runs[-1][k] - ref[k]
 
 
 def brief(test, res):
@@ -1045,7 +1151,9 @@ def print_table(ctx, peers, tests, summary, meta):
         for key, label, unit, higher in test.metrics:
             s = summary[test.name][key]
             w("\n%s: %s (%s, %s is better)\n" % (
-                test.title, label, unit, "higher" if higher else "lower"))
+                test.title + (" (%s)" % ctx.cgroup.describe()
+                              if test.budget and ctx.cgroup else ""),
+                label, unit, "higher" if higher else "lower"))
             w("  %-15s %10s %7s %7s %7s %7s   %s\n" % (
                 "peer", "median", "/hap", "/hap-p", "/hap-s", "/direct",
                 "runs"))
@@ -1091,6 +1199,10 @@ def print_table(ctx, peers, tests, summary, meta):
                                            ", ".join(sorted(sessions[p.name]))))
         w("  %-15s l4d: relays %d and tls_engines %d (engines terminate "
           "TLS)\n" % ("", ctx.workers, ctx.workers))
+    if ctx.cgroup is not None:
+        w("  %-15s b* rows: every process of the peer in one cgroup of "
+          "%s;\n  %-15s the clients and the backends outside it\n"
+          % ("budget", ctx.cgroup.describe(), ""))
     for name, why in meta["skipped"].items():
         w("  %-15s SKIPPED: %s\n" % (name, why))
     failures = [(t, k, p, e) for t, ms in summary.items()
@@ -1117,6 +1229,7 @@ def print_overview(w, peers, tests, summary):
                 cells.append(" %9s" % ("n/a" if r["na"]
                                        else fmt2(r["vs_haproxy"])))
             name = test.name + (" " + key if key in ("p50", "p99")
+                                else " +" + key[:3] if key.endswith("_added")
                                 else " cpu" if key == "cpu_us" else "")
             w("  %-26s" % ("%s %s" % (name, unit))[:26]
               + "".join(cells) + "\n")
@@ -1172,6 +1285,9 @@ def parse_args(argv):
                          "haproxy-splice,nginx,socat")
     ap.add_argument("--tests", default="",
                     help="comma-separated subset of: " + ",".join(names))
+    ap.add_argument("--budget", type=float, default=40.0,
+                    help="CPU quota of the budgeted rows, percent of one "
+                         "CPU per worker (default 40); 0 skips them")
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"),
                     help="where to write the results (default %(default)s)")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -1236,6 +1352,13 @@ def main(argv):
     log("bench: WORKERS=%d, %d rounds, peers: %s; scratch %s" % (
         args.workers, args.rounds, " ".join(p.name for p in peers), ctx.tmp))
     started = time.monotonic()
+    if args.budget > 0 and any(t.budget for t in tests):
+        try:
+            ctx.cgroup = Cgroup(args.budget, args.workers)
+            meta["budget"] = ctx.cgroup.describe()
+        except (BenchError, OSError) as e:
+            log("bench: no budgeted rows: %s" % e)
+            meta["skipped"]["budget"] = str(e)
     try:
         ctx.backends = Backends(ctx)
         ctx.backends.start()
@@ -1252,6 +1375,8 @@ def main(argv):
         for p in peers:
             p.stop()
         ctx.procs.stop_all()
+        if ctx.cgroup is not None:
+            ctx.cgroup.remove()
     meta["seconds"] = round(time.monotonic() - started, 1)
 
     summary = summarize(peers, tests, results)
