@@ -392,6 +392,10 @@ struct l4d_config {
 	uint32_t		 nbackends;
 	uint32_t		 generation;
 	uint32_t		 refs;		/* relay: sessions using it */
+	/* metrics: (metricsparent.c, metrics.c); "" none */
+	char			 metrics_listen[L4D_ADDR_MAX];
+	struct sockaddr_storage	 metrics_ss;
+	socklen_t		 metrics_sslen;
 };
 
 #define RELAY_MODE_AUTO		0	/* zero-copy where the OS offers it */
@@ -471,6 +475,7 @@ enum l4d_proc {
 	PROC_RELAY,
 	PROC_TLS,		/* the TLS engines */
 	PROC_HEALTH,		/* the health checker */
+	PROC_METRICS,		/* the Prometheus /metrics server */
 	PROC_MAX
 };
 
@@ -555,6 +560,13 @@ enum imsg_type {
 	IMSG_HEALTH_STATE,	/* struct health_state */
 	/* relay -> parent: passive, connect failures in a row */
 	IMSG_HEALTH_PASSIVE,	/* struct health_state */
+	/* parent -> metrics: the listening socket (fd), once per process */
+	IMSG_METRICS_LISTEN,
+	/* metrics -> parent: an HTTP client asks; peerid: its request */
+	IMSG_METRICS_REQUEST,
+	/* parent -> metrics: the text, in pieces, then int status */
+	IMSG_METRICS_DATA,
+	IMSG_METRICS_END,
 	IMSG_TYPE_MAX
 };
 
@@ -769,6 +781,7 @@ struct ctl_session {
 #define CTL_CMD_MONITOR		9
 #define CTL_CMD_SERVER_DISABLE	10	/* arg: "BACKEND ADDRESS" */
 #define CTL_CMD_SERVER_ENABLE	11
+#define CTL_CMD_SHOW_METRICS	12	/* Prometheus text, never JSON */
 
 struct ctl_server {
 	uint32_t	 backend_id;
@@ -1268,8 +1281,36 @@ struct stats	*stats_get(struct stats_tree *, const char *kind,
 void		 stats_merge(struct counters *, const struct counters *);
 const char	*tls_failure_name(enum tls_failure);
 
+/*
+ * promtext.c: the gathered counters in the Prometheus text format;
+ * metricsparent.c: the metrics row of the process table, its socket;
+ * metrics.c: the process that serves them over HTTP.
+ */
+struct metrics_info {
+	time_t		 start_time;	/* the parent's, wall clock */
+	uint64_t	 reloads;
+	uint64_t	 reload_failures;
+	int		 relays;
+	int		 answered;
+};
+void		 prom_write(FILE *, struct l4d_config *,
+		    const struct ctl_stat *, size_t,
+		    const struct metrics_info *);
+int		 metrics_bind(struct l4d_config *);
+int		 metrics_count(struct l4d_config *);
+void		 metrics_configure(struct child *);
+int		 metrics_dispatch(struct child *, struct imsg *);
+void		 metrics_reply(pid_t, uint32_t, const char *, size_t, int);
+void		 metrics_reload_keep(struct l4d_config *, struct l4d_config *,
+		    FILE *);
+int		 control_metrics_request(pid_t, uint32_t);
+__dead void	 metrics_main(int fd, int instance, int count);
+
 /* l4d.c */
 extern struct l4d_config *l4d_conf;
+extern time_t		 parent_start_time;
+extern uint64_t		 parent_reloads;
+extern uint64_t		 parent_reload_failures;
 int		 parent_reload(const char *path, FILE *out, int apply);
 void		 parent_log_level(int);
 

@@ -65,7 +65,8 @@ enum conf_code {
 	E_CHECK_TIMEOUT = 38,	/* check timeout longer than its interval */
 	E_CHECK_INTERVAL = 39,	/* check interval under 100ms */
 	E_CHECK_ESCAPE = 40,	/* send: or expect: bad escape, too long */
-	E_CHECK_COMBO = 41	/* send:/expect: with a tcp or tls check */
+	E_CHECK_COMBO = 41,	/* send:/expect: with a tcp or tls check */
+	E_METRICS_CONFLICT = 70	/* metrics.listen is a listener's address */
 };
 
 /*
@@ -87,7 +88,8 @@ enum node_role {
 	ROLE_CERT,
 	ROLE_CERT_NAMES,
 	ROLE_BACKEND_TLS,
-	ROLE_CHECK
+	ROLE_CHECK,
+	ROLE_METRICS
 };
 
 #define ADDR_WILDCARD	0x01	/* "*:PORT" allowed */
