@@ -507,6 +507,8 @@ struct child {
 	long long		 started_ms;
 	struct imsgev		 iev;
 	struct event		 ev_restart;
+	int			 sandbox_fd;	/* its report pipe; -1 none */
+	int			 forks;		/* started so often */
 };
 
 /* Frame types. */
@@ -1305,6 +1307,28 @@ void		 metrics_reload_keep(struct l4d_config *, struct l4d_config *,
 		    FILE *);
 int		 control_metrics_request(pid_t, uint32_t);
 __dead void	 metrics_main(int fd, int instance, int count);
+
+/*
+ * sandbox_linux.c, sandbox_openbsd.c or sandbox_none.c: the syscall
+ * sandbox a child enters after its privilege drop.  A child killed for
+ * a forbidden call writes a struct sandbox_report on its report pipe,
+ * descriptor SANDBOX_REPORT_FD, which the parent reads when it reaps it.
+ */
+#define SANDBOX_REPORT_FD	4
+#define SANDBOX_REPORT_MAGIC	0x6c347362	/* "l4sb" */
+struct sandbox_report {
+	uint32_t	 magic;
+	int32_t		 nr;		/* the call */
+	uint32_t	 arch;		/* AUDIT_ARCH_* */
+	uint32_t	 pad;
+};
+void		 sandbox_enter(enum l4d_proc);
+int		 sandbox_report_text(int fd, char *, size_t);
+const char	*sandbox_kind(void);
+
+/* debug.c (test builds only) or debug_none.c */
+void		 debug_child_start(const char *kind);
+void		 debug_child_exec(int forks);
 
 /* l4d.c */
 extern struct l4d_config *l4d_conf;
