@@ -402,6 +402,9 @@ receive_end(struct imsg *imsg)
 	memcpy(&status, imsg->data, sizeof(status));
 	if ((m = mconn_find(imsg->hdr.peerid)) == NULL)
 		return;
+	if (m->body_over)
+		log_warnx("the metrics are over %d MB: answering 503",
+		    METRICS_BODY_MAX / (1024 * 1024));
 	if (status != 0 || m->body_over)
 		mconn_error(m, 503, "Service Unavailable", "");
 	else

@@ -199,6 +199,16 @@ http_endpoint_body()
 	    "127.0.0.1:$mp" --out again.txt
 	atf_check -s exit:0 -o empty -e empty $PY "$TOOLS/promcheck.py" \
 	    --http again.txt 'l4d_listener_sessions_total{listener="web"}=3'
+	# a reload keeps the socket, and says so when the file moves it
+	np=$(free_ports 1)
+	metrics_cfg "$lp" "$sp" "$np" "$rp" >l4d.conf
+	atf_check -s exit:0 -e empty -o match:'generation 2' \
+	    -o match:"warning: metrics.listen changes only with a restart; kept as it is \(127\.0\.0\.1:$mp\)" \
+	    "$L4CTL" -s "$PWD/l4d.sock" reload
+	atf_check -s exit:0 -o empty -e empty $PY "$TOOLS/httpprobe.py" get \
+	    "127.0.0.1:$mp" --out reloaded.txt
+	atf_check -s exit:0 -o empty -e empty $PY "$TOOLS/promcheck.py" \
+	    --http reloaded.txt l4d_config_generation=2 l4d_reloads_total=1
 }
 
 # metrics_restarted OLDPID: another metrics process runs.
@@ -287,6 +297,37 @@ http_hostile_cleanup()
 	l4d_cleanup
 }
 
+atf_test_case no_metrics cleanup
+no_metrics_head()
+{
+	atf_set descr "without metrics: there is no metrics process, and l4ctl show metrics still answers"
+	atf_set require.user root
+	atf_set timeout 60
+}
+no_metrics_body()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	set -- $(free_ports 3)
+	lp=$1 mp=$2 rp=$3
+	sp=$(free_ports 1 127.0.0.2)
+	metrics_cfg "$lp" "$sp" "$mp" "$rp" | grep -v '^metrics:' >l4d.conf
+	start_l4d
+	[ -z "$(kind_pids "$(cat l4d.pid)" metrics)" ] ||
+	    atf_fail "a metrics process runs without metrics:"
+	[ -n "$(kind_pids "$(cat l4d.pid)" health)" ] ||
+	    atf_fail "kind_pids finds nothing"
+	atf_check -s exit:0 -o empty -e empty -x \
+	    "'$L4CTL' -s '$PWD/l4d.sock' show metrics | $PY '$TOOLS/promcheck.py' - l4d_relays=2"
+	! ss -Htln "sport = :$mp" | grep -q . ||
+	    atf_fail "something listens on $mp"
+}
+no_metrics_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
 atf_test_case config_errors
 config_errors_head()
 {
@@ -326,5 +367,6 @@ atf_init_test_cases()
 	atf_add_test_case show_metrics
 	atf_add_test_case http_endpoint
 	atf_add_test_case http_hostile
+	atf_add_test_case no_metrics
 	atf_add_test_case config_errors
 }
