@@ -36,6 +36,9 @@ SPLICE !=	[ "$$(uname -s)" = Linux ] && echo splice || echo splice_none
 STEER !=	[ "$$(uname -s)" = Linux ] && echo steer_linux || echo steer_none
 # Session sockets: a private epoll set on Linux, libevent elsewhere.
 POLL !=		[ "$$(uname -s)" = Linux ] && echo poll_epoll || echo poll_event
+# The children's syscall sandbox: seccomp-bpf on Linux, pledge on OpenBSD.
+SANDBOX !=	case "$$(uname -s)" in Linux) echo sandbox_linux;; \
+		OpenBSD) echo sandbox_openbsd;; *) echo sandbox_none;; esac
 # LibreTLS (Linux) issues no session tickets without compat/tls_tickets.c.
 TICKETS !=	[ "$$(uname -s)" = Linux ] && echo compat/tls_tickets.o || true
 # The uid of a control socket's peer: SO_PEERCRED or getpeereid(2).
@@ -60,6 +63,9 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/runtime.o \
 		usr.sbin/l4d/check_tcp.o usr.sbin/l4d/check_tls.o \
 		usr.sbin/l4d/check_send.o \
+		usr.sbin/l4d/promtext.o usr.sbin/l4d/metricsparent.o \
+		usr.sbin/l4d/metrics.o \
+		usr.sbin/l4d/${SANDBOX}.o usr.sbin/l4d/debug_none.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o ${TICKETS} \
 		usr.sbin/l4d/accesslog.o usr.sbin/l4d/notify.o \
 		compat/${PEER}.o compat/defer_accept.o
@@ -73,6 +79,10 @@ L4D =		usr.sbin/l4d/l4d
 L4D_EVENT =	usr.sbin/l4d/l4d-event
 L4D_EVENT_OBJS = ${L4D_OBJS:poll_epoll.o=poll_event.o}
 L4CTL =		usr.sbin/l4ctl/l4ctl
+# The same daemon with debug.c's hooks (L4D_DEBUG_FORBIDDEN), for the
+# tests that make a child misbehave; it is not installed.
+L4D_DEBUG =	usr.sbin/l4d/l4d-debug
+L4D_DEBUG_OBJS = ${L4D_OBJS:debug_none.o=debug.o}
 
 REGRESS =	regress/usr.sbin/l4d
 UNIT_TESTS =	${REGRESS}/t_imsg ${REGRESS}/t_parse ${REGRESS}/t_balance \
@@ -99,6 +109,11 @@ ${L4D_EVENT}: ${L4D_EVENT_OBJS} ${SAN_OBJS}
 	${CC} ${LDFLAGS} -o $@ ${L4D_EVENT_OBJS} ${SAN_OBJS} ${LDLIBS}
 
 usr.sbin/l4d/poll_event.o: ${HDRS}
+
+${L4D_DEBUG}: ${L4D_DEBUG_OBJS} ${SAN_OBJS}
+	${CC} ${LDFLAGS} -o $@ ${L4D_DEBUG_OBJS} ${SAN_OBJS} ${LDLIBS}
+
+usr.sbin/l4d/debug.o: ${HDRS}
 
 ${L4CTL}: ${L4CTL_OBJS}
 	${CC} ${LDFLAGS} -o $@ ${L4CTL_OBJS} ${LDLIBS}
@@ -156,7 +171,7 @@ sh-tests:
 		{ echo "#! ${ATF_SH}"; cat $$t.sh; } > $$t && chmod 755 $$t; \
 	done
 
-regress: all ${L4D_EVENT} ${UNIT_TESTS} sh-tests
+regress: all ${L4D_EVENT} ${L4D_DEBUG} ${UNIT_TESTS} sh-tests
 
 deps:
 	sh scripts/deps.sh
@@ -206,7 +221,7 @@ lint:
 	    share/man/man8/l4d.8 share/man/man8/l4ctl.8
 
 clean:
-	rm -f ${L4D} ${L4D_EVENT} ${L4CTL} usr.sbin/l4d/*.o regress/*.o compat/*.o \
+	rm -f ${L4D} ${L4D_EVENT} ${L4D_DEBUG} ${L4CTL} usr.sbin/l4d/*.o regress/*.o compat/*.o \
 	    ${L4CTL_OBJS} ${UNIT_TESTS} \
 	    ${SH_TESTS}
 

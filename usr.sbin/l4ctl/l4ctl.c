@@ -33,6 +33,7 @@ static const struct command commands[] = {
 	{ { "show", "summary", NULL }, CTL_CMD_SHOW_SUMMARY, ARG_NONE },
 	{ { "show", "sessions", NULL }, CTL_CMD_SHOW_SESSIONS, ARG_NONE },
 	{ { "show", "stats", NULL }, CTL_CMD_SHOW_STATS, ARG_NONE },
+	{ { "show", "metrics", NULL }, CTL_CMD_SHOW_METRICS, ARG_NONE },
 	{ { "reload", NULL, NULL }, CTL_CMD_RELOAD, ARG_FILE },
 	{ { "check", NULL, NULL }, CTL_CMD_CHECK, ARG_FILE },
 	{ { "kill", NULL, NULL }, CTL_CMD_KILL, ARG_SESSION },
@@ -54,7 +55,7 @@ usage(void)
 	    "commands:\n"
 	    "\treload [-f file]\n"
 	    "\tcheck [-f file]\n"
-	    "\tshow summary | sessions | stats\n"
+	    "\tshow summary | sessions | stats | metrics\n"
 	    "\tkill session\n"
 	    "\tlog verbose | brief\n"
 	    "\tmonitor\n"

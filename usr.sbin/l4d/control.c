@@ -44,11 +44,16 @@ struct ctl_conn {
 	int			 readonly;	/* control_readonly: socket */
 	int			 denied;	/* root socket, peer not root */
 	uid_t			 peer_uid;
+	pid_t			 metrics_pid;	/* asked by the metrics
+						   process, not over the
+						   socket; 0: l4ctl */
+	uint32_t		 metrics_req;
 };
 TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
 
 static int		 control_fd = -1;
 static int		 control_nconns;
+static int		 control_nmetrics;	/* metrics requests open */
 static uint32_t		 control_next_id = 1;
 static struct event	 control_ev;
 static struct event	 control_ev_pause;
@@ -179,6 +184,7 @@ control_readonly_ok(int cmd)
 	case CTL_CMD_SHOW_SUMMARY:
 	case CTL_CMD_SHOW_STATS:
 	case CTL_CMD_SHOW_SESSIONS:
+	case CTL_CMD_SHOW_METRICS:
 	case CTL_CMD_MONITOR:
 		return 1;
 	}
@@ -253,12 +259,16 @@ static void
 control_close(struct ctl_conn *c)
 {
 	evtimer_del(&c->ev_gather);
-	imsgev_clear(&c->iev);
+	if (c->metrics_pid != 0)
+		control_nmetrics--;
+	else {
+		imsgev_clear(&c->iev);
+		control_nconns--;
+		if (c->readonly)
+			control_nro--;
+	}
 	gather_reset(c);
 	TAILQ_REMOVE(&ctl_conns, c, entry);
-	control_nconns--;
-	if (c->readonly)
-		control_nro--;
 	free(c);
 }
 
@@ -278,6 +288,11 @@ control_send(struct ctl_conn *c, const char *text, size_t len, int status)
 {
 	size_t	 n;
 
+	if (c->metrics_pid != 0) {
+		metrics_reply(c->metrics_pid, c->metrics_req, text, len,
+		    status);
+		return;
+	}
 	while (len > 0) {
 		n = len > CONTROL_REPLY_CHUNK ? CONTROL_REPLY_CHUNK : len;
 		imsgev_compose(&c->iev, IMSG_CTL_DATA, 0, -1, text, n);
@@ -944,6 +959,21 @@ sessions_json(struct ctl_conn *c, FILE *fp)
 	fprintf(fp, "]}\n");
 }
 
+/* The Prometheus text (promtext.c) of what the relays answered. */
+static void
+metrics_text(struct ctl_conn *c, FILE *fp)
+{
+	struct metrics_info	 mi;
+
+	memset(&mi, 0, sizeof(mi));
+	mi.start_time = parent_start_time;
+	mi.reloads = parent_reloads;
+	mi.reload_failures = parent_reload_failures;
+	mi.relays = proc_ninstances(PROC_RELAY);
+	mi.answered = c->answered;
+	prom_write(fp, l4d_conf, c->stats, c->nstats, &mi);
+}
+
 static void
 control_reply(struct ctl_conn *c)
 {
@@ -964,6 +994,9 @@ control_reply(struct ctl_conn *c)
 	case CTL_CMD_SHOW_STATS:
 		json ? summary_json(c, fp) : stats_text(c, fp);
 		break;
+	case CTL_CMD_SHOW_METRICS:
+		metrics_text(c, fp);
+		break;
 	case CTL_CMD_SHOW_SESSIONS:
 		if (c->nsessions > 0)
 			qsort(c->sessions, c->nsessions, sizeof(*c->sessions),
@@ -983,6 +1016,8 @@ control_reply(struct ctl_conn *c)
 	control_send(c, text, len, status);
 	free(text);
 	gather_reset(c);
+	if (c->metrics_pid != 0)
+		control_close(c);
 }
 
 /* Answer with what came; the text says how many relays answered. */
@@ -1200,6 +1235,9 @@ control_request(struct ctl_conn *c, struct imsg *imsg)
 	case CTL_CMD_SHOW_SESSIONS:
 		gather_start(c, IMSG_CTL_SESSIONS);
 		break;
+	case CTL_CMD_SHOW_METRICS:
+		gather_start(c, IMSG_CTL_STATS);
+		break;
 	case CTL_CMD_KILL:
 		control_kill(c);
 		break;
@@ -1259,4 +1297,35 @@ control_dispatch(int fd, short event, void *arg)
 		imsg_free(&imsg);
 	}
 	imsgev_add(&c->iev);
+}
+
+/*
+ * The metrics process asks for the text on behalf of an HTTP client:
+ * gathered like `l4ctl show metrics', answered to it (metrics_reply).
+ * It has at most a few clients at once; more open requests than that
+ * is a protocol violation.
+ */
+#define CONTROL_MAX_METRICS	32
+
+int
+control_metrics_request(pid_t pid, uint32_t req)
+{
+	struct ctl_conn	*c;
+
+	if (control_nmetrics >= CONTROL_MAX_METRICS)
+		return -1;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		metrics_reply(pid, req, NULL, 0, 1);
+		return 0;
+	}
+	c->id = control_next_id++;
+	c->metrics_pid = pid;
+	c->metrics_req = req;
+	c->iev.ibuf.fd = -1;
+	c->req.cmd = CTL_CMD_SHOW_METRICS;
+	evtimer_set(&c->ev_gather, control_gather_timeout, c);
+	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
+	control_nmetrics++;
+	gather_start(c, IMSG_CTL_STATS);
+	return 0;
 }

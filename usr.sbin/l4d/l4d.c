@@ -28,6 +28,9 @@
 #define LISTEN_BACKLOG		4096
 
 struct l4d_config	*l4d_conf;
+time_t			 parent_start_time;	/* for the metrics */
+uint64_t		 parent_reloads;
+uint64_t		 parent_reload_failures;
 
 static int		 foreground;
 static int		 verbose;
@@ -596,6 +599,7 @@ parent_reload(const char *path, FILE *out, int apply)
 	runtime_keep(old, nc, out, apply);
 	reload_keep_fixed(old, nc, out);
 	reload_keep_dual_stack(old, nc, out);
+	metrics_reload_keep(old, nc, out);
 	reload_plan(old, nc, out);
 	if (reload_bind(old, nc, out, apply) == -1) {
 		reload_fail(nc, out, old->generation);
@@ -617,9 +621,11 @@ parent_reload(const char *path, FILE *out, int apply)
 	    l4d_conf->generation);
 	control_event("reload: generation %u from %s", l4d_conf->generation,
 	    path);
+	parent_reloads++;
 	rv = 0;
 done:
 	if (rv == -1 && apply) {
+		parent_reload_failures++;
 		control_event("reload of %s failed; generation %u kept", path,
 		    l4d_conf->generation);
 		notify_ready();
@@ -691,6 +697,8 @@ static const struct proc_kind proc_table[] = {
 	    engine_dispatch, engine_started },
 	{ "health", PROC_HEALTH, health_count, health_main, health_configure,
 	    health_dispatch, NULL },
+	{ "metrics", PROC_METRICS, metrics_count, metrics_main,
+	    metrics_configure, metrics_dispatch, NULL },
 };
 
 void
@@ -702,6 +710,8 @@ parent_log_level(int level)
 	proc_send_all(PROC_TLS, IMSG_CTL_LOG_VERBOSE, 0, &level,
 	    sizeof(level));
 	proc_send_all(PROC_HEALTH, IMSG_CTL_LOG_VERBOSE, 0, &level,
+	    sizeof(level));
+	proc_send_all(PROC_METRICS, IMSG_CTL_LOG_VERBOSE, 0, &level,
 	    sizeof(level));
 }
 
@@ -848,6 +858,9 @@ main(int argc, char *argv[], char *envp[])
 	nrelays = relay_count(l4d_conf);
 	if (listeners_bind(l4d_conf, nrelays) == -1)
 		exit(1);
+	if (metrics_bind(l4d_conf) == -1)
+		exit(1);
+	parent_start_time = time(NULL);
 	if (control_init(l4d_conf->control) == -1)
 		exit(1);
 	if (l4d_conf->control_ro[0] != '\0' &&

@@ -465,6 +465,10 @@ struct l4d_config {
 	char			 control_ro[PATH_MAX];
 	char			 log_access_file[PATH_MAX];
 	int			 log_access_format;	/* ACCESS_FORMAT_* */
+	/* metrics: (metricsparent.c, metrics.c); "" none */
+	char			 metrics_listen[L4D_ADDR_MAX];
+	struct sockaddr_storage	 metrics_ss;
+	socklen_t		 metrics_sslen;
 };
 
 #define ACCESS_FORMAT_KV	0	/* key=value, as the daemon logs */
@@ -547,6 +551,7 @@ enum l4d_proc {
 	PROC_RELAY,
 	PROC_TLS,		/* the TLS engines */
 	PROC_HEALTH,		/* the health checker */
+	PROC_METRICS,		/* the Prometheus /metrics server */
 	PROC_MAX
 };
 
@@ -578,6 +583,8 @@ struct child {
 	long long		 started_ms;
 	struct imsgev		 iev;
 	struct event		 ev_restart;
+	int			 sandbox_fd;	/* its report pipe; -1 none */
+	int			 forks;		/* started so often */
 };
 
 /* Frame types. */
@@ -635,6 +642,13 @@ enum imsg_type {
 	IMSG_HEALTH_PASSIVE,	/* struct health_state */
 	/* parent -> relay: where access lines go (log.access_file) */
 	IMSG_ACCESS_LOG,	/* int on; fd: the file, iff on */
+	/* parent -> metrics: the listening socket (fd), once per process */
+	IMSG_METRICS_LISTEN,
+	/* metrics -> parent: an HTTP client asks; peerid: its request */
+	IMSG_METRICS_REQUEST,
+	/* parent -> metrics: the text, in pieces, then int status */
+	IMSG_METRICS_DATA,
+	IMSG_METRICS_END,
 	IMSG_TYPE_MAX
 };
 
@@ -863,6 +877,7 @@ struct ctl_session {
 #define CTL_CMD_SERVER_ADD	12	/* "BACKEND ADDRESS [weight N]
 					   [backup]" */
 #define CTL_CMD_SERVER_REMOVE	13	/* "BACKEND ADDRESS" */
+#define CTL_CMD_SHOW_METRICS	14	/* Prometheus text, never JSON */
 
 struct ctl_server {
 	uint32_t	 backend_id;
@@ -1498,8 +1513,58 @@ struct stats	*stats_get(struct stats_tree *, const char *kind,
 void		 stats_merge(struct counters *, const struct counters *);
 const char	*tls_failure_name(enum tls_failure);
 
+/*
+ * promtext.c: the gathered counters in the Prometheus text format;
+ * metricsparent.c: the metrics row of the process table, its socket;
+ * metrics.c: the process that serves them over HTTP.
+ */
+struct metrics_info {
+	time_t		 start_time;	/* the parent's, wall clock */
+	uint64_t	 reloads;
+	uint64_t	 reload_failures;
+	int		 relays;
+	int		 answered;
+};
+void		 prom_write(FILE *, struct l4d_config *,
+		    const struct ctl_stat *, size_t,
+		    const struct metrics_info *);
+int		 metrics_bind(struct l4d_config *);
+int		 metrics_count(struct l4d_config *);
+void		 metrics_configure(struct child *);
+int		 metrics_dispatch(struct child *, struct imsg *);
+void		 metrics_reply(pid_t, uint32_t, const char *, size_t, int);
+void		 metrics_reload_keep(struct l4d_config *, struct l4d_config *,
+		    FILE *);
+int		 control_metrics_request(pid_t, uint32_t);
+__dead void	 metrics_main(int fd, int instance, int count);
+
+/*
+ * sandbox_linux.c, sandbox_openbsd.c or sandbox_none.c: the syscall
+ * sandbox a child enters after its privilege drop.  A child killed for
+ * a forbidden call writes a struct sandbox_report on its report pipe,
+ * descriptor SANDBOX_REPORT_FD, which the parent reads when it reaps it.
+ */
+#define SANDBOX_REPORT_FD	4
+#define SANDBOX_REPORT_MAGIC	0x6c347362	/* "l4sb" */
+struct sandbox_report {
+	uint32_t	 magic;
+	int32_t		 nr;		/* the call */
+	uint32_t	 arch;		/* AUDIT_ARCH_* */
+	uint32_t	 pad;
+};
+void		 sandbox_enter(enum l4d_proc);
+int		 sandbox_report_text(int fd, char *, size_t);
+const char	*sandbox_kind(void);
+
+/* debug.c (test builds only) or debug_none.c */
+void		 debug_child_start(const char *kind);
+void		 debug_child_exec(int forks);
+
 /* l4d.c */
 extern struct l4d_config *l4d_conf;
+extern time_t		 parent_start_time;
+extern uint64_t		 parent_reloads;
+extern uint64_t		 parent_reload_failures;
 int		 parent_reload(const char *path, FILE *out, int apply);
 void		 parent_log_level(int);
 

@@ -37,15 +37,19 @@
 
 enum { TK_USER, TK_CHROOT, TK_RELAYS, TK_TLS_ENGINES, TK_ZERO_COPY,
     TK_CONTROL, TK_LOG, TK_TIMEOUTS, TK_LISTENERS, TK_BACKENDS,
-    TK_MAX_SESSIONS, TK_ALLOW, TK_DENY, TK_INCLUDE, TK_CONTROL_RO, TK_N };
+    TK_MAX_SESSIONS, TK_ALLOW, TK_DENY, TK_INCLUDE, TK_CONTROL_RO,
+    TK_METRICS, TK_N };
 static const char *const top_keys[TK_N] = { "user", "chroot", "relays",
     "tls_engines", "zero_copy", "control", "log", "timeouts", "listeners",
     "backends", "max_sessions", "allow", "deny", "include",
-    "control_readonly" };
+    "control_readonly", "metrics" };
 
 /* What a fragment of include: may hold. */
 enum { FK_LISTENERS, FK_BACKENDS, FK_N };
 static const char *const fragment_keys[FK_N] = { "listeners", "backends" };
+
+enum { MK_LISTEN, MK_N };
+static const char *const metrics_keys[MK_N] = { "listen" };
 
 enum { GK_LEVEL, GK_ACCESS, GK_ACCESS_FILE, GK_ACCESS_FORMAT, GK_N };
 static const char *const log_keys[GK_N] = { "level", "access",
@@ -2048,6 +2052,52 @@ parse_relays(struct parser *p, yaml_node_t *n)
 		    "use auto or a number from 1 to 64");
 }
 
+/*
+ * metrics: { listen: ADDRESS }: the Prometheus endpoint, which may not
+ * share an address with a listener.
+ */
+static void
+parse_metrics(struct parser *p, yaml_node_t *n)
+{
+	struct l4d_config	*conf = p->conf;
+	struct listener		*l;
+	yaml_node_t		*v[MK_N];
+	const char		*str;
+	char			 err[128], q[PARSE_QUOTE_MAX];
+	int			 seen;
+
+	seen = node_enter(p, n, ROLE_METRICS);
+	if (map_collect(p, n, "metrics", metrics_keys, MK_N, v) != 0)
+		goto out;
+	if (v[MK_LISTEN] == NULL) {
+		missing(p, n, "metrics", "listen",
+		    "add listen: \"127.0.0.1:9431\", or leave metrics: out");
+		goto out;
+	}
+	if ((str = scalar_str(p, v[MK_LISTEN], "metrics.listen", "an address",
+	    "\"IP:PORT\", \"[IPv6]:PORT\" or \"*:PORT\"")) == NULL)
+		goto out;
+	if (addr_parse(str, ADDR_WILDCARD, &conf->metrics_ss,
+	    &conf->metrics_sslen, err, sizeof(err)) != 0) {
+		perr(p, &v[MK_LISTEN]->start_mark, E_ADDRESS,
+		    "\"IP:PORT\", \"[IPv6]:PORT\" or \"*:PORT\", port 1-65535",
+		    "metrics.listen: bad address %s: %s",
+		    quote(str, q, sizeof(q)), err);
+		goto out;
+	}
+	strlcpy(conf->metrics_listen, str, sizeof(conf->metrics_listen));
+	TAILQ_FOREACH(l, &conf->listeners, entry)
+		if (listen_conflict(&l->ss, &conf->metrics_ss)) {
+			perr_always(p, &v[MK_LISTEN]->start_mark,
+			    E_METRICS_CONFLICT, "use another port or address",
+			    "metrics.listen: %s conflicts with listener \"%s\"",
+			    quote(str, q, sizeof(q)), l->name);
+			break;
+		}
+ out:
+	node_leave(p, seen);
+}
+
 /* Checks against the running system, for the parent and l4d -n. */
 static void
 check_system(struct parser *p, yaml_node_t *root, yaml_node_t **v,
@@ -2145,6 +2195,8 @@ parse_top(struct parser *p, yaml_node_t *root)
 			    "add - name: ... listen: ... backend: ...",
 			    "listeners: at least one listener is required");
 	}
+	if (v[TK_METRICS] != NULL)
+		parse_metrics(p, v[TK_METRICS]);
 	if (p->resolve)
 		check_system(p, root, v, user_ok, chroot_ok);
 	if (v[TK_CONTROL_RO] != NULL && conf->control_ro[0] != '\0')

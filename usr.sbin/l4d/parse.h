@@ -75,7 +75,8 @@ enum conf_code {
 	E_PROXY_TRUSTED = 46,	/* proxy_protocol without trusted: */
 	/* operations (issue 12): E060-E069 */
 	E_CONTROL_RO = 60,	/* control_readonly: the control socket's path */
-	E_ACCESS_FILE = 61	/* log.access_file: cannot be opened */
+	E_ACCESS_FILE = 61,	/* log.access_file: cannot be opened */
+	E_METRICS_CONFLICT = 70	/* metrics.listen is a listener's address */
 };
 
 /*
@@ -98,7 +99,8 @@ enum node_role {
 	ROLE_CERT_NAMES,
 	ROLE_BACKEND_TLS,
 	ROLE_CHECK,
-	ROLE_ACCESS		/* rate_limit:, proxy_protocol: */
+	ROLE_ACCESS,		/* rate_limit:, proxy_protocol: */
+	ROLE_METRICS
 };
 
 #define ADDR_WILDCARD	0x01	/* "*:PORT" allowed */

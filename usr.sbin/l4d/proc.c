@@ -233,6 +233,7 @@ proc_start(struct l4d_config *conf)
 			c->instance = i;
 			c->count = n;
 			c->iev.ibuf.fd = -1;
+			c->sandbox_fd = -1;
 			evtimer_set(&c->ev_restart, child_restart, c);
 		}
 	}
@@ -240,19 +241,36 @@ proc_start(struct l4d_config *conf)
 		child_fork(&children[i]);
 }
 
+/* Descriptor from to exactly to, whatever number either has. */
+static void
+child_fd(int from, int to)
+{
+	if (from == to) {
+		if (fcntl(to, F_SETFD, 0) == -1)
+			fatal("fcntl");
+		return;
+	}
+	if (dup2(from, to) == -1)
+		fatal("dup2");
+	close(from);
+}
+
 static __dead void
-child_exec(struct child *c, int fd)
+child_exec(struct child *c, int fd, int report_fd)
 {
 	char	 inst[16], count[16], level[16];
 	char	*args[20];
 	int	 n = 0;
 
-	if (fd != CHILD_CHANNEL_FD) {
-		if (dup2(fd, CHILD_CHANNEL_FD) == -1)
-			fatal("dup2");
-		close(fd);
-	}
-	closefrom(CHILD_CHANNEL_FD + 1);
+	/* above both targets first, so that neither lands on the other */
+	if ((fd = fcntl(fd, F_DUPFD, SANDBOX_REPORT_FD + 1)) == -1 ||
+	    (report_fd = fcntl(report_fd, F_DUPFD,
+	    SANDBOX_REPORT_FD + 1)) == -1)
+		fatal("fcntl");
+	child_fd(fd, CHILD_CHANNEL_FD);
+	child_fd(report_fd, SANDBOX_REPORT_FD);
+	closefrom(SANDBOX_REPORT_FD + 1);
+	debug_child_exec(c->forks);
 	snprintf(inst, sizeof(inst), "%d", c->instance);
 	snprintf(count, sizeof(count), "%d", c->count);
 	snprintf(level, sizeof(level), "%d", log_getlevel());
@@ -279,21 +297,30 @@ child_exec(struct child *c, int fd)
 static void
 child_fork(struct child *c)
 {
-	int	 sp[2];
+	int	 sp[2], rp[2];
 	pid_t	 pid;
 
 	if (proc_stopping)
 		return;
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
 		fatal("socketpair");
+	/* the sandbox's report: the child writes, the parent reads */
+	if (pipe2(rp, O_CLOEXEC | O_NONBLOCK) == -1)
+		fatal("pipe2");
 	switch (pid = fork()) {
 	case -1:
 		fatal("fork");
 	case 0:
 		close(sp[0]);
-		child_exec(c, sp[1]);
+		close(rp[0]);
+		child_exec(c, sp[1], rp[1]);
 	}
 	close(sp[1]);
+	close(rp[1]);
+	if (c->sandbox_fd != -1)
+		close(c->sandbox_fd);
+	c->sandbox_fd = rp[0];
+	c->forks++;
 	if (fcntl(sp[0], F_SETFL, O_NONBLOCK) == -1 ||
 	    fcntl(sp[0], F_SETFD, FD_CLOEXEC) == -1)
 		fatal("fcntl");
@@ -333,6 +360,8 @@ proc_child_main(const struct proc_kind *kinds, size_t nkinds,
 	if (k == nkinds)
 		fatalx("unknown process kind %s", kind);
 	proc_drop_privileges(user, root);
+	sandbox_enter(kinds[k].id);
+	debug_child_start(kinds[k].name);
 	kinds[k].run(CHILD_CHANNEL_FD, instance, count);
 }
 
@@ -340,10 +369,15 @@ static void
 child_exited(struct child *c, int status)
 {
 	struct timeval	 tv = { 0, 0 };
-	char		 how[64];
+	char		 how[192], why[128];
 	pid_t		 pid = c->pid;
 
-	if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS &&
+	    c->sandbox_fd != -1 &&
+	    sandbox_report_text(c->sandbox_fd, why, sizeof(why)) == 0)
+		snprintf(how, sizeof(how), "killed by signal %d (SIGSYS): "
+		    "sandbox: %s", WTERMSIG(status), why);
+	else if (WIFSIGNALED(status))
 		snprintf(how, sizeof(how), "killed by signal %d",
 		    WTERMSIG(status));
 	else

@@ -224,14 +224,15 @@ l4d_stop_all()
 }
 
 # Cleanup: stop everything, then fail the case (kyua reports a failed
-# cleanup) if any l4d process printed a sanitizer report: relays are
-# chrooted and restarted quietly, so their reports only reach the log.
+# cleanup) if any l4d process printed a sanitizer report, or the parent
+# logged a child killed by its syscall sandbox: relays are chrooted and
+# restarted quietly, so both only reach the log.
 l4d_cleanup()
 {
 	l4d_stop_all
 	for _cl_log in l4d*.log; do
 		[ -f "$_cl_log" ] || continue
-		if grep -qE 'Sanitizer|runtime error:' \
+		if grep -qE 'Sanitizer|runtime error:|\(SIGSYS\): sandbox' \
 		    "$_cl_log"; then
 			cat "$_cl_log" >&2
 			return 1
