@@ -68,6 +68,9 @@ log_vwrite(int level, int priority, const char *fmt, va_list ap)
 	errno = saved_errno;
 }
 
+static void	 log_vwarn_errno(int, int, const char *, va_list)
+		    __attribute__((__format__ (printf, 3, 0)));
+
 static void
 log_vwarn_errno(int level, int priority, const char *fmt, va_list ap)
 {

@@ -238,6 +238,9 @@ runtime_remove(const char *args, char *msg, size_t len)
 	return 0;
 }
 
+static void	 runtime_say(FILE *, int, const char *, ...)
+		    __attribute__((__format__ (printf, 3, 4)));
+
 /* What a reload does to a runtime server: said to l4ctl, and logged. */
 static void
 runtime_say(FILE *out, int apply, const char *fmt, ...)
