@@ -367,7 +367,7 @@ reconcile(json_t *list)
 	}
 	json_decref(managed);
 	json_decref(summary);
-	log_debug("resync: %d servers from containers, %d errors", nwant,
+	log_info("resync: %d servers from containers, %d errors", nwant,
 	    dd.errors);
 	return 0;
 }

@@ -1,0 +1,384 @@
+# l4d-docker black-box tests: servers from containers' labels.
+#
+# Until l4d has `l4ctl server add/remove', l4d-docker talks to a stand-in
+# (tools/fakel4ctl.py) that keeps the backends in SOCKET.state and answers
+# `-j show summary' in l4ctl's JSON shape; every assertion reads that
+# summary, so that switching to the real l4d is l4_setup() and CTL below.
+# The first cases use a fake Docker API (tools/dockerfake.py); the last
+# one runs a real dockerd on loopback when it can.
+
+# dd_init: lib.sh, the binaries, the stand-in l4d.
+dd_init()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	L4DD=$TOP/usr.sbin/l4d-docker/l4d-docker
+	FAKEDOCKER=$TOOLS/dockerfake.py
+	CTL=$TOOLS/fakel4ctl.py
+	SOCK=$PWD/l4d.sock
+	[ -x "$L4DD" ] || atf_fail "$L4DD is not built (make all)"
+}
+
+# l4_setup BACKEND...: an l4d with these backends, each with one server
+# from its file (127.0.0.2:9, not a runtime one).
+l4_setup()
+{
+	$PY - "$SOCK.state" "$@" <<'PYEOF'
+import json, sys
+json.dump({b: [{"address": "127.0.0.2:9", "weight": 1, "backup": False,
+                "runtime": False}] for b in sys.argv[2:]},
+          open(sys.argv[1], "w"))
+PYEOF
+	: >"$SOCK"
+}
+
+# servers BACKEND: its servers, "ADDRESS runtime|file weight N [backup]"
+# one a line, from `l4ctl -j show summary'.
+servers()
+{
+	"$CTL" -s "$SOCK" -j show summary | $PY -c '
+import json, sys
+doc = json.load(sys.stdin)
+for be in doc["backends"]:
+    if be["name"] != sys.argv[1]:
+        continue
+    for s in be["servers"]:
+        print(s["address"], "runtime" if s.get("runtime") else "file",
+              "weight", s["weight"], "backup" if s["backup"] else "")
+' "$1"
+}
+
+# has_server BACKEND ADDRESS: a runtime server of the backend.
+has_server()
+{
+	servers "$1" | grep -q "^$2 runtime"
+}
+
+lacks_server()
+{
+	! servers "$1" | grep -q "^$2 "
+}
+
+# nruntime BACKEND: how many runtime servers it has.
+nruntime()
+{
+	servers "$1" | grep -c ' runtime' || true
+}
+
+fake_docker()
+{
+	rm -f docker.ready
+	$PY "$FAKEDOCKER" serve --socket "$PWD/docker.sock" --dir "$PWD" \
+	    --ready docker.ready >dockerfake.log 2>&1 </dev/null &
+	echo $! >dockerfake.pid
+	wait_for 10 test -e docker.ready ||
+	    atf_fail "the fake Docker API did not start"
+}
+
+# container NAME [--label K=V]... [--network ...]: started (fake Docker).
+container()
+{
+	$PY "$FAKEDOCKER" start "$PWD" "$@" || atf_fail "fake start $1"
+}
+
+stop_container()
+{
+	$PY "$FAKEDOCKER" stop "$PWD" "$1" || atf_fail "fake stop $1"
+}
+
+# start_dd [-H SOCKET]: l4d-docker in the foreground, in the background.
+start_dd()
+{
+	touch l4d-docker.log
+	_sd_n=$(log_count "resync: " l4d-docker.log)
+	"$L4DD" -d -u root -c "$CTL" -s "$SOCK" -H "${1:-$PWD/docker.sock}" \
+	    >>l4d-docker.log 2>&1 </dev/null &
+	echo $! >l4d-docker.pid
+	wait_resync "$_sd_n"
+}
+
+# wait_resync N: more than N resyncs are in the log.
+wait_resync()
+{
+	if ! wait_for 10 resynced "$1"; then
+		cat l4d-docker.log >&2
+		atf_fail "no resync after the $1th"
+	fi
+}
+
+resynced()
+{
+	[ "$(log_count 'resync: ' l4d-docker.log)" -gt "$1" ]
+}
+
+dd_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
+atf_test_case check_labels cleanup
+check_labels_head()
+{
+	atf_set descr "l4d-docker -n: every wrong label is an error naming its container"
+	atf_set require.user root
+	atf_set timeout 60
+}
+check_labels_body()
+{
+	dd_init
+	l4_setup pool
+	fake_docker
+	container web1 --label l4d.backend=pool --label l4d.port=8081 \
+	    --label l4d.weight=3
+	container plain --label com.example.x=y
+	atf_check -s exit:0 -e empty \
+	    -o inline:"container web1: backend pool server 127.0.0.1:8081 weight 3\n" \
+	    "$L4DD" -n -u root -c "$CTL" -s "$SOCK" -H "$PWD/docker.sock"
+
+	container nobackend --label l4d.backend=nosuch --label l4d.port=80
+	container noport --label l4d.backend=pool
+	container badport --label l4d.backend=pool --label l4d.port=http
+	container typo --label l4d.backend=pool --label l4d.port=80 \
+	    --label l4d.wieght=2
+	container twonets --label l4d.backend=pool --label l4d.port=80 \
+	    --network a=172.18.0.2 --network b=172.19.0.2
+	atf_check -s exit:1 -o match:'^container web1: ' \
+	    -e match:'container nobackend \([0-9a-f]{12}\): label l4d.backend=nosuch: l4d has no backend nosuch' \
+	    -e match:'container noport .*l4d.port is missing' \
+	    -e match:'container badport .*l4d.port="http" is invalid' \
+	    -e match:'container typo .*unknown label l4d.wieght' \
+	    -e match:'container twonets .*addresses on 2 networks' \
+	    -e not-match:'web1|plain' \
+	    "$L4DD" -n -u root -c "$CTL" -s "$SOCK" -H "$PWD/docker.sock"
+	# -n changes nothing
+	atf_check_equal "$(nruntime pool)" 0
+
+	# l4d not running: the backends cannot be checked, and that is said
+	rm -f "$SOCK"
+	atf_check -s exit:1 -o ignore \
+	    -e match:"cannot read l4d's summary, backends not checked: .*is l4d running" \
+	    "$L4DD" -n -u root -c "$CTL" -s "$SOCK" -H "$PWD/docker.sock"
+	# Docker not running
+	atf_check -s exit:1 -e match:'nosuch.sock' \
+	    "$L4DD" -n -u root -c "$CTL" -s "$SOCK" -H "$PWD/nosuch.sock"
+}
+check_labels_cleanup()
+{
+	dd_cleanup
+}
+
+atf_test_case events cleanup
+events_head()
+{
+	atf_set descr "a container's start adds its server within 2 s, stop and die remove it, wrong labels are logged"
+	atf_set require.user root
+	atf_set timeout 60
+}
+events_body()
+{
+	dd_init
+	l4_setup pool other
+	fake_docker
+	start_dd
+	atf_check_equal "$(nruntime pool)" 0
+
+	container web1 --label l4d.backend=pool --label l4d.port=8081
+	wait_for 2 has_server pool 127.0.0.1:8081 ||
+	    atf_fail "web1's server not added within 2 s"
+	container web2 --label l4d.backend=pool --label l4d.port=8082 \
+	    --label l4d.weight=5 --label l4d.backup=true
+	wait_for 2 has_server pool 127.0.0.1:8082 ||
+	    atf_fail "web2's server not added within 2 s"
+	servers pool | grep -q '^127.0.0.1:8082 runtime weight 5 backup' ||
+	    atf_fail "web2's weight and backup: $(servers pool)"
+	container db --label l4d.backend=other --label l4d.port=5432 \
+	    --network net1=172.18.0.7
+	wait_for 2 has_server other 172.18.0.7:5432 ||
+	    atf_fail "db's server (on its network) not added"
+
+	stop_container web1
+	wait_for 2 lacks_server pool 127.0.0.1:8081 ||
+	    atf_fail "web1's server not removed within 2 s"
+	has_server pool 127.0.0.1:8082 || atf_fail "web2's server went too"
+	wait_log 'removed server 127.0.0.1:8081 from backend pool \(container web1 \([0-9a-f]{12}\): die\)' \
+	    2 l4d-docker.log || atf_fail "no log line for web1's removal"
+	# the server in the file is l4d-docker's to leave alone
+	servers pool | grep -q '^127.0.0.2:9 file' ||
+	    atf_fail "the file's server went: $(servers pool)"
+
+	# wrong labels: loud, named, nothing added
+	n=$(servers pool | wc -l)
+	container ghost --label l4d.backend=nosuch --label l4d.port=9000
+	container portless --label l4d.backend=pool
+	wait_log 'container ghost \([0-9a-f]{12}\): label l4d.backend=nosuch: l4d has no backend nosuch; no server added' \
+	    5 l4d-docker.log || atf_fail "no error for ghost"
+	wait_log 'container portless \([0-9a-f]{12}\): label l4d.port is missing .*no server added' \
+	    5 l4d-docker.log || atf_fail "no error for portless"
+	atf_check_equal "$(servers pool | wc -l)" "$n"
+	grep -q 'server add nosuch' "$SOCK.log" &&
+	    atf_fail "it tried to add to a backend l4d does not have"
+
+	# a container that starts again comes back
+	container web1 --label l4d.backend=pool --label l4d.port=8081
+	wait_for 2 has_server pool 127.0.0.1:8081 ||
+	    atf_fail "web1's server not added again"
+	return 0
+}
+events_cleanup()
+{
+	dd_cleanup
+}
+
+atf_test_case resync cleanup
+resync_head()
+{
+	atf_set descr "restarted, or back after losing Docker, l4d-docker adds what runs and removes the stale servers"
+	atf_set require.user root
+	atf_set timeout 90
+}
+resync_body()
+{
+	dd_init
+	l4_setup pool
+	fake_docker
+	container web1 --label l4d.backend=pool --label l4d.port=8081
+	container web2 --label l4d.backend=pool --label l4d.port=8082
+	start_dd
+	has_server pool 127.0.0.1:8081 || atf_fail "web1 not added at start"
+	has_server pool 127.0.0.1:8082 || atf_fail "web2 not added at start"
+
+	# killed; meanwhile web1 stops and web3 starts
+	kill -KILL "$(cat l4d-docker.pid)"
+	wait_for 5 not_alive "$(cat l4d-docker.pid)" || atf_fail "not killed"
+	stop_container web1
+	container web3 --label l4d.backend=pool --label l4d.port=8083
+	start_dd
+	lacks_server pool 127.0.0.1:8081 ||
+	    atf_fail "the stale server of web1 is still there: $(servers pool)"
+	has_server pool 127.0.0.1:8082 || atf_fail "web2 went"
+	has_server pool 127.0.0.1:8083 || atf_fail "web3 not added"
+	log_has 'removed server 127.0.0.1:8081 from backend pool \(resync' \
+	    l4d-docker.log || atf_fail "no log line for the stale server"
+	# web2 was there already: not added twice
+	atf_check_equal "$(grep -c 'server add pool 127.0.0.1:8082' \
+	    "$SOCK.log")" 1
+
+	# the events stream drops; web2 stops before it is back
+	n=$(log_count 'resync: ' l4d-docker.log)
+	$PY "$FAKEDOCKER" drop "$PWD"
+	wait_log 'lost the events stream' 5 l4d-docker.log ||
+	    atf_fail "the drop was not noticed"
+	stop_container web2
+	wait_resync "$n"
+	wait_for 2 lacks_server pool 127.0.0.1:8082 ||
+	    atf_fail "web2's server still there after the resync"
+
+	# Docker itself goes away and comes back: bounded backoff
+	kill "$(cat dockerfake.pid)"
+	wait_for 5 not_alive "$(cat dockerfake.pid)"
+	$PY "$FAKEDOCKER" drop "$PWD"
+	stop_container web3
+	n=$(log_count 'resync: ' l4d-docker.log)
+	wait_log 'again in 1000 ms' 10 l4d-docker.log ||
+	    atf_fail "no backoff: $(tail -5 l4d-docker.log)"
+	rm -f drop
+	fake_docker
+	wait_resync "$n"
+	wait_for 2 lacks_server pool 127.0.0.1:8083 ||
+	    atf_fail "web3's server still there after Docker came back"
+	alive "$(cat l4d-docker.pid)" || atf_fail "l4d-docker died"
+}
+resync_cleanup()
+{
+	dd_cleanup
+}
+
+atf_test_case limits cleanup
+limits_head()
+{
+	atf_set descr "an event line over 64 KiB or a broken response drops the stream, and l4d-docker goes on"
+	atf_set require.user root
+	atf_set timeout 60
+}
+limits_body()
+{
+	dd_init
+	l4_setup pool
+	fake_docker
+	start_dd
+	n=$(log_count 'resync: ' l4d-docker.log)
+	$PY -c 'print("{\"x\":\"" + "a" * 70000 + "\"}")' >>events
+	wait_log 'lost the events stream .*\(line too long\)' 5 \
+	    l4d-docker.log || atf_fail "a 70 kB line was taken"
+	wait_resync "$n"
+	n=$(log_count 'resync: ' l4d-docker.log)
+	echo '{"Type": not json' >>events
+	wait_log 'events: bad JSON' 5 l4d-docker.log ||
+	    atf_fail "bad JSON not reported"
+	wait_resync "$n"
+	container web1 --label l4d.backend=pool --label l4d.port=8081
+	wait_for 2 has_server pool 127.0.0.1:8081 ||
+	    atf_fail "no server added after the errors"
+}
+limits_cleanup()
+{
+	dd_cleanup
+}
+
+atf_test_case privileges cleanup
+privileges_head()
+{
+	atf_set descr "started as root, l4d-docker runs as its own user (-u)"
+	atf_set require.user root
+	atf_set timeout 60
+}
+privileges_body()
+{
+	dd_init
+	atf_check -s exit:1 -e match:'unknown user nosuchuser' \
+	    "$L4DD" -n -u nosuchuser -H "$PWD/docker.sock"
+	id _l4ddocker >/dev/null 2>&1 ||
+	    useradd -r -M -s /usr/sbin/nologin -d /var/empty _l4ddocker ||
+	    atf_fail "cannot create user _l4ddocker"
+	# everything in a directory the user may use, as a docker group and
+	# l4d's control socket group would allow
+	mkdir -m 0755 run
+	chown _l4ddocker run
+	SOCK=$PWD/run/l4d.sock
+	l4_setup pool
+	chown _l4ddocker "$SOCK.state"
+	$PY "$FAKEDOCKER" serve --socket "$PWD/run/docker.sock" \
+	    --dir "$PWD" --ready docker.ready >dockerfake.log 2>&1 &
+	echo $! >dockerfake.pid
+	wait_for 10 test -e docker.ready || atf_fail "no fake Docker"
+	chgrp "$(id -g _l4ddocker)" run/docker.sock
+	container web1 --label l4d.backend=pool --label l4d.port=8081
+	d=$PWD
+	while [ "$d" != / ]; do
+		[ "$(stat -c %a "$d" | cut -c3)" -ge 1 ] ||
+		    atf_skip "$d is not searchable by other users"
+		d=$(dirname "$d")
+	done
+	"$L4DD" -d -c "$CTL" -s "$SOCK" -H "$PWD/run/docker.sock" \
+	    >>l4d-docker.log 2>&1 </dev/null &
+	echo $! >l4d-docker.pid
+	wait_for 5 has_server pool 127.0.0.1:8081 ||
+	    atf_fail "nothing added as _l4ddocker: $(cat l4d-docker.log)"
+	atf_check_equal "$(stat -c %U /proc/$(cat l4d-docker.pid))" _l4ddocker
+	grep -q "^Groups:.*\b0\b" /proc/$(cat l4d-docker.pid)/status &&
+	    atf_fail "it kept root's group"
+	return 0
+}
+privileges_cleanup()
+{
+	dd_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case check_labels
+	atf_add_test_case events
+	atf_add_test_case resync
+	atf_add_test_case limits
+	atf_add_test_case privileges
+}
