@@ -374,6 +374,171 @@ privileges_cleanup()
 	dd_cleanup
 }
 
+# docker_up: a dockerd of the case's own (its directories under a short
+# /tmp path: unix socket paths are short), no bridge, no iptables, and an
+# image made from busybox-static.  Skips with dockerd's own error lines
+# if it cannot run here.
+docker_up()
+{
+	command -v dockerd >/dev/null 2>&1 ||
+	    atf_skip "no dockerd (apt-get install docker.io)"
+	DOCKER=/usr/bin/docker
+	[ -x "$DOCKER" ] || DOCKER=$(command -v docker) ||
+	    atf_skip "no docker client"
+	BB=/bin/busybox
+	[ -x "$BB" ] && ldd "$BB" 2>&1 | grep -q 'not a dynamic' ||
+	    atf_skip "no static busybox (apt-get install busybox-static)"
+	DD_DIR=$(mktemp -d /tmp/l4dd.XXXXXX) || atf_fail "mktemp"
+	echo "$DD_DIR" >dockerdir
+	echo '{}' >"$DD_DIR/daemon.json"
+	dockerd --config-file "$DD_DIR/daemon.json" \
+	    --data-root "$DD_DIR/data" --exec-root "$DD_DIR/exec" \
+	    --pidfile "$DD_DIR/dockerd.pid" -H "unix://$DD_DIR/docker.sock" \
+	    --bridge none --iptables=false --ip6tables=false \
+	    --storage-driver vfs >dockerd.log 2>&1 </dev/null &
+	echo $! >dockerd.id
+	export DOCKER_HOST="unix://$DD_DIR/docker.sock"
+	if ! wait_for 30 "$DOCKER" version; then
+		atf_skip "dockerd does not run here: $(grep -E \
+		    'level=(error|fatal)|^failed' dockerd.log | tail -3)"
+	fi
+	mkdir -p image/bin
+	cp "$BB" image/bin/busybox
+	tar -C image -cf busybox.tar . || atf_fail "tar"
+	"$DOCKER" import busybox.tar l4dtest/busybox:1 >/dev/null ||
+	    atf_fail "docker import failed"
+}
+
+# docker_down: remove the containers, stop dockerd (and its containerd),
+# unmount and remove what it made.
+docker_down()
+{
+	[ -f dockerdir ] || return 0
+	DD_DIR=$(cat dockerdir)
+	export DOCKER_HOST="unix://$DD_DIR/docker.sock"
+	if [ -f dockerd.id ]; then
+		_dd_c=$(/usr/bin/docker ps -aq 2>/dev/null)
+		[ -z "$_dd_c" ] || /usr/bin/docker rm -f $_dd_c >/dev/null 2>&1
+		_dd_p=$(cat dockerd.id)
+		kill -TERM "$_dd_p" 2>/dev/null
+		wait_for 30 not_alive "$_dd_p" || kill -KILL "$_dd_p"
+	fi
+	if [ -f "$DD_DIR/exec/containerd/containerd.pid" ]; then
+		_dd_p=$(cat "$DD_DIR/exec/containerd/containerd.pid")
+		if alive "$_dd_p"; then
+			kill -TERM "$_dd_p"
+			wait_for 10 not_alive "$_dd_p" || kill -KILL "$_dd_p"
+		fi
+	fi
+	awk -v d="$DD_DIR/" 'index($2, d) == 1 { print $2 }' /proc/mounts |
+	    sort -r | while read -r _dd_m; do
+		umount "$_dd_m" || umount -l "$_dd_m"
+	done
+	case $DD_DIR in
+	/tmp/l4dd.*) rm -rf "$DD_DIR" ;;
+	esac
+}
+
+# run_web NAME PORT [docker run options]: a container with host
+# networking whose busybox httpd on 127.0.0.1:PORT serves /id = NAME.
+run_web()
+{
+	_rw_n=$1
+	_rw_p=$2
+	shift 2
+	"$DOCKER" run -d --name "$_rw_n" --network host "$@" \
+	    l4dtest/busybox:1 /bin/busybox sh -c "mkdir /w && echo $_rw_n \
+	    >/w/id && exec /bin/busybox httpd -f -p 127.0.0.1:$_rw_p -h /w" \
+	    >/dev/null || atf_fail "docker run $_rw_n failed"
+}
+
+# answers ADDRESS NAME: a session to the server reaches that container.
+# (With the real l4d, the merger points this at l4d's listener.)
+answers()
+{
+	$PY - "$1" "$2" <<'PYEOF'
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=5)
+s.sendall(b"GET /id HTTP/1.0\r\n\r\n")
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+sys.exit(0 if data.rstrip().endswith(sys.argv[2].encode()) else 1)
+PYEOF
+}
+
+atf_test_case real_docker cleanup
+real_docker_head()
+{
+	atf_set descr "a real dockerd on loopback: labelled containers come and go as servers, a resync removes a stale one"
+	atf_set require.user root
+	atf_set timeout 240
+}
+real_docker_body()
+{
+	dd_init
+	docker_up
+	l4_setup pool
+	set -- $(free_ports 2)
+	p1=$1
+	p2=$2
+	start_dd "$DD_DIR/docker.sock"
+
+	run_web c1 "$p1" --label l4d.backend=pool --label "l4d.port=$p1"
+	wait_for 2 has_server pool "127.0.0.1:$p1" ||
+	    atf_fail "c1's server not added within 2 s: $(servers pool)"
+	wait_for 5 answers "127.0.0.1:$p1" c1 || atf_fail "c1 does not answer"
+	run_web c2 "$p2" --label l4d.backend=pool --label "l4d.port=$p2" \
+	    --label l4d.weight=2
+	wait_for 2 has_server pool "127.0.0.1:$p2" ||
+	    atf_fail "c2's server not added within 2 s"
+	wait_for 5 answers "127.0.0.1:$p2" c2 || atf_fail "c2 does not answer"
+
+	"$DOCKER" stop -t 1 c1 >/dev/null || atf_fail "docker stop c1"
+	wait_for 2 lacks_server pool "127.0.0.1:$p1" ||
+	    atf_fail "c1's server not removed within 2 s"
+	has_server pool "127.0.0.1:$p2" || atf_fail "c2's server went too"
+
+	# wrong labels: the error names the container; nothing is added
+	n=$(servers pool | wc -l)
+	run_web bad1 "$p1" --label l4d.backend=nosuch --label "l4d.port=$p1"
+	wait_log 'container bad1 \([0-9a-f]{12}\): label l4d.backend=nosuch: l4d has no backend nosuch' \
+	    5 l4d-docker.log || atf_fail "no error for bad1"
+	"$DOCKER" rm -f bad1 >/dev/null
+	run_web bad2 "$p1" --label l4d.backend=pool
+	wait_log 'container bad2 \([0-9a-f]{12}\): label l4d.port is missing' \
+	    5 l4d-docker.log || atf_fail "no error for bad2"
+	atf_check -s exit:1 -o match:"^container c2: backend pool server 127.0.0.1:$p2 weight 2" \
+	    -e match:'container bad2 .*l4d.port is missing' \
+	    "$L4DD" -n -u root -c "$CTL" -s "$SOCK" -H "$DD_DIR/docker.sock"
+	atf_check_equal "$(servers pool | wc -l)" "$n"
+	"$DOCKER" rm -f bad2 >/dev/null
+
+	# l4d-docker killed; c2 stops meanwhile: the resync removes it
+	kill -KILL "$(cat l4d-docker.pid)"
+	wait_for 5 not_alive "$(cat l4d-docker.pid)" || atf_fail "not killed"
+	"$DOCKER" stop -t 1 c2 >/dev/null || atf_fail "docker stop c2"
+	has_server pool "127.0.0.1:$p2" || atf_fail "c2's server went early"
+	start_dd "$DD_DIR/docker.sock"
+	lacks_server pool "127.0.0.1:$p2" ||
+	    atf_fail "the stale server of c2 is still there: $(servers pool)"
+	# and c1, started again, is back
+	"$DOCKER" start c1 >/dev/null || atf_fail "docker start c1"
+	wait_for 2 has_server pool "127.0.0.1:$p1" ||
+	    atf_fail "c1's server not added again"
+	return 0
+}
+real_docker_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	docker_down
+	l4d_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case check_labels
@@ -381,4 +546,5 @@ atf_init_test_cases()
 	atf_add_test_case resync
 	atf_add_test_case limits
 	atf_add_test_case privileges
+	atf_add_test_case real_docker
 }
