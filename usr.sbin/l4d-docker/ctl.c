@@ -67,6 +67,7 @@ child(const struct ctl *ctl, const char *const *args, int out, int errfd)
 		close(out);
 	if (errfd != STDOUT_FILENO && errfd != STDERR_FILENO)
 		close(errfd);
+	closefrom(STDERR_FILENO + 1);
 	signal(SIGALRM, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	/* an alarm survives execve: l4ctl cannot hang l4d-docker */

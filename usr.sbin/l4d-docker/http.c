@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -82,19 +83,13 @@ http_finish(struct http_req *r, const char *error)
 	http_free(r);
 }
 
-/* Body bytes, after the chunked framing. */
+/* Complete lines to the reader; -2 if it says stop. */
 static int
-http_deliver(struct http_req *r, struct evbuffer *in, size_t n)
+http_lines(struct http_req *r)
 {
 	char	*line;
 	size_t	 len;
 
-	if (evbuffer_get_length(r->body) + n > r->max)
-		return -1;
-	if (evbuffer_remove_buffer(in, r->body, n) != (int)n)
-		return -1;
-	if (!r->stream)
-		return 0;
 	while ((line = evbuffer_readln(r->body, &len,
 	    EVBUFFER_EOL_LF)) != NULL) {
 		if (len > 0 && line[len - 1] == '\r')
@@ -104,6 +99,35 @@ http_deliver(struct http_req *r, struct evbuffer *in, size_t n)
 			return -2;
 		}
 		free(line);
+	}
+	return 0;
+}
+
+/*
+ * n body bytes, after the chunked framing: to the body (bounded), or
+ * to the reader line by line (each line bounded, however many lines
+ * one chunk holds).
+ */
+static int
+http_deliver(struct http_req *r, struct evbuffer *in, size_t n)
+{
+	size_t	 have, take;
+
+	while (n > 0) {
+		have = evbuffer_get_length(r->body);
+		if (have >= r->max)
+			return -1;
+		take = n < r->max - have ? n : r->max - have;
+		if (evbuffer_remove_buffer(in, r->body, take) != (int)take)
+			return -1;
+		n -= take;
+		if (!r->stream) {
+			if (n > 0)
+				return -1;
+			break;
+		}
+		if (http_lines(r) == -2)
+			return -2;
 	}
 	return 0;
 }
@@ -347,6 +371,7 @@ http_get(struct event_base *base, const char *sock, const char *path,
 	struct http_req		*r;
 	struct sockaddr_un	 sun;
 	struct timeval		 tv;
+	int			 fd;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -363,10 +388,16 @@ http_get(struct event_base *base, const char *sock, const char *path,
 	r->head = head;
 	r->line = line;
 	r->arg = arg;
-	if ((r->body = evbuffer_new()) == NULL ||
-	    (r->bev = bufferevent_socket_new(base, -1,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+	/* close-on-exec: l4ctl, run meanwhile, must not get Docker's socket */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
 		goto fail;
+	if ((r->body = evbuffer_new()) == NULL ||
+	    (r->bev = bufferevent_socket_new(base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		goto fail;
+	}
 	bufferevent_setcb(r->bev, http_read, NULL, http_event, r);
 	bufferevent_setwatermark(r->bev, EV_READ, 0, 256 * 1024);
 	if (timeout > 0) {

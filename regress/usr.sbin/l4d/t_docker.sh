@@ -306,6 +306,18 @@ limits_body()
 	l4_setup pool
 	fake_docker
 	start_dd
+	# 1 MB of short events in two chunks: many lines, none too long
+	$PY -c '
+import json
+for i in range(5000):
+    print(json.dumps({"Type": "container", "Action": "attach",
+                      "Actor": {"ID": "%064x" % i}, "pad": "p" * 150}))
+' >>events
+	container web0 --label l4d.backend=pool --label l4d.port=8080
+	wait_for 5 has_server pool 127.0.0.1:8080 ||
+	    atf_fail "web0 not added after 1 MB of events"
+	log_has 'lost the events stream' l4d-docker.log &&
+	    atf_fail "the stream was dropped: $(grep lost l4d-docker.log)"
 	n=$(log_count 'resync: ' l4d-docker.log)
 	$PY -c 'print("{\"x\":\"" + "a" * 70000 + "\"}")' >>events
 	wait_log 'lost the events stream .*\(line too long\)' 5 \
