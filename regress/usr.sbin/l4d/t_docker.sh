@@ -190,7 +190,7 @@ events_body()
 	wait_for 2 has_server pool 127.0.0.1:8082 ||
 	    atf_fail "web2's server not added within 2 s"
 	servers pool | grep -q '^127.0.0.1:8082 runtime weight 5 backup' ||
-	    atf_fail "web2's weight and backup: $(servers pool)"
+	    atf_fail "web2's weight and backup: $(servers pool | tr "\n" ";")"
 	container db --label l4d.backend=other --label l4d.port=5432 \
 	    --network net1=172.18.0.7
 	wait_for 2 has_server other 172.18.0.7:5432 ||
@@ -204,7 +204,7 @@ events_body()
 	    2 l4d-docker.log || atf_fail "no log line for web1's removal"
 	# the server in the file is l4d-docker's to leave alone
 	servers pool | grep -q '^127.0.0.2:9 file' ||
-	    atf_fail "the file's server went: $(servers pool)"
+	    atf_fail "the file's server went: $(servers pool | tr "\n" ";")"
 
 	# wrong labels: loud, named, nothing added
 	n=$(servers pool | wc -l)
@@ -254,7 +254,7 @@ resync_body()
 	container web3 --label l4d.backend=pool --label l4d.port=8083
 	start_dd
 	lacks_server pool 127.0.0.1:8081 ||
-	    atf_fail "the stale server of web1 is still there: $(servers pool)"
+	    atf_fail "the stale server of web1 is still there: $(servers pool | tr "\n" ";")"
 	has_server pool 127.0.0.1:8082 || atf_fail "web2 went"
 	has_server pool 127.0.0.1:8083 || atf_fail "web3 not added"
 	log_has 'removed server 127.0.0.1:8081 from backend pool \(resync' \
@@ -280,7 +280,7 @@ resync_body()
 	stop_container web3
 	n=$(log_count 'resync: ' l4d-docker.log)
 	wait_log 'again in 1000 ms' 10 l4d-docker.log ||
-	    atf_fail "no backoff: $(tail -5 l4d-docker.log)"
+	    atf_fail "no backoff: $(tail -5 l4d-docker.log | tr "\n" ";")"
 	rm -f drop
 	fake_docker
 	wait_resync "$n"
@@ -317,7 +317,7 @@ for i in range(5000):
 	wait_for 5 has_server pool 127.0.0.1:8080 ||
 	    atf_fail "web0 not added after 1 MB of events"
 	log_has 'lost the events stream' l4d-docker.log &&
-	    atf_fail "the stream was dropped: $(grep lost l4d-docker.log)"
+	    atf_fail "the stream was dropped: $(grep lost l4d-docker.log | tr "\n" ";")"
 	n=$(log_count 'resync: ' l4d-docker.log)
 	$PY -c 'print("{\"x\":\"" + "a" * 70000 + "\"}")' >>events
 	wait_log 'lost the events stream .*\(line too long\)' 5 \
@@ -375,7 +375,7 @@ privileges_body()
 	    >>l4d-docker.log 2>&1 </dev/null &
 	echo $! >l4d-docker.pid
 	wait_for 5 has_server pool 127.0.0.1:8081 ||
-	    atf_fail "nothing added as _l4ddocker: $(cat l4d-docker.log)"
+	    atf_fail "nothing added as _l4ddocker: $(tail -3 l4d-docker.log | tr "\n" ";")"
 	atf_check_equal "$(stat -c %U /proc/$(cat l4d-docker.pid))" _l4ddocker
 	grep -q "^Groups:.*\b0\b" /proc/$(cat l4d-docker.pid)/status &&
 	    atf_fail "it kept root's group"
@@ -502,7 +502,7 @@ real_docker_body()
 
 	run_web c1 "$p1" --label l4d.backend=pool --label "l4d.port=$p1"
 	wait_for 2 has_server pool "127.0.0.1:$p1" ||
-	    atf_fail "c1's server not added within 2 s: $(servers pool)"
+	    atf_fail "c1's server not added within 2 s: $(servers pool | tr "\n" ";")"
 	wait_for 5 answers "127.0.0.1:$p1" c1 || atf_fail "c1 does not answer"
 	run_web c2 "$p2" --label l4d.backend=pool --label "l4d.port=$p2" \
 	    --label l4d.weight=2
@@ -537,7 +537,7 @@ real_docker_body()
 	has_server pool "127.0.0.1:$p2" || atf_fail "c2's server went early"
 	start_dd "$DD_DIR/docker.sock"
 	lacks_server pool "127.0.0.1:$p2" ||
-	    atf_fail "the stale server of c2 is still there: $(servers pool)"
+	    atf_fail "the stale server of c2 is still there: $(servers pool | tr "\n" ";")"
 	# and c1, started again, is back
 	"$DOCKER" start c1 >/dev/null || atf_fail "docker start c1"
 	wait_for 2 has_server pool "127.0.0.1:$p1" ||
