@@ -77,17 +77,21 @@ child(const struct ctl *ctl, const char *const *args, int out, int errfd)
 	_exit(127);
 }
 
-/* The first line of what l4ctl said on stderr, for a log line. */
+/* The last line of what l4ctl said on stderr, for a log line. */
 static void
-first_line(const char *s, size_t len, char *msg, size_t msglen)
+last_line(const char *s, size_t len, char *msg, size_t msglen)
 {
-	size_t	 n;
+	size_t	 end, start, n;
 
-	for (n = 0; n < len && s[n] != '\n'; n++)
+	end = len;
+	while (end > 0 && (s[end - 1] == '\n' || s[end - 1] == '\r'))
+		end--;
+	for (start = end; start > 0 && s[start - 1] != '\n'; start--)
 		;
+	n = end - start;
 	if (n >= msglen)
 		n = msglen - 1;
-	memcpy(msg, s, n);
+	memcpy(msg, s + start, n);
 	msg[n] = '\0';
 }
 
@@ -162,7 +166,7 @@ ctl_run(const struct ctl *ctl, const char *const *args, char **out,
 	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		rv = 0;
 	else if (elen > 0)
-		first_line(eb, elen, msg, msglen);
+		last_line(eb, elen, msg, msglen);
 	else if (status != -1 && WIFSIGNALED(status))
 		snprintf(msg, msglen, "%s killed by signal %d%s", ctl->path,
 		    WTERMSIG(status), WTERMSIG(status) == SIGALRM ?

@@ -42,6 +42,8 @@ struct dd {
 	int			 resync_again;
 	struct event		 retry;
 	int			 backoff_ms;
+	struct event		 periodic;	/* l4d may have restarted */
+	int			 resync_sec;
 	struct targets		 added;		/* servers it added */
 	int			 nadded;
 	int			 check;		/* -n */
@@ -52,6 +54,7 @@ static struct dd	 dd;
 
 static void	 events_connect(void);
 static void	 resync_start(void);
+static void	 periodic_arm(void);
 
 static __dead void
 usage(void)
@@ -59,7 +62,7 @@ usage(void)
 	extern char	*__progname;
 
 	fprintf(stderr, "usage: %s [-dnv] [-c l4ctl] [-H docker-socket] "
-	    "[-s l4d-socket] [-u user]\n", __progname);
+	    "[-r seconds] [-s l4d-socket] [-u user]\n", __progname);
 	exit(1);
 }
 
@@ -423,10 +426,29 @@ list_done(struct http_req *r, const char *error, int status,
 		return;
 	}
 	dd.backoff_ms = DD_BACKOFF_MIN_MS;
+	periodic_arm();
 	if (dd.resync_again) {
 		dd.resync_again = 0;
 		resync_start();
 	}
+}
+
+/* A resync now and then: a restarted l4d has lost its runtime servers. */
+static void
+periodic_cb(int fd, short ev, void *arg)
+{
+	if (dd.events != NULL)
+		resync_start();
+}
+
+static void
+periodic_arm(void)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = dd.resync_sec;
+	tv.tv_usec = 0;
+	evtimer_add(&dd.periodic, &tv);
 }
 
 static void
@@ -606,12 +628,13 @@ int
 main(int argc, char *argv[])
 {
 	struct event	 ev_term, ev_int, ev_hup;
-	const char	*user = L4DD_USER;
+	const char	*user = L4DD_USER, *errstr;
 	int		 ch, debug = 0, verbose = 0;
 
 	dd.ctl.path = L4CTL_PATH;
 	dd.docker = DOCKER_SOCKET;
-	while ((ch = getopt(argc, argv, "c:dH:ns:u:v")) != -1) {
+	dd.resync_sec = DD_RESYNC_SEC;
+	while ((ch = getopt(argc, argv, "c:dH:nr:s:u:v")) != -1) {
 		switch (ch) {
 		case 'c':
 			dd.ctl.path = optarg;
@@ -624,6 +647,13 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			dd.check = 1;
+			break;
+		case 'r':
+			dd.resync_sec = (int)strtonum(optarg, 1,
+			    DD_RESYNC_MAX_SEC, &errstr);
+			if (errstr != NULL)
+				errx(1, "-r %s: %s (1 to %d seconds)", optarg,
+				    errstr, DD_RESYNC_MAX_SEC);
 			break;
 		case 's':
 			dd.ctl.socket = optarg;
@@ -660,6 +690,7 @@ main(int argc, char *argv[])
 		return dd.errors > 0 ? 1 : 0;
 	}
 	evtimer_set(&dd.retry, retry_cb, NULL);
+	evtimer_set(&dd.periodic, periodic_cb, NULL);
 	signal_set(&ev_term, SIGTERM, sig_cb, NULL);
 	signal_set(&ev_int, SIGINT, sig_cb, NULL);
 	signal_set(&ev_hup, SIGHUP, sig_cb, NULL);

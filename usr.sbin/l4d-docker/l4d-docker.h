@@ -28,6 +28,8 @@
 #define DD_BACKOFF_MAX_MS	(30 * 1000)
 #define DD_CTL_TIMEOUT_SEC	10	/* one run of l4ctl */
 #define DD_CTL_OUT_MAX		(8 * 1024 * 1024)
+#define DD_RESYNC_SEC		30	/* a resync at least this often */
+#define DD_RESYNC_MAX_SEC	3600
 #define DD_MAX_CONTAINERS	10000
 #define DD_MAX_TARGETS		10000	/* servers it keeps track of */
 

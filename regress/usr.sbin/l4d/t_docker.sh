@@ -13,7 +13,11 @@ dd_init()
 	. "$(atf_get_srcdir)/tools/lib.sh"
 	L4DD=$TOP/usr.sbin/l4d-docker/l4d-docker
 	FAKEDOCKER=$TOOLS/dockerfake.py
-	CTL=$TOOLS/fakel4ctl.py
+	# l4d-docker runs it as a program: with the tests' python3
+	printf '#!/bin/sh\nexec %s %s "$@"\n' "$PY" "$TOOLS/fakel4ctl.py" \
+	    >fakel4ctl
+	chmod 755 fakel4ctl
+	CTL=$PWD/fakel4ctl
 	SOCK=$PWD/l4d.sock
 	[ -x "$L4DD" ] || atf_fail "$L4DD is not built (make all)"
 }
@@ -85,12 +89,13 @@ stop_container()
 	$PY "$FAKEDOCKER" stop "$PWD" "$1" || atf_fail "fake stop $1"
 }
 
-# start_dd [-H SOCKET]: l4d-docker in the foreground, in the background.
+# start_dd [OPTION...]: l4d-docker in the foreground, in the background,
+# until its first resync; the options (-H, -r) come after the defaults.
 start_dd()
 {
 	touch l4d-docker.log
 	_sd_n=$(log_count "resync: " l4d-docker.log)
-	"$L4DD" -d -u root -c "$CTL" -s "$SOCK" -H "${1:-$PWD/docker.sock}" \
+	"$L4DD" -d -u root -c "$CTL" -s "$SOCK" -H "$PWD/docker.sock" "$@" \
 	    >>l4d-docker.log 2>&1 </dev/null &
 	echo $! >l4d-docker.pid
 	wait_resync "$_sd_n"
@@ -108,6 +113,13 @@ wait_resync()
 resynced()
 {
 	[ "$(log_count 'resync: ' l4d-docker.log)" -gt "$1" ]
+}
+
+# dd_fail MESSAGE: fail, with l4d-docker's log on stderr.
+dd_fail()
+{
+	cat l4d-docker.log >&2
+	atf_fail "$1"
 }
 
 dd_cleanup()
@@ -243,11 +255,20 @@ resync_body()
 	fake_docker
 	container web1 --label l4d.backend=pool --label l4d.port=8081
 	container web2 --label l4d.backend=pool --label l4d.port=8082
-	start_dd
+	start_dd -r 1
 	has_server pool 127.0.0.1:8081 || atf_fail "web1 not added at start"
 	has_server pool 127.0.0.1:8082 || atf_fail "web2 not added at start"
 
+	# l4d restarted (its runtime servers are gone): the next periodic
+	# resync (-r 1) puts them back, without any event from Docker
+	l4_setup pool
+	wait_for 3 has_server pool 127.0.0.1:8081 ||
+	    atf_fail "web1 not back after l4d's restart"
+	wait_for 3 has_server pool 127.0.0.1:8082 ||
+	    atf_fail "web2 not back after l4d's restart"
+
 	# killed; meanwhile web1 stops and web3 starts
+	adds=$(grep -c 'server add pool 127.0.0.1:8082' "$SOCK.log")
 	kill -KILL "$(cat l4d-docker.pid)"
 	wait_for 5 not_alive "$(cat l4d-docker.pid)" || atf_fail "not killed"
 	stop_container web1
@@ -261,7 +282,7 @@ resync_body()
 	    l4d-docker.log || atf_fail "no log line for the stale server"
 	# web2 was there already: not added twice
 	atf_check_equal "$(grep -c 'server add pool 127.0.0.1:8082' \
-	    "$SOCK.log")" 1
+	    "$SOCK.log")" "$adds"
 
 	# the events stream drops; web2 stops before it is back
 	n=$(log_count 'resync: ' l4d-docker.log)
@@ -358,7 +379,8 @@ privileges_body()
 	chown _l4ddocker run
 	SOCK=$PWD/run/l4d.sock
 	l4_setup pool
-	chown _l4ddocker "$SOCK.state"
+	: >"$SOCK.log"
+	chown _l4ddocker "$SOCK.state" "$SOCK.log"
 	$PY "$FAKEDOCKER" serve --socket "$PWD/run/docker.sock" \
 	    --dir "$PWD" --ready docker.ready >dockerfake.log 2>&1 &
 	echo $! >dockerfake.pid
@@ -375,7 +397,7 @@ privileges_body()
 	    >>l4d-docker.log 2>&1 </dev/null &
 	echo $! >l4d-docker.pid
 	wait_for 5 has_server pool 127.0.0.1:8081 ||
-	    atf_fail "nothing added as _l4ddocker: $(tail -3 l4d-docker.log | tr "\n" ";")"
+	    atf_fail "nothing added as _l4ddocker: $(tail -1 l4d-docker.log)"
 	atf_check_equal "$(stat -c %U /proc/$(cat l4d-docker.pid))" _l4ddocker
 	grep -q "^Groups:.*\b0\b" /proc/$(cat l4d-docker.pid)/status &&
 	    atf_fail "it kept root's group"
@@ -442,6 +464,13 @@ docker_down()
 			wait_for 10 not_alive "$_dd_p" || kill -KILL "$_dd_p"
 		fi
 	fi
+	# a shim left behind, and the container processes under it
+	for _dd_p in $(pgrep -f "containerd-shim.* -address $DD_DIR/"); do
+		for _dd_q in $(pgrep -P "$_dd_p"); do
+			kill -KILL "$_dd_q"
+		done
+		kill -KILL "$_dd_p"
+	done
 	awk -v d="$DD_DIR/" 'index($2, d) == 1 { print $2 }' /proc/mounts |
 	    sort -r | while read -r _dd_m; do
 		umount "$_dd_m" || umount -l "$_dd_m"
@@ -459,7 +488,7 @@ run_web()
 	_rw_p=$2
 	shift 2
 	"$DOCKER" run -d --name "$_rw_n" --network host "$@" \
-	    l4dtest/busybox:1 /bin/busybox sh -c "mkdir /w && echo $_rw_n \
+	    l4dtest/busybox:1 /bin/busybox sh -c "mkdir -p /w && echo $_rw_n \
 	    >/w/id && exec /bin/busybox httpd -f -p 127.0.0.1:$_rw_p -h /w" \
 	    >/dev/null || atf_fail "docker run $_rw_n failed"
 }
@@ -498,7 +527,7 @@ real_docker_body()
 	set -- $(free_ports 2)
 	p1=$1
 	p2=$2
-	start_dd "$DD_DIR/docker.sock"
+	start_dd -H "$DD_DIR/docker.sock"
 
 	run_web c1 "$p1" --label l4d.backend=pool --label "l4d.port=$p1"
 	wait_for 2 has_server pool "127.0.0.1:$p1" ||
@@ -535,13 +564,15 @@ real_docker_body()
 	wait_for 5 not_alive "$(cat l4d-docker.pid)" || atf_fail "not killed"
 	"$DOCKER" stop -t 1 c2 >/dev/null || atf_fail "docker stop c2"
 	has_server pool "127.0.0.1:$p2" || atf_fail "c2's server went early"
-	start_dd "$DD_DIR/docker.sock"
+	start_dd -H "$DD_DIR/docker.sock"
 	lacks_server pool "127.0.0.1:$p2" ||
 	    atf_fail "the stale server of c2 is still there: $(servers pool | tr "\n" ";")"
 	# and c1, started again, is back
 	"$DOCKER" start c1 >/dev/null || atf_fail "docker start c1"
 	wait_for 2 has_server pool "127.0.0.1:$p1" ||
-	    atf_fail "c1's server not added again"
+	    dd_fail "c1's server not added again"
+	wait_for 5 answers "127.0.0.1:$p1" c1 ||
+	    atf_fail "c1 does not answer after its restart"
 	return 0
 }
 real_docker_cleanup()
