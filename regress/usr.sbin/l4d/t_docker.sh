@@ -512,6 +512,12 @@ sys.exit(0 if data.rstrip().endswith(sys.argv[2].encode()) else 1)
 PYEOF
 }
 
+# With the real l4d (after l4ctl server add/remove are merged), this case
+# becomes the end-to-end test by: l4_setup starting l4d
+# (start_l4d, a listener on 127.0.0.1 and backend pool), CTL=$L4CTL,
+# answers going through l4d's listener, and, with both containers up,
+# sessions on both (the balancer); c1 stopped with a session open
+# through it: that session ends normally, new ones go to c2.
 atf_test_case real_docker cleanup
 real_docker_head()
 {
