@@ -84,6 +84,18 @@ L4CTL =		usr.sbin/l4ctl/l4ctl
 L4D_DEBUG =	usr.sbin/l4d/l4d-debug
 L4D_DEBUG_OBJS = ${L4D_OBJS:debug_none.o=debug.o}
 
+# l4d-docker: servers from Docker containers' labels, through l4ctl.
+# jansson only here: l4d and l4ctl do not link it.
+L4DD =		usr.sbin/l4d-docker/l4d-docker
+L4DD_OBJS =	usr.sbin/l4d-docker/l4d-docker.o usr.sbin/l4d-docker/http.o \
+		usr.sbin/l4d-docker/ctl.o usr.sbin/l4d-docker/labels.o \
+		usr.sbin/l4d/log.o compat/setproctitle.o
+L4DD_HDRS =	usr.sbin/l4d-docker/l4d-docker.h ${HDRS}
+JANSSON_CFLAGS != ${PKG_CONFIG} --cflags jansson 2>/dev/null || true
+JANSSON_LIBS !=	${PKG_CONFIG} --libs jansson 2>/dev/null || echo -ljansson
+L4DD_CFLAGS =	${CFLAGS} ${JANSSON_CFLAGS} -Iusr.sbin/l4d-docker \
+		-DL4CTL_PATH=\"${SBINDIR}/l4ctl\"
+
 REGRESS =	regress/usr.sbin/l4d
 UNIT_TESTS =	${REGRESS}/t_imsg ${REGRESS}/t_parse ${REGRESS}/t_balance \
 		${REGRESS}/t_sni ${REGRESS}/t_sni_asan ${REGRESS}/t_access \
@@ -93,8 +105,9 @@ ATF_C_LIBS !=	${PKG_CONFIG} --libs atf-c 2>/dev/null || echo -latf-c
 ATF_SH !=	command -v atf-sh 2>/dev/null || echo /usr/libexec/atf-sh
 SH_TESTS_SRC !=	ls ${REGRESS}/t_*.sh 2>/dev/null || true
 SH_TESTS =	${SH_TESTS_SRC:.sh=}
+L4DD_TESTS =	${REGRESS}/t_dlabels
 
-all: ${L4D} ${L4CTL}
+all: ${L4D} ${L4CTL} ${L4DD}
 
 .SUFFIXES: .c .o
 .c.o:
@@ -117,6 +130,27 @@ usr.sbin/l4d/debug.o: ${HDRS}
 
 ${L4CTL}: ${L4CTL_OBJS}
 	${CC} ${LDFLAGS} -o $@ ${L4CTL_OBJS} ${LDLIBS}
+
+usr.sbin/l4d-docker/l4d-docker.o: usr.sbin/l4d-docker/l4d-docker.c ${L4DD_HDRS}
+	${CC} ${L4DD_CFLAGS} -c usr.sbin/l4d-docker/l4d-docker.c -o $@
+usr.sbin/l4d-docker/http.o: usr.sbin/l4d-docker/http.c ${L4DD_HDRS}
+	${CC} ${L4DD_CFLAGS} -c usr.sbin/l4d-docker/http.c -o $@
+usr.sbin/l4d-docker/ctl.o: usr.sbin/l4d-docker/ctl.c ${L4DD_HDRS}
+	${CC} ${L4DD_CFLAGS} -c usr.sbin/l4d-docker/ctl.c -o $@
+usr.sbin/l4d-docker/labels.o: usr.sbin/l4d-docker/labels.c ${L4DD_HDRS}
+	${CC} ${L4DD_CFLAGS} -c usr.sbin/l4d-docker/labels.c -o $@
+
+${L4DD}: ${L4DD_OBJS} ${SAN_OBJS}
+	${CC} ${LDFLAGS} -o $@ ${L4DD_OBJS} ${SAN_OBJS} ${LDLIBS} \
+	    ${JANSSON_LIBS}
+
+# The labels of a container made into a server (with ASan and UBSan).
+L4DD_TEST_SRCS = ${REGRESS}/t_dlabels.c usr.sbin/l4d-docker/labels.c \
+		usr.sbin/l4d/log.c compat/setproctitle.c
+${REGRESS}/t_dlabels: ${L4DD_TEST_SRCS} ${L4DD_HDRS}
+	${CC} ${L4DD_CFLAGS} ${ASAN_FLAGS} ${ATF_C_FLAGS} -o $@ \
+	    ${L4DD_TEST_SRCS} ${LDFLAGS} ${ASAN_FLAGS} ${ATF_C_LIBS} \
+	    ${LDLIBS} ${JANSSON_LIBS}
 
 # Unit tests link the module under test with the helpers it needs.
 TEST_LIB_OBJS = usr.sbin/l4d/log.o compat/setproctitle.o
@@ -171,7 +205,7 @@ sh-tests:
 		{ echo "#! ${ATF_SH}"; cat $$t.sh; } > $$t && chmod 755 $$t; \
 	done
 
-regress: all ${L4D_EVENT} ${L4D_DEBUG} ${UNIT_TESTS} sh-tests
+regress: all ${L4D_EVENT} ${L4D_DEBUG} ${UNIT_TESTS} ${L4DD_TESTS} sh-tests
 
 deps:
 	sh scripts/deps.sh
@@ -218,11 +252,13 @@ uninstall:
 
 lint:
 	mandoc -Tlint -W warning share/man/man5/l4d.conf.5 \
-	    share/man/man8/l4d.8 share/man/man8/l4ctl.8
+	    share/man/man8/l4d.8 share/man/man8/l4ctl.8 \
+	    share/man/man8/l4d-docker.8
 
 clean:
 	rm -f ${L4D} ${L4D_EVENT} ${L4D_DEBUG} ${L4CTL} usr.sbin/l4d/*.o regress/*.o compat/*.o \
 	    ${L4CTL_OBJS} ${UNIT_TESTS} \
+	    ${L4DD} usr.sbin/l4d-docker/*.o ${L4DD_TESTS} \
 	    ${SH_TESTS}
 
 .PHONY: all deps check check-sanitize run bench fuzz install uninstall \

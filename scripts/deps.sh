@@ -14,10 +14,13 @@ set -eu
 # The health tests (t_health) run send-expect checks against redis-server;
 # the access tests (t_acl) put HAProxy in front of l4d and behind it;
 # t_ops checks the systemd unit with systemd-analyze verify.
+# l4d-docker reads Docker's JSON with jansson; its end-to-end test
+# (t_docker) starts its own dockerd (docker.io) and runs containers of an
+# image made from busybox-static.
 PKGS="build-essential pkg-config libevent-dev libtls-dev libyaml-dev
 libbsd-dev libatf-dev atf-sh kyua mandoc python3 socat procps iproute2
 util-linux openssl curl nginx postgresql postgresql-client
-redis-server haproxy systemd"
+redis-server haproxy systemd libjansson-dev docker.io busybox-static"
 
 L4D_USER=_l4d
 L4D_CHROOT=/var/empty
@@ -97,6 +100,7 @@ bsd() {
 	command -v atf-sh >/dev/null 2>&1 || [ -x /usr/libexec/atf-sh ] ||
 	    ok=0
 	pkg-config --exists yaml-0.1 2>/dev/null || ok=0
+	pkg-config --exists jansson 2>/dev/null || ok=0
 	if [ $ok -eq 1 ]; then
 		return 0
 	fi
@@ -120,10 +124,10 @@ Linux)
 	;;
 OpenBSD)
 	# libtls and mandoc are in base; base libevent (1.4) has no EV_ET.
-	bsd "pkg_add libevent libyaml kyua atf python%3"
+	bsd "pkg_add libevent libyaml jansson kyua atf python%3"
 	;;
 FreeBSD)
-	bsd "pkg install libevent libyaml libressl atf kyua pkgconf python3"
+	bsd "pkg install libevent libyaml jansson libressl atf kyua pkgconf python3"
 	;;
 *)
 	echo "deps: unsupported system $(uname -s); see README" >&2

@@ -66,9 +66,11 @@ esac
 files() {
 	echo "$SBINDIR/l4d"
 	echo "$SBINDIR/l4ctl"
+	echo "$SBINDIR/l4d-docker"
 	echo "$MANDIR/man5/l4d.conf.5"
 	echo "$MANDIR/man8/l4d.8"
 	echo "$MANDIR/man8/l4ctl.8"
+	echo "$MANDIR/man8/l4d-docker.8"
 	[ -z "$svc_name" ] || echo "$svc_dir/$svc_name"
 }
 
@@ -137,7 +139,8 @@ create_user() {
 }
 
 do_install() {
-	for f in usr.sbin/l4d/l4d usr.sbin/l4ctl/l4ctl; do
+	for f in usr.sbin/l4d/l4d usr.sbin/l4ctl/l4ctl \
+	    usr.sbin/l4d-docker/l4d-docker; do
 		if [ ! -f "$f" ]; then
 			echo "install: $f is not built; run make first" >&2
 			exit 1
@@ -148,10 +151,10 @@ do_install() {
 	done
 	install -d "$DESTDIR$SYSCONFDIR"
 	install -m 555 usr.sbin/l4d/l4d usr.sbin/l4ctl/l4ctl \
-	    "$DESTDIR$SBINDIR"
+	    usr.sbin/l4d-docker/l4d-docker "$DESTDIR$SBINDIR"
 	install -m 444 share/man/man5/l4d.conf.5 "$DESTDIR$MANDIR/man5"
 	install -m 444 share/man/man8/l4d.8 share/man/man8/l4ctl.8 \
-	    "$DESTDIR$MANDIR/man8"
+	    share/man/man8/l4d-docker.8 "$DESTDIR$MANDIR/man8"
 	install_service
 
 	conf="$DESTDIR$SYSCONFDIR/l4d.conf"

@@ -44,8 +44,10 @@ etc/l4d.conf
 etc/systemd/system/l4d.service
 usr/local/sbin/l4ctl
 usr/local/sbin/l4d
+usr/local/sbin/l4d-docker
 usr/local/share/man/man5/l4d.conf.5
 usr/local/share/man/man8/l4ctl.8
+usr/local/share/man/man8/l4d-docker.8
 usr/local/share/man/man8/l4d.8
 EOF
 	listing "$d" >got
@@ -76,8 +78,10 @@ lib/systemd/system/l4d.service
 opt/l4d/etc/l4d.conf
 opt/l4d/sbin/l4ctl
 opt/l4d/sbin/l4d
+opt/l4d/sbin/l4d-docker
 opt/l4d/share/man/man5/l4d.conf.5
 opt/l4d/share/man/man8/l4ctl.8
+opt/l4d/share/man/man8/l4d-docker.8
 opt/l4d/share/man/man8/l4d.8
 EOF
 	listing "$e" >got2
@@ -106,7 +110,7 @@ EOF
 		esac
 		[ -x "$f/$rc" ] || fail "$os: no executable $rc: $(listing "$f")"
 		listing "$f" | grep -c . >n
-		atf_check -o inline:'7\n' cat n
+		atf_check -o inline:'9\n' cat n
 		INSTALL_OS=$os make -s -C "$TOP" uninstall DESTDIR="$f" \
 		    >"uninstall-$os.out" 2>&1 || fail "uninstall $os"
 		listing_is "$f" etc/l4d.conf
