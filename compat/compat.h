@@ -47,5 +47,6 @@ void	compat_setproctitle_init(int, char **, char **);
 int	compat_defer_accept(int, int);
 /* peer_linux.c (SO_PEERCRED) or peer_bsd.c (getpeereid) */
 int	compat_peer_uid(int, uid_t *);
+int	compat_peer_in_group(int, gid_t);
 
 #endif /* L4D_COMPAT_H */

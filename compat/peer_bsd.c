@@ -17,3 +17,15 @@ compat_peer_uid(int fd, uid_t *uid)
 
 	return getpeereid(fd, uid, &gid);
 }
+
+/* Whether the peer's effective group is gid (getpeereid knows no other). */
+int
+compat_peer_in_group(int fd, gid_t gid)
+{
+	uid_t	 uid;
+	gid_t	 egid;
+
+	if (getpeereid(fd, &uid, &egid) == -1)
+		return -1;
+	return egid == gid;
+}

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <event.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -58,6 +59,7 @@ static uint32_t		 control_next_id = 1;
 static struct event	 control_ev;
 static struct event	 control_ev_pause;
 static int		 control_ro_fd = -1;
+static gid_t		 control_gid = (gid_t)-1;	/* control_group */
 static int		 control_nro;		/* of control_nconns */
 static struct event	 control_ro_ev;
 
@@ -116,8 +118,20 @@ control_bind(const char *path, mode_t mode)
 int
 control_init(const char *path)
 {
+	struct group	*gr;
+
 	if ((control_fd = control_bind(path, 0660)) == -1)
 		return -1;
+	/* control_group: its members may use it too (the kernel checks) */
+	if (l4d_conf->control_group[0] != '\0') {
+		if ((gr = getgrnam(l4d_conf->control_group)) == NULL ||
+		    chown(path, 0, gr->gr_gid) == -1) {
+			log_warn("control socket %s: group %s", path,
+			    l4d_conf->control_group);
+			return -1;
+		}
+		control_gid = gr->gr_gid;
+	}
 	return 0;
 }
 
@@ -169,7 +183,9 @@ control_check_peer(struct ctl_conn *c, int fd)
 		return;
 	}
 	c->peer_uid = uid;
-	if (!c->readonly && uid != 0 && uid != geteuid()) {
+	if (!c->readonly && uid != 0 && uid != geteuid() &&
+	    (control_gid == (gid_t)-1 || compat_peer_in_group(fd,
+	    control_gid) != 1)) {
 		c->denied = 1;
 		log_warnx("control: uid %ld refused on %s (not root)",
 		    (long)uid, l4d_conf->control);

@@ -452,14 +452,17 @@ reload_keep_fixed(struct l4d_config *old, struct l4d_config *nc, FILE *out)
 	    strcmp(old->chroot, nc->chroot) != 0 ||
 	    strcmp(old->control, nc->control) != 0 ||
 	    strcmp(old->control_ro, nc->control_ro) != 0 ||
+	    strcmp(old->control_group, nc->control_group) != 0 ||
 	    old->relays != nc->relays || old->tls_engines != nc->tls_engines)
 		fprintf(out, "warning: user, chroot, control, "
-		    "control_readonly, relays and tls_engines change only "
-		    "with a restart; kept as they are\n");
+		    "control_readonly, control_group, relays and tls_engines "
+		    "change only with a restart; kept as they are\n");
 	strlcpy(nc->user, old->user, sizeof(nc->user));
 	strlcpy(nc->chroot, old->chroot, sizeof(nc->chroot));
 	strlcpy(nc->control, old->control, sizeof(nc->control));
 	strlcpy(nc->control_ro, old->control_ro, sizeof(nc->control_ro));
+	strlcpy(nc->control_group, old->control_group,
+	    sizeof(nc->control_group));
 	nc->relays = old->relays;
 	nc->tls_engines = old->tls_engines;
 }

@@ -463,6 +463,8 @@ struct l4d_config {
 						   listeners; parent only */
 	/* operations: the read-only control socket, the access log */
 	char			 control_ro[PATH_MAX];
+	char			 control_group[L4D_NAME_MAX];	/* "": root
+						   only on the control socket */
 	char			 log_access_file[PATH_MAX];
 	int			 log_access_format;	/* ACCESS_FORMAT_* */
 	/* metrics: (metricsparent.c, metrics.c); "" none */

@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <regex.h>
@@ -38,11 +39,11 @@
 enum { TK_USER, TK_CHROOT, TK_RELAYS, TK_TLS_ENGINES, TK_ZERO_COPY,
     TK_CONTROL, TK_LOG, TK_TIMEOUTS, TK_LISTENERS, TK_BACKENDS,
     TK_MAX_SESSIONS, TK_ALLOW, TK_DENY, TK_INCLUDE, TK_CONTROL_RO,
-    TK_METRICS, TK_N };
+    TK_METRICS, TK_CONTROL_GROUP, TK_N };
 static const char *const top_keys[TK_N] = { "user", "chroot", "relays",
     "tls_engines", "zero_copy", "control", "log", "timeouts", "listeners",
     "backends", "max_sessions", "allow", "deny", "include",
-    "control_readonly", "metrics" };
+    "control_readonly", "metrics", "control_group" };
 
 /* What a fragment of include: may hold. */
 enum { FK_LISTENERS, FK_BACKENDS, FK_N };
@@ -2164,6 +2165,14 @@ parse_top(struct parser *p, yaml_node_t *root)
 	if (v[TK_CONTROL_RO] != NULL)
 		get_path(p, v[TK_CONTROL_RO], "control_readonly",
 		    conf->control_ro, sizeof(sun.sun_path));
+	if (v[TK_CONTROL_GROUP] != NULL && get_name(p, v[TK_CONTROL_GROUP],
+	    "control_group", conf->control_group,
+	    sizeof(conf->control_group)) == 0 && p->resolve &&
+	    getgrnam(conf->control_group) == NULL)
+		perr(p, &v[TK_CONTROL_GROUP]->start_mark, E_CONTROL_GROUP,
+		    "create the group, or name an existing one",
+		    "control_group: unknown group %s",
+		    quote(conf->control_group, q, sizeof(q)));
 	if (v[TK_TIMEOUTS] != NULL)
 		parse_timeouts(p, v[TK_TIMEOUTS], "timeouts", &conf->timeouts);
 	if (v[TK_MAX_SESSIONS] != NULL && get_int(p, v[TK_MAX_SESSIONS],

@@ -20,7 +20,7 @@
 
 #define PARSE_PATH_MAX		96	/* key paths in messages */
 #define PARSE_QUOTE_MAX		72	/* values quoted in messages */
-#define MAP_KEYS_MAX		16	/* keys of one mapping */
+#define MAP_KEYS_MAX		24	/* keys of one mapping */
 #define PARSE_MAX_DEPTH		64	/* nesting of a YAML document */
 
 /*
@@ -76,6 +76,7 @@ enum conf_code {
 	/* operations (issue 12): E060-E069 */
 	E_CONTROL_RO = 60,	/* control_readonly: the control socket's path */
 	E_ACCESS_FILE = 61,	/* log.access_file: cannot be opened */
+	E_CONTROL_GROUP = 62,	/* control_group: no such group */
 	E_METRICS_CONFLICT = 70	/* metrics.listen is a listener's address */
 };
 
