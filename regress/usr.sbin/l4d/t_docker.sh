@@ -50,6 +50,32 @@ for be in doc["backends"]:
 ' "$1"
 }
 
+# server_state BACKEND ADDRESS: its state in the summary ("gone" when
+# the summary does not show it).
+server_state()
+{
+	"$CTL" -s "$SOCK" -j show summary | $PY -c '
+import json, sys
+doc = json.load(sys.stdin)
+for be in doc["backends"]:
+    if be["name"] == sys.argv[1]:
+        for s in be["servers"]:
+            if s["address"] == sys.argv[2]:
+                print(s.get("state", "?"))
+                sys.exit(0)
+print("gone")
+' "$1" "$2"
+}
+
+# removed_or_gone BACKEND ADDRESS: no new session goes there.
+removed_or_gone()
+{
+	case $(server_state "$1" "$2") in
+	removed|gone) return 0 ;;
+	esac
+	return 1
+}
+
 # has_server BACKEND ADDRESS: a runtime server of the backend.
 has_server()
 {
@@ -590,10 +616,52 @@ real_docker_body()
 	grep -qx '3 c1' spread1.out && grep -qx '6 c2' spread1.out ||
 	    atf_fail "sessions through l4d: $(tr '\n' ';' <spread1.out)"
 
+	# three sessions held open through l4d (a request not ended yet):
+	# one on c1, two on c2, by the weights
+	$PY - "127.0.0.1:$lp" 3 held.ready held.go >held.out 2>&1 <<'PYEOF' &
+import os, socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+socks = []
+for _ in range(int(sys.argv[2])):
+    s = socket.create_connection((host, int(port)), timeout=20)
+    s.sendall(b"GET /id HTTP/1.0\r\n")
+    socks.append(s)
+open(sys.argv[3], "w").close()
+deadline = time.monotonic() + 20
+while not os.path.exists(sys.argv[4]) and time.monotonic() < deadline:
+    time.sleep(0.05)
+for s in socks:
+    try:
+        s.sendall(b"\r\n")
+        data = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            data += b
+        print(data.rstrip().split(b"\n")[-1].decode(errors="replace")
+              if data else "closed")
+    except OSError as e:
+        print("error", e)
+PYEOF
+	echo $! >held.pid
+	wait_for 10 test -e held.ready || atf_fail "held: $(cat held.out)"
+
 	"$DOCKER" stop -t 1 c1 >/dev/null || atf_fail "docker stop c1"
-	wait_for 2 lacks_server pool "127.0.0.1:$p1" ||
-	    atf_fail "c1's server not removed within 2 s"
+	wait_for 2 removed_or_gone pool "127.0.0.1:$p1" ||
+	    atf_fail "c1's server not removed within 2 s: $(server_state pool "127.0.0.1:$p1")"
 	has_server pool "127.0.0.1:$p2" || atf_fail "c2's server went too"
+	# the session on c1 ended with its server, as a close (no reset, no
+	# kill by l4d); the two on c2 go on and answer
+	wait_log "access .*listener=front .*server=127\\.0\\.0\\.1:$p1 .*cause=server-closed" 10 ||
+	    atf_fail "c1's held session: $(grep access l4d.log | tail -n 3 | tr '\n' ';')"
+	touch held.go
+	wait_for 20 not_alive "$(cat held.pid)" || atf_fail "held sessions hang"
+	[ "$(grep -cx c2 held.out)" -eq 2 ] ||
+	    atf_fail "the sessions on c2: $(tr '\n' ';' <held.out)"
+	# drained: c1's server is gone once its last session ended
+	wait_for 10 lacks_server pool "127.0.0.1:$p1" ||
+	    atf_fail "c1's server still shown: $(server_state pool "127.0.0.1:$p1")"
 	# new sessions go to c2 alone
 	spread 6 >spread2.out
 	grep -qx '6 c2' spread2.out ||
