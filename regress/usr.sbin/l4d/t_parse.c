@@ -619,7 +619,7 @@ ATF_TC_HEAD(routes_order, tc)
 }
 ATF_TC_BODY(routes_order, tc)
 {
-	static const int	 lines[] = { 6, 8, 5, 7, 9 };
+	static const uint32_t	 lines[] = { 6, 8, 5, 7, 9 };
 	struct l4d_config	*conf;
 	struct listener		*l;
 	struct route		*r;
