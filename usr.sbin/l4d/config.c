@@ -289,7 +289,6 @@ receive_server(struct l4d_config *conf, struct imsg *imsg)
 {
 	struct conf_server	 cs;
 	struct backend		*be;
-	struct server		*srv;
 
 	if (imsg->datalen != sizeof(cs))
 		return -1;
@@ -300,20 +299,13 @@ receive_server(struct l4d_config *conf, struct imsg *imsg)
 	if (be == NULL || be->nservers >= L4D_MAX_SERVERS ||
 	    cs.server.sslen > sizeof(cs.server.ss))
 		return -1;
-	if ((srv = malloc(sizeof(*srv))) == NULL)
-		return -1;
-	*srv = cs.server;
-	TERMINATE(srv->address);
-	srv->current_weight = 0;
-	srv->active = 0;
-	srv->sessions = 0;
-	srv->up = cs.server.up != 0;
-	srv->errors = 0;
-	srv->disabled = cs.server.disabled != 0;
-	srv->stats = NULL;
-	TAILQ_INSERT_TAIL(&be->servers, srv, entry);
-	be->nservers++;
-	return 0;
+	TERMINATE(cs.server.address);
+	cs.server.up = cs.server.up != 0;
+	cs.server.disabled = cs.server.disabled != 0;
+	cs.server.runtime = cs.server.runtime != 0;
+	cs.server.removed = cs.server.removed != 0;
+	/* the same append as a runtime server's; config_link() indexes */
+	return backend_add_server(be, &cs.server) == NULL ? -1 : 0;
 }
 
 static int

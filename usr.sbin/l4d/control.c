@@ -446,17 +446,7 @@ static const struct counters *
 stat_find(struct ctl_conn *c, const char *kind, const char *name,
     const char *sub)
 {
-	static const struct counters	 zero;
-	char				 key[STATS_KEY_MAX];
-	size_t				 i;
-
-	if ((size_t)snprintf(key, sizeof(key), "%s/%s%s%s", kind, name,
-	    sub ? "/" : "", sub ? sub : "") >= sizeof(key))
-		return &zero;
-	for (i = 0; i < c->nstats; i++)
-		if (strcmp(c->stats[i].key, key) == 0)
-			return &c->stats[i].c;
-	return &zero;
+	return stats_lookup(c->stats, c->nstats, kind, name, sub);
 }
 
 static const char *
@@ -1147,7 +1137,6 @@ control_event(const char *fmt, ...)
 static void
 control_server(struct ctl_conn *c, int disable)
 {
-	struct ctl_server	 cs;
 	struct backend		*be;
 	struct server		*srv;
 	char			 name[L4D_NAME_MAX], msg[512], *address;
@@ -1175,11 +1164,7 @@ control_server(struct ctl_conn *c, int disable)
 		return;
 	}
 	srv->disabled = disable;
-	memset(&cs, 0, sizeof(cs));
-	cs.backend_id = be->id;
-	cs.server_id = srv->id;
-	cs.disabled = disable;
-	proc_send_all(PROC_RELAY, IMSG_CTL_SERVER, 0, &cs, sizeof(cs));
+	server_announce(be, srv);
 	log_info("server %s of backend %s %s", srv->address, be->name,
 	    disable ? "disabled" : "enabled");
 	control_event("server %s of backend %s %s", srv->address, be->name,

@@ -1494,6 +1494,7 @@ int		 listen_steer(int fd, int family, uint32_t nsocks,
 /* runtime.c: servers added and removed while l4d runs */
 int		 runtime_add(const char *, char *, size_t);
 int		 runtime_remove(const char *, char *, size_t);
+void		 server_announce(struct backend *, struct server *);
 void		 runtime_keep(struct l4d_config *, struct l4d_config *,
 		    FILE *, int);
 
@@ -1513,6 +1514,8 @@ RB_PROTOTYPE(stats_tree, stats, entry, stats_cmp);
 struct stats	*stats_get(struct stats_tree *, const char *kind,
 		    const char *name, const char *sub);
 void		 stats_merge(struct counters *, const struct counters *);
+const struct counters *stats_lookup(const struct ctl_stat *, size_t,
+		    const char *, const char *, const char *);
 const char	*tls_failure_name(enum tls_failure);
 
 /*

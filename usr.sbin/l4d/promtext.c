@@ -89,17 +89,7 @@ static const struct counters *
 prom_find(struct prom *pm, const char *kind, const char *name,
     const char *sub)
 {
-	static const struct counters	 zero;
-	char				 key[STATS_KEY_MAX];
-	size_t				 i;
-
-	if ((size_t)snprintf(key, sizeof(key), "%s/%s%s%s", kind, name,
-	    sub ? "/" : "", sub ? sub : "") >= sizeof(key))
-		return &zero;
-	for (i = 0; i < pm->nstats; i++)
-		if (strcmp(pm->stats[i].key, key) == 0)
-			return &pm->stats[i].c;
-	return &zero;
+	return stats_lookup(pm->stats, pm->nstats, kind, name, sub);
 }
 
 /* A label value: backslash, double quote and newline are escaped. */

@@ -110,13 +110,25 @@ runtime_announce(struct backend *be, struct server *srv)
 	runtime_health(be);
 }
 
+/* A server's operator flags (disabled, removed), as the parent has them. */
+void
+server_announce(struct backend *be, struct server *srv)
+{
+	struct ctl_server	 cs;
+
+	memset(&cs, 0, sizeof(cs));
+	cs.backend_id = be->id;
+	cs.server_id = srv->id;
+	cs.disabled = srv->disabled;
+	cs.removed = srv->removed;
+	proc_send_all(PROC_RELAY, IMSG_CTL_SERVER, 0, &cs, sizeof(cs));
+}
+
 /* A removed server that comes back is the same one, drained no more. */
 static int
 runtime_revive(struct backend *be, struct server *srv,
     const struct server *want, char *msg, size_t len)
 {
-	struct ctl_server	 cs;
-
 	if (!srv->removed) {
 		snprintf(msg, len, "server add: backend %s has %s already",
 		    be->name, srv->address);
@@ -131,12 +143,8 @@ runtime_revive(struct backend *be, struct server *srv,
 		return -1;
 	}
 	srv->removed = 0;
-	memset(&cs, 0, sizeof(cs));
-	cs.backend_id = be->id;
-	cs.server_id = srv->id;
-	cs.disabled = srv->disabled;
-	proc_send_all(PROC_RELAY, IMSG_CTL_SERVER, 0, &cs, sizeof(cs));
-	runtime_health(be);
+	server_announce(be, srv);
+	runtime_health(be);	/* checked again */
 	return 0;
 }
 
@@ -196,7 +204,6 @@ runtime_add(const char *args, char *msg, size_t len)
 int
 runtime_remove(const char *args, char *msg, size_t len)
 {
-	struct ctl_server	 cs;
 	struct backend		*be;
 	struct server		*srv;
 	char			 buf[256], *w[RUNTIME_ARGS_MAX];
@@ -222,13 +229,8 @@ runtime_remove(const char *args, char *msg, size_t len)
 		return -1;
 	}
 	srv->removed = 1;
-	memset(&cs, 0, sizeof(cs));
-	cs.backend_id = be->id;
-	cs.server_id = srv->id;
-	cs.disabled = srv->disabled;
-	cs.removed = 1;
-	proc_send_all(PROC_RELAY, IMSG_CTL_SERVER, 0, &cs, sizeof(cs));
-	runtime_health(be);
+	server_announce(be, srv);
+	runtime_health(be);	/* checked no more */
 	log_info("server %s of backend %s removed; its sessions go on",
 	    srv->address, be->name);
 	control_event("server %s of backend %s removed", srv->address,

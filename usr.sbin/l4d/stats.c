@@ -70,3 +70,24 @@ tls_failure_name(enum tls_failure k)
 {
 	return k < TLS_FAIL_MAX ? tls_failure_names[k] : "unknown";
 }
+
+/*
+ * The counters of "KIND/NAME[/SUB]" among those the relays sent, or
+ * zeros: what l4ctl's summaries and the metrics print.
+ */
+const struct counters *
+stats_lookup(const struct ctl_stat *stats, size_t n, const char *kind,
+    const char *name, const char *sub)
+{
+	static const struct counters	 zero;
+	char				 key[STATS_KEY_MAX];
+	size_t				 i;
+
+	if ((size_t)snprintf(key, sizeof(key), "%s/%s%s%s", kind, name,
+	    sub ? "/" : "", sub ? sub : "") >= sizeof(key))
+		return &zero;
+	for (i = 0; i < n; i++)
+		if (strcmp(stats[i].key, key) == 0)
+			return &stats[i].c;
+	return &zero;
+}

@@ -1002,12 +1002,8 @@ ts_arm(struct tsess *s)
 	if (pbuf_pending(&s->up))
 		p |= EV_WRITE;
 	hup_watch(s, s->pfd != -1 && (p & EV_READ) == 0);
-	if (env.edge) {
+	if (env.edge)
 		t = p = all;
-		/* before the handshake's first wait, nothing to watch yet */
-		if (s->state == TS_HANDSHAKE && s->hs_want == 0)
-			t = 0;
-	}
 	ev_update(&s->ev_t, s->tfd, &s->t_mask, t, s);
 	if (s->pfd != -1)
 		ev_update(&s->ev_p, s->pfd, &s->p_mask, p, s);
