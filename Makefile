@@ -239,6 +239,8 @@ fuzz:
 	${MAKE} -C regress/fuzz all
 	${MAKE} -C regress/fuzz run-sni SECONDS=60
 	${MAKE} -C regress/fuzz run-proxy SECONDS=60
+	${MAKE} -C regress/fuzz run-imsg SECONDS=60
+	${MAKE} -C regress/fuzz run-parse SECONDS=60
 
 INSTALL_ENV =	DESTDIR="${DESTDIR}" PREFIX="${PREFIX}" SBINDIR="${SBINDIR}" \
 		MANDIR="${MANDIR}" SYSCONFDIR="${SYSCONFDIR}" \
