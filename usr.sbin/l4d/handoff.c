@@ -327,12 +327,55 @@ handoff_direct(struct session *s)
 	s->sfd = -1;
 	flow_release(f);
 	s->state = STATE_TLS_DIRECT;
-	if (s->drain_ms != 0)
-		session_timer(s, s->drain_ms > s->last_ms ?
-		    s->drain_ms - s->last_ms : 0);
-	else
-		evtimer_del(&s->ev_timeout);
+	handoff_rearm(s, proc_now_ms());
 	return 0;
+}
+
+/*
+ * A direct session's timer is ours for a drain and, until its engine
+ * says the handshake is done, for the handshake; the rest is the
+ * engine's.  Returns the milliseconds left, 0 when it is time (the
+ * cause in *cause), -1 when nothing is left to watch.
+ */
+static long long
+direct_left(struct session *s, long long now, enum end_cause *cause)
+{
+	long long	 hs = s->listener->timeouts.handshake, left = -1;
+
+	if (s->peek->tls_client == NULL && hs != TIMEOUT_INFINITE) {
+		left = s->start_ms + hs > now ? s->start_ms + hs - now : 0;
+		*cause = CAUSE_HANDSHAKE_TIMEOUT;
+	}
+	if (s->drain_ms != 0 && (left == -1 || s->drain_ms - now < left)) {
+		left = s->drain_ms > now ? s->drain_ms - now : 0;
+		*cause = CAUSE_DRAINED;
+	}
+	return left;
+}
+
+void
+handoff_rearm(struct session *s, long long now)
+{
+	enum end_cause	 cause;
+	long long	 left;
+
+	if ((left = direct_left(s, now, &cause)) == -1)
+		evtimer_del(&s->ev_timeout);
+	else
+		session_timer(s, left);
+}
+
+/* The timer of a direct session fired. */
+void
+handoff_timeout(struct session *s, long long now)
+{
+	enum end_cause	 cause;
+	long long	 left;
+
+	if ((left = direct_left(s, now, &cause)) > 0)
+		session_timer(s, left);
+	else if (left == 0)
+		session_end(s, cause, 0);
 }
 
 void
@@ -389,7 +432,8 @@ handoff_find(uint64_t id, int engine, uint32_t leg, int ready)
 		return leg == TLS_LEG_CLIENT ? (p->terminate ? s : NULL) :
 		    (s->backend != NULL && s->backend->tls_originate ? s :
 		    NULL);
-	if ((leg == TLS_LEG_CLIENT && s->state != STATE_TLS_CLIENT) ||
+	if ((leg == TLS_LEG_CLIENT && s->state != STATE_TLS_CLIENT &&
+	    (s->state != STATE_TLS_DIRECT || p->tls_client != NULL)) ||
 	    (leg == TLS_LEG_SERVER && s->state != STATE_TLS_SERVER))
 		return NULL;
 	return s;
@@ -418,12 +462,15 @@ handoff_ready(struct session *s, const struct tls_ready *in)
 		return;
 	}
 	*r = *in;
-	if (s->state == STATE_TLS_CLIENT) {
+	if (s->state == STATE_TLS_CLIENT || s->state == STATE_TLS_DIRECT) {
 		p->tls_client = r;
 		c->tls_handshakes++;
 		if (r->resumed)
 			c->tls_resumed++;
-		session_connect(s);
+		if (s->state == STATE_TLS_DIRECT)
+			handoff_rearm(s, proc_now_ms());
+		else
+			session_connect(s);
 		return;
 	}
 	p->tls_server = r;

@@ -404,6 +404,8 @@ struct listener {
 	struct backend		*no_sni;	/* resolved; NULL: close */
 	enum starttls		 starttls;
 	int			 tls_terminate;	/* has tls: (relays see this) */
+	int			 tls_require;	/* client_auth: require (and
+						   relays see this) */
 	struct listener_tls	*tls;		/* parent and engines only */
 	struct l4d_config	*conf;		/* its generation; config_link */
 
@@ -534,12 +536,16 @@ struct imsgbuf {
 };
 
 /* An imsgbuf hooked into the event loop. */
+#define IMSGEV_FLUSH_NONE	0
+#define IMSGEV_FLUSH_NOW	1	/* at the end of this turn */
+#define IMSGEV_FLUSH_LATER	2	/* when ev_flush's timer fires */
+
 struct imsgev {
 	struct imsgbuf	 ibuf;
 	struct event	 ev;
 	struct event	 ev_flush;	/* queued frames go out this turn */
 	pid_t		 pid;		/* ours, for the frames' headers */
-	uint8_t		 flushing;
+	uint8_t		 flushing;	/* IMSGEV_FLUSH_* */
 	short		 events;
 	void		(*handler)(int, short, void *);
 	void		*data;
@@ -1037,6 +1043,8 @@ struct peek {
 	uint8_t			 server_leg;	/* the server leg is TLS */
 	uint8_t			 engine_done;	/* an engine's IMSG_TLS_DONE */
 	uint8_t			 direct;	/* the engine relays it */
+	uint8_t			 early;		/* connect before the handshake,
+						   then hand both sockets */
 	struct tls_ready	*tls_client;	/* once it is up */
 	struct tls_ready	*tls_server;
 	char			*tls_error;	/* the engine's reason */
@@ -1348,6 +1356,8 @@ void		 imsgev_init(struct imsgev *, int fd, int proc_id, int instance,
 void		 imsgev_add(struct imsgev *);
 int		 imsgev_compose(struct imsgev *, uint32_t type, uint32_t peerid,
 		    int fd, const void *, size_t);
+int		 imsgev_compose_later(struct imsgev *, uint32_t type, int ms,
+		    const void *, size_t);
 int		 imsgev_io(struct imsgev *, short);
 void		 imsgev_clear(struct imsgev *);
 void		 proc_drop_privileges(const char *user, const char *chroot);
@@ -1372,6 +1382,8 @@ void		 handoff_channel(struct imsg *);
 int		 handoff_client(struct session *);
 int		 handoff_server(struct session *);
 int		 handoff_direct(struct session *);
+void		 handoff_rearm(struct session *, long long);
+void		 handoff_timeout(struct session *, long long);
 void		 handoff_forget(struct session *);
 int		 handoff_settle(struct session *, int fd);
 void		 session_upstream(struct session *);

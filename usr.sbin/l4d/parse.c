@@ -521,6 +521,7 @@ parse_listener_tls(struct parser *p, yaml_node_t *n, const char *path,
 	else
 		parse_certs(p, v[TL_CERTIFICATES], kp, t);
 	listener_client_auth(p, n, path, v, t);
+	l->tls_require = t->client_auth == CLIENT_AUTH_REQUIRE;
 	key_path(kp, sizeof(kp), path, "protocols");
 	if (v[TL_PROTOCOLS] != NULL)
 		tls_list(p, v[TL_PROTOCOLS], kp, t->protocols,

@@ -356,7 +356,14 @@ peek_route(struct session *s, const struct hello *h)
 	}
 	if (be->proxy_send)
 		peek_keep_dst(s);
-	if (terminate)
+	/*
+	 * A terminated session to a plain server connects alongside the
+	 * handshake, and its engine gets both sockets at once; a client
+	 * that must show a certificate is verified before any server
+	 * hears of it.
+	 */
+	p->early = terminate && !be->tls_originate && !l->tls_require;
+	if (terminate && !p->early)
 		(void)handoff_client(s);
 	else
 		session_connect(s);

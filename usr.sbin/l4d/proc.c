@@ -34,7 +34,7 @@ imsgev_flush(int fd, short event, void *arg)
 {
 	struct imsgev	*iev = arg;
 
-	iev->flushing = 0;
+	iev->flushing = IMSGEV_FLUSH_NONE;
 	/* a failure shows again to the EV_WRITE that imsgev_add() asks */
 	(void)imsgbuf_write(&iev->ibuf);
 	imsgev_add(iev);
@@ -46,7 +46,7 @@ imsgev_init(struct imsgev *iev, int fd, int proc_id, int instance,
 {
 	imsgbuf_init(&iev->ibuf, fd);
 	iev->pid = getpid();
-	iev->flushing = 0;
+	iev->flushing = IMSGEV_FLUSH_NONE;
 	evtimer_set(&iev->ev_flush, imsgev_flush, iev);
 	iev->proc_id = proc_id;
 	iev->instance = instance;
@@ -58,13 +58,13 @@ imsgev_init(struct imsgev *iev, int fd, int proc_id, int instance,
 	event_add(&iev->ev, NULL);
 }
 
-/* Re-arm for writing only while frames are queued. */
+/* Re-arm for writing only while frames are queued and may go now. */
 void
 imsgev_add(struct imsgev *iev)
 {
 	short	 events = EV_READ;
 
-	if (iev->ibuf.wqlen > 0)
+	if (iev->ibuf.wqlen > 0 && iev->flushing != IMSGEV_FLUSH_LATER)
 		events |= EV_WRITE;
 	if (events == iev->events && event_initialized(&iev->ev) &&
 	    event_pending(&iev->ev, EV_READ | EV_WRITE, NULL))
@@ -83,9 +83,33 @@ imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid, int fd,
 	if (imsg_compose(&iev->ibuf, type, peerid, iev->pid, fd, data,
 	    len) == -1)
 		return -1;
-	if (!iev->flushing) {
-		iev->flushing = 1;
+	if (iev->flushing == IMSGEV_FLUSH_LATER)
+		evtimer_del(&iev->ev_flush);
+	if (iev->flushing != IMSGEV_FLUSH_NOW) {
+		iev->flushing = IMSGEV_FLUSH_NOW;
 		event_active(&iev->ev_flush, EV_TIMEOUT, 1);
+	}
+	return 0;
+}
+
+/*
+ * A frame that may wait up to ms for company: news the peer only keeps
+ * books by goes out with the next frame that cannot wait, or when the
+ * time is up, so that a busy peer is woken once for many.
+ */
+int
+imsgev_compose_later(struct imsgev *iev, uint32_t type, int ms,
+    const void *data, size_t len)
+{
+	struct timeval	 tv;
+
+	if (imsg_compose(&iev->ibuf, type, 0, iev->pid, -1, data, len) == -1)
+		return -1;
+	if (iev->flushing == IMSGEV_FLUSH_NONE) {
+		iev->flushing = IMSGEV_FLUSH_LATER;
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		evtimer_add(&iev->ev_flush, &tv);
 	}
 	return 0;
 }
@@ -109,9 +133,9 @@ imsgev_io(struct imsgev *iev, short event)
 void
 imsgev_clear(struct imsgev *iev)
 {
-	if (iev->flushing)
+	if (iev->flushing != IMSGEV_FLUSH_NONE)
 		event_del(&iev->ev_flush);
-	iev->flushing = 0;
+	iev->flushing = IMSGEV_FLUSH_NONE;
 	event_del(&iev->ev);
 	imsgbuf_clear(&iev->ibuf);
 	if (iev->ibuf.fd != -1)

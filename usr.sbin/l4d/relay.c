@@ -244,7 +244,7 @@ relay_drain_schedule(struct relay_env *env, struct l4d_config *conf)
 		    (left = session_deadline(s, now)) >= 0)
 			session_timer(s, left);
 		else if (s->state == STATE_TLS_DIRECT)
-			session_timer(s, s->drain_ms - now);
+			handoff_rearm(s, now);
 	}
 }
 
@@ -1016,7 +1016,10 @@ session_connected(struct session *s, int events)
 		return;
 	if (s->backend->tls_originate)
 		(void)handoff_server(s);
-	else if (s->peek != NULL && s->peek->direct) {
+	else if (s->peek != NULL && s->peek->early) {
+		if (handoff_client(s) == 0)
+			(void)handoff_direct(s);
+	} else if (s->peek != NULL && s->peek->direct) {
 		if (peek_connected(s) == 0 && s->state == STATE_RELAYING)
 			(void)handoff_direct(s);
 	} else
@@ -1216,12 +1219,7 @@ session_timeout(int fd, short event, void *arg)
 	now = proc_now_ms();
 	/* its engine keeps the other timeouts */
 	if (s->state == STATE_TLS_DIRECT) {
-		if (s->drain_ms == 0)
-			return;
-		if (now < s->drain_ms)
-			session_timer(s, s->drain_ms - now);
-		else
-			session_end(s, CAUSE_DRAINED, 0);
+		handoff_timeout(s, now);
 		return;
 	}
 	if ((left = session_deadline(s, now)) > 0) {

@@ -40,6 +40,8 @@
 #define ENG_FD_RESERVE		(32 + 2 * L4D_MAX_RELAYS)
 #define ENG_SWEEP_S		1	/* look for vanished plaintext sides,
 					   report direct sessions' bytes */
+#define ENG_NEWS_MS		10	/* a direct session's READY and DONE
+					   wait so long for company */
 #define ENG_BYTES_BATCH		(IMSG_MAX_SIZE / sizeof(struct tls_bytes) - 1)
 #define ENG_SID_LEN		32	/* TLS_MAX_SESSION_ID_LENGTH */
 
@@ -1005,7 +1007,8 @@ ts_arm(struct tsess *s)
 	if (env.edge)
 		t = p = all;
 	ev_update(&s->ev_t, s->tfd, &s->t_mask, t, s);
-	if (s->pfd != -1)
+	/* a direct session's server waits for the handshake unwatched */
+	if (s->pfd != -1 && !(s->direct && s->state == TS_HANDSHAKE))
 		ev_update(&s->ev_p, s->pfd, &s->p_mask, p, s);
 }
 
@@ -1028,6 +1031,19 @@ chan_send(struct chan *c, uint32_t type, const void *data, size_t len)
 	if (!c->open)
 		return;
 	if (imsgev_compose(&c->iev, type, 0, -1, data, len) == -1)
+		log_warn("relay %d", c->instance);
+}
+
+/*
+ * What a relay only keeps books by, a direct session's handshake and
+ * end, waits a little for company: a relay is woken once for many.
+ */
+static void
+chan_send_later(struct chan *c, uint32_t type, const void *data, size_t len)
+{
+	if (!c->open)
+		return;
+	if (imsgev_compose_later(&c->iev, type, ENG_NEWS_MS, data, len) == -1)
 		log_warn("relay %d", c->instance);
 }
 
@@ -1146,7 +1162,7 @@ direct_done(struct tsess *s, const char *what, const char *reason)
 		else
 			reason_join(d.reason, sizeof(d.reason), what, reason);
 	}
-	chan_send(s->chan, IMSG_TLS_DONE, &d, sizeof(d));
+	chan_send_later(s->chan, IMSG_TLS_DONE, &d, sizeof(d));
 	if (what != NULL)
 		log_debug("session %s: %s: %s", id_str(s->id), what, reason);
 }
@@ -1215,7 +1231,10 @@ ts_ready(struct tsess *s)
 		str_copy(r.issuer, tls_peer_cert_issuer(s->tls),
 		    sizeof(r.issuer));
 	}
-	chan_send(s->chan, IMSG_TLS_READY, &r, sizeof(r));
+	if (s->direct)
+		chan_send_later(s->chan, IMSG_TLS_READY, &r, sizeof(r));
+	else
+		chan_send(s->chan, IMSG_TLS_READY, &r, sizeof(r));
 	log_debug("session %s: %s %s%s%s%s", id_str(s->id), r.version,
 	    r.cipher, r.resumed ? " resumed" : "", r.subject[0] ? " " : "",
 	    r.subject);
@@ -1250,6 +1269,8 @@ ts_handshake(struct tsess *s)
 		return 0;
 	}
 	if (rv != 0) {
+		if (s->direct)
+			s->cause = CAUSE_TLS_ERROR;
 		ts_end(s, END_RESET_PLAIN, "handshake failed", ts_reason(s));
 		return -1;
 	}
@@ -1537,7 +1558,8 @@ ts_run(struct tsess *s)
 		if (ts_handshake(s) == -1)
 			return;
 		if (s->state == TS_HANDSHAKE) {
-			if (plain_wants_read(s) && plain_early(s) == -1)
+			if (!s->direct && plain_wants_read(s) &&
+			    plain_early(s) == -1)
 				return;
 			ts_arm(s);
 			return;
@@ -1895,9 +1917,12 @@ chan_find(struct chan *c, uint64_t id)
 }
 
 /*
- * A direct session's server: what the relay owed it goes first, and
- * the engine relays from now on.  One the engine ended meanwhile (its
- * DONE or FAILED is on the way) gets the server socket closed.
+ * A direct session's server, during the handshake (connected alongside
+ * it) or after it: what the relay owed it goes first, and the engine
+ * relays from the end of the handshake on; until then the socket is
+ * not watched, and what the server says first waits in it.
+ * One the engine ended meanwhile (its DONE or FAILED is on the way)
+ * gets the server socket closed.
  */
 static int
 chan_server(struct chan *c, struct imsg *imsg, const struct tls_plain *pl)
@@ -1906,7 +1931,7 @@ chan_server(struct chan *c, struct imsg *imsg, const struct tls_plain *pl)
 
 	if ((s = chan_find(c, pl->id)) == NULL)
 		return 0;
-	if (!s->direct || s->pfd != -1 || s->state != TS_RELAY)
+	if (!s->direct || s->pfd != -1 || s->state == TS_DEAD)
 		return -1;
 	if (imsg->fd == -1) {
 		ts_end(s, END_RESET_TLS, "refused",

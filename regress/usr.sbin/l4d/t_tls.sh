@@ -1346,6 +1346,75 @@ poller_event bulk_terminate do_bulk_terminate true 200 "64 MiB each way through 
 poller_event concurrent do_concurrent false 180 "200 concurrent TLS sessions each way"
 
 # ---------------------------------------------------------------------
+# 10b. A terminated session to a plain server connects alongside the
+#      handshake: a server that speaks first is heard once the handshake
+#      is done, a failed handshake ends a connected server's session as
+#      tls-error, and with client_auth: require no server hears of a
+#      client before its certificate is checked.
+
+atf_test_case early_connect cleanup
+early_connect_head()
+{
+	meta "connect alongside the handshake: a server that speaks first, a failed handshake after the connect, none before client_auth require" 90
+}
+early_connect_body()
+{
+	tls_init
+	set -- $(free_ports 2)
+	lf=$1 lr=$2
+	pb=$(free_ports 1 127.0.0.2)
+	mkcert ca
+	mkcert leaf early.tls.test
+	start_server first id "127.0.0.2:$pb" --id b1
+	{
+		cfg_tls 1 true
+		cat <<EOF
+listeners:
+  - name: fast
+    listen: "127.0.0.1:$lf"
+    backend: first
+    tls:
+      certificates: [ $(cert_of early.tls.test) ]
+  - name: req
+    listen: "127.0.0.1:$lr"
+    backend: first
+    tls:
+      certificates: [ $(cert_of early.tls.test) ]
+      client_auth: require
+      client_ca: $PWD/certs/ca.crt
+backends:
+  - { name: first, servers: [ { address: "127.0.0.2:$pb" } ] }
+EOF
+	} >l4d.conf
+	start_l4d
+
+	# What the server says at the connect comes as the first TLS data.
+	atf_check -s exit:0 -e empty -o match:'^reply b1$' \
+	    $PY "$TLSC" line --connect "127.0.0.1:$lf" \
+	    --name early.tls.test --ca certs/ca.crt --expect b1
+	wait_log "access .*listener=fast .*server=127\.0\.0\.2:$pb sni=early\.tls\.test .*tls=TLSv1\.3 .*in=0 out=3 .*cause=(client|server)-closed" ||
+	    atf_fail "fast: $(alog)"
+
+	# Garbage after a real hello: the server was connected, the session
+	# is a tls-error with a reason and counts as a handshake failure.
+	atf_check -s exit:0 -o match:'^end (eof|reset)' -e empty \
+	    $PY "$TLSC" garbage --connect "127.0.0.1:$lf" \
+	    --name early.tls.test --bytes 3000 --max 5 --timeout 10
+	wait_log "access .*listener=fast .*server=127\.0\.0\.2:$pb sni=early\.tls\.test .*tls_error=\"[^\"]+\" in=0 out=0 .*cause=tls-error" ||
+	    atf_fail "fast, garbage: $(alog)"
+	wait_for 5 stats_has '^listener fast .* tls-failed-handshake 1( |$)' ||
+	    atf_fail "fast's failures: $(grep '^listener fast ' stats.out)"
+
+	# No certificate where one is required: no server was connected.
+	atf_check -s not-exit:0 -o ignore -e ignore \
+	    $PY "$TLSC" line --connect "127.0.0.1:$lr" \
+	    --name early.tls.test --ca certs/ca.crt --data 'ok\n'
+	wait_log 'access .*listener=req .*backend=first server=- .*cause=tls-error' ||
+	    atf_fail "req: $(alog)"
+}
+early_connect_cleanup() { cleanup; }
+
+# ---------------------------------------------------------------------
 # 11. Clients that misbehave: bytes that are no TLS, a malformed hello,
 #     garbage after a real hello, a handshake that stops half way, a
 #     renegotiation, a chain of 100 client certificates.  Each ends one
@@ -1417,12 +1486,13 @@ EOF
 	good
 
 	# A handshake that stops half way (the hello, never the Finished):
-	# cut after timeouts.handshake, as handshake-timeout.
+	# cut after timeouts.handshake, as handshake-timeout.  Its server
+	# was connected alongside the handshake (client_auth is none).
 	atf_check -s exit:0 -o match:'^end (eof|reset)' -o save:stall.out \
 	    -e empty $PY "$TLSC" stall --connect "127.0.0.1:$lp" \
 	    --name bad.tls.test --min 1.8 --max 4 --timeout 10
 	echo "stalled handshake: closed after $(sed -n 's/^elapsed //p' stall.out) s (handshake timeout 2 s)"
-	wait_log 'access .*listener=tls .*server=- sni=bad\.tls\.test .*cause=handshake-timeout' 5 ||
+	wait_log 'access .*listener=tls .*server=127\.0\.0\.2:[0-9]+ sni=bad\.tls\.test .*in=0 out=0 .*cause=handshake-timeout' 5 ||
 	    atf_fail "stalled handshake: no handshake-timeout line: $(alog)"
 	# A hello cut short: the hello reader's own timeout.
 	atf_check -s exit:0 -o ignore -e empty $PY "$HELLO" build \
@@ -1519,5 +1589,6 @@ atf_init_test_cases()
 	done
 	atf_add_test_case poller_event_bulk_terminate
 	atf_add_test_case poller_event_concurrent
+	atf_add_test_case early_connect
 	atf_add_test_case bad_input
 }
