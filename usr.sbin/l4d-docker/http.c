@@ -206,7 +206,8 @@ http_step(struct http_req *r, struct evbuffer *in, const char **error)
 	case ST_TRAILER:
 		line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
 		if (line == NULL) {
-			if (evbuffer_get_length(in) > DD_HDR_LINE_MAX) {
+			/* a line at the bound, and its CR, may wait for LF */
+			if (evbuffer_get_length(in) > DD_HDR_LINE_MAX + 1) {
 				*error = "line too long";
 				return -1;
 			}
