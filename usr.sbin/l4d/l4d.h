@@ -1504,6 +1504,11 @@ int		 listen_steer(int fd, int family, uint32_t nsocks,
 		    uint32_t v6_prefix, int on);
 
 /* runtime.c: servers added and removed while l4d runs */
+#define RUNTIME_WORDS_MAX	5	/* BACKEND ADDRESS weight N backup */
+/* The longest such request: the longest name and address, one space. */
+#define RUNTIME_REQ_MAX		(L4D_NAME_MAX + L4D_ADDR_MAX + \
+				    sizeof(" weight 256 backup"))
+int		 runtime_words(const char *, char *, size_t, char **, int);
 int		 runtime_add(const char *, char *, size_t);
 int		 runtime_remove(const char *, char *, size_t);
 void		 server_announce(struct backend *, struct server *);

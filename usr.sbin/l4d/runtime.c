@@ -21,15 +21,19 @@
 
 #include "l4d.h"
 
-#define RUNTIME_ARGS_MAX	5	/* BACKEND ADDRESS weight N backup */
-
-/* The words of a request, split in place. */
-static int
-runtime_words(char *buf, char **w, int max)
+/*
+ * The words of a request, split in buf, a copy of args of size bytes:
+ * how many, -1 when there are more than max, -2 when args does not fit
+ * (never cut: what is left may still read as a request).
+ */
+int
+runtime_words(const char *args, char *buf, size_t size, char **w, int max)
 {
 	char	*p;
 	int	 n = 0;
 
+	if (strlcpy(buf, args, size) >= size)
+		return -2;
 	while ((p = strsep(&buf, " ")) != NULL) {
 		if (*p == '\0')
 			continue;
@@ -153,13 +157,14 @@ runtime_add(const char *args, char *msg, size_t len)
 {
 	struct backend	*be;
 	struct server	 want, *srv;
-	char		 buf[256], *w[RUNTIME_ARGS_MAX], err[192];
+	char		 buf[RUNTIME_REQ_MAX], *w[RUNTIME_WORDS_MAX], err[192];
 	int		 n;
 
-	strlcpy(buf, args, sizeof(buf));
-	if ((n = runtime_words(buf, w, RUNTIME_ARGS_MAX)) < 2) {
-		snprintf(msg, len, "server add: expected BACKEND ADDRESS "
-		    "[weight N] [backup]");
+	if ((n = runtime_words(args, buf, sizeof(buf), w,
+	    RUNTIME_WORDS_MAX)) < 2) {
+		snprintf(msg, len, "server add: %s", n == -2 ?
+		    "request too long" :
+		    "expected BACKEND ADDRESS [weight N] [backup]");
 		return -1;
 	}
 	if ((be = config_find_backend(l4d_conf, w[0])) == NULL) {
@@ -206,11 +211,13 @@ runtime_remove(const char *args, char *msg, size_t len)
 {
 	struct backend		*be;
 	struct server		*srv;
-	char			 buf[256], *w[RUNTIME_ARGS_MAX];
+	char			 buf[RUNTIME_REQ_MAX], *w[RUNTIME_WORDS_MAX];
+	int			 n;
 
-	strlcpy(buf, args, sizeof(buf));
-	if (runtime_words(buf, w, RUNTIME_ARGS_MAX) != 2) {
-		snprintf(msg, len, "server remove: expected BACKEND ADDRESS");
+	if ((n = runtime_words(args, buf, sizeof(buf), w,
+	    RUNTIME_WORDS_MAX)) != 2) {
+		snprintf(msg, len, "server remove: %s", n == -2 ?
+		    "request too long" : "expected BACKEND ADDRESS");
 		return -1;
 	}
 	if ((be = config_find_backend(l4d_conf, w[0])) == NULL) {

@@ -75,6 +75,12 @@ EOF
 	atf_check -s exit:1 -o match:'configuration file' \
 	    $ctl server remove pool "127.0.0.2:$pa"
 	atf_check -s exit:1 -o match:'no server' $ctl server remove pool 127.0.0.5:1
+	# longer than any request can be: refused whole, never cut
+	long=$(printf '%0400d' 0)
+	atf_check -s exit:1 -o match:'request too long' \
+	    $ctl server add pool "$long:1"
+	atf_check -s exit:1 -o match:'request too long' \
+	    $ctl server remove pool "$long:1"
 
 	# a weighted runtime backup: only when the primaries are gone
 	atf_check -s exit:0 -o ignore $ctl server add pool 127.0.0.6:9 weight 3 backup
