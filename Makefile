@@ -233,14 +233,17 @@ run: all
 bench: all
 	sh regress/bench/bench.sh
 
-# Build every target, then fuzz the ClientHello reader and the PROXY
-# header reader for a minute each.
+# Build every target, then fuzz each for a minute: the ClientHello
+# reader, the PROXY header reader, the frame reader, the configuration
+# parser, l4d-docker's HTTP reader and the server add/remove requests.
 fuzz:
 	${MAKE} -C regress/fuzz all
 	${MAKE} -C regress/fuzz run-sni SECONDS=60
 	${MAKE} -C regress/fuzz run-proxy SECONDS=60
 	${MAKE} -C regress/fuzz run-imsg SECONDS=60
 	${MAKE} -C regress/fuzz run-parse SECONDS=60
+	${MAKE} -C regress/fuzz run-dockerhttp SECONDS=60
+	${MAKE} -C regress/fuzz run-ctlargs SECONDS=60
 
 INSTALL_ENV =	DESTDIR="${DESTDIR}" PREFIX="${PREFIX}" SBINDIR="${SBINDIR}" \
 		MANDIR="${MANDIR}" SYSCONFDIR="${SYSCONFDIR}" \
