@@ -360,7 +360,7 @@ handoff_rearm(struct session *s, long long now)
 	long long	 left;
 
 	if ((left = direct_left(s, now, &cause)) == -1)
-		evtimer_del(&s->ev_timeout);
+		poll_timer_del(&s->timer);
 	else
 		session_timer(s, left);
 }

@@ -536,6 +536,19 @@ struct imsgbuf {
 };
 
 /* An imsgbuf hooked into the event loop. */
+/*
+ * A relay's timer (poll_epoll.c, poll_event.c): relays keep no libevent
+ * timer, their loop's timeout is the earliest of these.
+ */
+struct poll_timer {
+	long long		 at;		/* proc_now_ms() */
+	uint32_t		 slot;		/* in the heap; 0: idle */
+	TAILQ_ENTRY(poll_timer)	 entry;		/* expired, to be called */
+	struct event		*ev;		/* poll_event.c */
+	void			(*cb)(void *);
+	void			*arg;
+};
+
 #define IMSGEV_FLUSH_NONE	0
 #define IMSGEV_FLUSH_NOW	1	/* at the end of this turn */
 #define IMSGEV_FLUSH_LATER	2	/* when ev_flush's timer fires */
@@ -985,7 +998,7 @@ struct session {
 	int			 sfd;
 	TAILQ_ENTRY(session)	 run_entry;	/* more to move next turn */
 	void			*poll;		/* the poller's own, if any */
-	struct event		 ev_timeout;
+	struct poll_timer	 timer;
 	uint8_t			 cready;	/* READY_* of cfd */
 	uint8_t			 sready;	/* READY_* of sfd */
 	uint8_t			 queued;	/* on the run queue */
@@ -1074,7 +1087,7 @@ struct relay_env {
 	struct sessionlist	 sessions;
 	struct sessionlist	 runq;		/* used up their rounds */
 	struct sessionlist	 ended;		/* freed after the batch */
-	struct event		 ev_runq;
+	struct poll_timer	 runq_timer;
 	uint32_t		 nrunq;
 	int			 batching;	/* poller delivering events */
 	struct stats_tree	 stats;
@@ -1088,7 +1101,7 @@ struct relay_env {
 	long long		 accept_paused_ms;
 	long long		 accept_logged_ms;
 	uint64_t		 accept_pauses;
-	struct event		 ev_accept_resume;
+	struct poll_timer	 accept_timer;
 	struct event		 ev_sigterm;
 	struct event		 ev_sigint;
 	struct event		 ev_sighup;
@@ -1423,7 +1436,13 @@ void		 pipe_pool_flush(void);
  * session sockets, delivered to session_ready().
  */
 extern const int poll_exact;	/* events tell FIN, error and neither apart */
-int		 poll_init(void);
+int		 poll_init(void);	/* and libevent's: event_init() */
+void		 poll_loop(void);
+void		 poll_timer_set(struct poll_timer *, void (*)(void *), void *);
+int		 poll_timer_add(struct poll_timer *, long long ms);
+void		 poll_timer_del(struct poll_timer *);
+int		 poll_timer_pending(const struct poll_timer *);
+void		 poll_timer_free(struct poll_timer *);
 int		 poll_add(struct session *, int side);
 void		 poll_forget(struct session *, int side);
 void		 poll_remove(struct session *, int side);

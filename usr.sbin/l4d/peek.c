@@ -357,12 +357,14 @@ peek_route(struct session *s, const struct hello *h)
 	if (be->proxy_send)
 		peek_keep_dst(s);
 	/*
-	 * A terminated session to a plain server connects alongside the
+	 * A terminated session to a plain server connects before the
 	 * handshake, and its engine gets both sockets at once; a client
 	 * that must show a certificate is verified before any server
-	 * hears of it.
+	 * hears of it, and a PROXY header waits for what the handshake
+	 * tells it.
 	 */
-	p->early = terminate && !be->tls_originate && !l->tls_require;
+	p->early = terminate && !be->tls_originate && !l->tls_require &&
+	    !be->proxy_send;
 	if (terminate && !p->early)
 		(void)handoff_client(s);
 	else

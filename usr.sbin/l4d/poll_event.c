@@ -25,7 +25,70 @@ static void	 poll_callback(int, short, void *);
 int
 poll_init(void)
 {
+	event_init();
 	return 0;
+}
+
+void
+poll_loop(void)
+{
+	event_dispatch();
+}
+
+static void
+timer_callback(int fd, short what, void *arg)
+{
+	struct poll_timer	*t = arg;
+
+	t->cb(t->arg);
+}
+
+void
+poll_timer_set(struct poll_timer *t, void (*cb)(void *), void *arg)
+{
+	t->ev = NULL;
+	t->cb = cb;
+	t->arg = arg;
+}
+
+/* The event is made on first use, and kept. */
+int
+poll_timer_add(struct poll_timer *t, long long ms)
+{
+	struct timeval	 tv;
+
+	if (t->ev == NULL) {
+		if ((t->ev = malloc(sizeof(*t->ev))) == NULL)
+			return -1;
+		evtimer_set(t->ev, timer_callback, t);
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	return evtimer_add(t->ev, &tv);
+}
+
+void
+poll_timer_del(struct poll_timer *t)
+{
+	if (t->ev != NULL)
+		evtimer_del(t->ev);
+}
+
+int
+poll_timer_pending(const struct poll_timer *t)
+{
+	return t->ev != NULL && evtimer_pending(t->ev, NULL);
+}
+
+/* Before the memory holding it goes. */
+void
+poll_timer_free(struct poll_timer *t)
+{
+	if (t->ev == NULL)
+		return;
+	evtimer_del(t->ev);
+	free(t->ev);
+	t->ev = NULL;
 }
 
 int

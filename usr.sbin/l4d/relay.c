@@ -32,14 +32,14 @@ struct relay_env	 relay_env;
 
 static void	 relay_dispatch_parent(int, short, void *);
 static void	 relay_accept(int, short, void *);
-static void	 relay_accept_resume(int, short, void *);
+static void	 relay_accept_resume(void *);
 static void	 relay_sighandler(int, short, void *);
 static void	 session_start(struct listener *, int,
 		    const struct sockaddr *, socklen_t);
 static void	 session_connected(struct session *, int);
 static int	 session_io(struct session *);
-static void	 session_timeout(int, short, void *);
-static void	 relay_run_queue(int, short, void *);
+static void	 session_timeout(void *);
+static void	 relay_run_queue(void *);
 static int	 flow_io(struct session *, struct flow *);
 static void	 session_reset_by(struct session *, int);
 static void	 listeners_enable(int);
@@ -117,7 +117,8 @@ relay_main(int fd, int instance, int nrelays)
 	env->session_cap = relay_session_cap();
 	env->accept_backoff_ms = 0;
 
-	event_init();
+	if (poll_init() == -1)
+		fatal("session poller");
 	signal(SIGPIPE, SIG_IGN);
 	signal_set(&env->ev_sigterm, SIGTERM, relay_sighandler, env);
 	signal_set(&env->ev_sigint, SIGINT, relay_sighandler, env);
@@ -125,16 +126,14 @@ relay_main(int fd, int instance, int nrelays)
 	signal_add(&env->ev_sigint, NULL);
 	signal_set(&env->ev_sighup, SIGHUP, relay_sighandler, env);
 	signal_add(&env->ev_sighup, NULL);
-	evtimer_set(&env->ev_accept_resume, relay_accept_resume, env);
-	evtimer_set(&env->ev_runq, relay_run_queue, env);
-	if (poll_init() == -1)
-		fatal("session poller");
+	poll_timer_set(&env->accept_timer, relay_accept_resume, env);
+	poll_timer_set(&env->runq_timer, relay_run_queue, env);
 
 	imsgev_init(&env->parent, fd, PROC_PARENT, 0, relay_dispatch_parent,
 	    env);
 	log_debug("started, session cap %u", env->session_cap);
 
-	event_dispatch();
+	poll_loop();
 	relay_shutdown();
 	/* NOTREACHED */
 	exit(0);
@@ -673,7 +672,6 @@ listeners_enable(int on)
 static void
 relay_accept_pause(struct relay_env *env, int error)
 {
-	struct timeval	 tv;
 	long long	 now = proc_now_ms();
 
 	/* the backoff grows while pauses follow each other closely */
@@ -693,13 +691,11 @@ relay_accept_pause(struct relay_env *env, int error)
 		env->accept_logged_ms = now;
 	}
 	listeners_enable(0);
-	tv.tv_sec = env->accept_backoff_ms / 1000;
-	tv.tv_usec = (env->accept_backoff_ms % 1000) * 1000;
-	evtimer_add(&env->ev_accept_resume, &tv);
+	(void)poll_timer_add(&env->accept_timer, env->accept_backoff_ms);
 }
 
 static void
-relay_accept_resume(int fd, short event, void *arg)
+relay_accept_resume(void *arg)
 {
 	listeners_enable(1);
 }
@@ -760,7 +756,7 @@ session_new(struct listener *l, int fd, const struct sockaddr *sa,
 	s->s2c.dir = FLOW_S2C;
 	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
 	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
-	evtimer_set(&s->ev_timeout, session_timeout, s);
+	poll_timer_set(&s->timer, session_timeout, s);
 	session_conf(s)->refs++;
 	TAILQ_INSERT_TAIL(&env->sessions, s, entry);
 	env->nsessions++;
@@ -869,15 +865,10 @@ relay_listener_cap(struct listener *l)
 void
 session_timer(struct session *s, long long ms)
 {
-	struct timeval	 tv;
-
-	if (ms < 0) {
-		evtimer_del(&s->ev_timeout);
-		return;
-	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(&s->ev_timeout, &tv);
+	if (ms < 0)
+		poll_timer_del(&s->timer);
+	else if (poll_timer_add(&s->timer, ms) == -1)
+		log_warn("session %s: timer", session_idstr(s));
 }
 
 static struct server *
@@ -1095,15 +1086,14 @@ static void
 session_requeue(struct session *s)
 {
 	struct relay_env	*env = &relay_env;
-	struct timeval		 now = { 0, 0 };
 
 	if (s->queued)
 		return;
 	s->queued = 1;
 	TAILQ_INSERT_TAIL(&env->runq, s, run_entry);
 	env->nrunq++;
-	if (!evtimer_pending(&env->ev_runq, NULL))
-		evtimer_add(&env->ev_runq, &now);
+	if (!poll_timer_pending(&env->runq_timer))
+		(void)poll_timer_add(&env->runq_timer, 0);
 }
 
 static void
@@ -1120,7 +1110,7 @@ session_dequeue(struct session *s)
 
 /* Those queued before this turn; the ones they queue wait for the next. */
 static void
-relay_run_queue(int fd, short event, void *arg)
+relay_run_queue(void *arg)
 {
 	struct relay_env	*env = arg;
 	struct session		*s;
@@ -1201,7 +1191,7 @@ session_deadline_nodrain(struct session *s, long long now)
  * firing re-arms for what is left, so busy sessions cost no timer work.
  */
 static void
-session_timeout(int fd, short event, void *arg)
+session_timeout(void *arg)
 {
 	struct session	*s = arg;
 	struct timeouts	*t = &s->listener->timeouts;
@@ -1543,7 +1533,7 @@ session_end(struct session *s, enum end_cause cause, int reset)
 		poll_forget(s, SIDE_CLIENT);
 	if (s->sfd != -1)
 		poll_forget(s, SIDE_SERVER);
-	evtimer_del(&s->ev_timeout);
+	poll_timer_free(&s->timer);
 	if (s->cfd == -1)
 		;	/* an engine has it */
 	else if (reset == RESET_CLIENT)
