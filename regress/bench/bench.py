@@ -602,10 +602,11 @@ def cpu_per_op(peer, before, count):
 
 class L4d(Peer):
     name = "l4d"
+    binary = L4D
 
     def available(self):
-        if not os.access(L4D, os.X_OK):
-            return "%s not built" % L4D
+        if not os.access(self.binary, os.X_OK):
+            return "%s not built" % self.binary
         if os.geteuid() != 0:
             return "needs root (privilege separation)"
         return None
@@ -636,7 +637,18 @@ backends:
     servers:
       - {{ address: "{HOST}:{backend_port}" }}
 """)
-        return [L4D, "-d", "-f", conf]
+        return [self.binary, "-d", "-f", conf]
+
+
+class L4dAB(L4d):
+    """Another build of l4d, for an A/B of a change in the same run:
+    L4D_AB=/path/to/other/l4d (a checkout of the base, built)."""
+    name = "l4d-ab"
+    binary = os.environ.get("L4D_AB", "")
+
+    def available(self):
+        self.note = "l4d at " + self.binary
+        return super().available()
 
 
 def ensure_user(name):
@@ -748,8 +760,9 @@ class Socat(Peer):
 
 
 def make_peers(ctx):
-    return [Direct(ctx), L4d(ctx), HAProxy(ctx), HAProxy(ctx, splice=True),
-            NginxStream(ctx), Socat(ctx)]
+    ab = [L4dAB(ctx)] if L4dAB.binary else []
+    return [Direct(ctx), L4d(ctx)] + ab + [HAProxy(ctx),
+            HAProxy(ctx, splice=True), NginxStream(ctx), Socat(ctx)]
 
 
 # --------------------------------------------------------------------------
@@ -1281,7 +1294,7 @@ def parse_args(argv):
     ap.add_argument("--sessions", type=int, default=5000,
                     help="idle sessions (default 5000)")
     ap.add_argument("--peers", default="",
-                    help="comma-separated subset of: direct,l4d,haproxy,"
+                    help="comma-separated subset of: direct,l4d,l4d-ab,haproxy,"
                          "haproxy-splice,nginx,socat")
     ap.add_argument("--tests", default="",
                     help="comma-separated subset of: " + ",".join(names))
