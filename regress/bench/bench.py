@@ -7,8 +7,9 @@ WORKERS=N in the environment (default 1) sets the workers of every peer and
 of the HTTP backend.
 
 Every measurement runs on a freshly started peer that has passed one real
-request first. Rounds interleave the peers (A B C, A B C, ...) so that drift
-of the machine spreads over all of them. The table shows the median of the
+request first. Rounds interleave the peers (A B C, B C A, C A B, ...) so
+that drift of the machine, and what a test leaves behind for the next
+(TIME_WAIT sockets after a connection test), spread over all of them. The table shows the median of the
 rounds and its ratio to HAProxy and to direct; the same goes to a JSON file.
 
 The TLS tests (tlscps, tlshttp, tlsbulk) put the proxy in front of the same
@@ -1059,8 +1060,12 @@ def run(ctx, peers, tests):
     """results[test][peer] = list of per-round dicts."""
     results = {t.name: {p.name: [] for p in peers} for t in tests}
     for rnd in range(1, ctx.args.rounds + 1):
+        # each round starts with the next peer: none always follows the
+        # previous test's last peer (TIME_WAIT sockets, a warm cache)
+        k = (rnd - 1) % len(peers)
+        order = peers[k:] + peers[:k]
         for test in tests:
-            for peer in peers:
+            for peer in order:
                 if test.name == "idle" and not peer.idle_ok:
                     continue
                 if test.tls and not peer.tls_ok:
