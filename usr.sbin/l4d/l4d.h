@@ -1369,6 +1369,7 @@ void		 imsgev_init(struct imsgev *, int fd, int proc_id, int instance,
 void		 imsgev_add(struct imsgev *);
 int		 imsgev_compose(struct imsgev *, uint32_t type, uint32_t peerid,
 		    int fd, const void *, size_t);
+/* a libevent timer: engines only, relays keep none (poll_epoll.c) */
 int		 imsgev_compose_later(struct imsgev *, uint32_t type, int ms,
 		    const void *, size_t);
 int		 imsgev_io(struct imsgev *, short);
