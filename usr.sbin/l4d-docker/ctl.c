@@ -217,32 +217,30 @@ ctl_summary(const struct ctl *ctl, char *msg, size_t msglen)
 	return doc;
 }
 
-json_t *
-summary_backend(json_t *summary, const char *name)
+/* The member of an array of objects whose key says value. */
+static json_t *
+array_find(json_t *array, const char *key, const char *value)
 {
-	json_t		*be;
+	json_t		*o;
 	size_t		 i;
 	const char	*s;
 
-	json_array_foreach(json_object_get(summary, "backends"), i, be) {
-		s = json_string_value(json_object_get(be, "name"));
-		if (s != NULL && strcmp(s, name) == 0)
-			return be;
+	json_array_foreach(array, i, o) {
+		s = json_string_value(json_object_get(o, key));
+		if (s != NULL && strcmp(s, value) == 0)
+			return o;
 	}
 	return NULL;
 }
 
 json_t *
+summary_backend(json_t *summary, const char *name)
+{
+	return array_find(json_object_get(summary, "backends"), "name", name);
+}
+
+json_t *
 backend_server(json_t *be, const char *address)
 {
-	json_t		*srv;
-	size_t		 i;
-	const char	*s;
-
-	json_array_foreach(json_object_get(be, "servers"), i, srv) {
-		s = json_string_value(json_object_get(srv, "address"));
-		if (s != NULL && strcmp(s, address) == 0)
-			return srv;
-	}
-	return NULL;
+	return array_find(json_object_get(be, "servers"), "address", address);
 }

@@ -1373,6 +1373,7 @@ int		 imsgev_compose(struct imsgev *, uint32_t type, uint32_t peerid,
 int		 imsgev_compose_later(struct imsgev *, uint32_t type, int ms,
 		    const void *, size_t);
 int		 imsgev_io(struct imsgev *, short);
+void		 proc_log_level(struct imsg *);
 void		 imsgev_clear(struct imsgev *);
 void		 proc_drop_privileges(const char *user, const char *chroot);
 

@@ -457,8 +457,7 @@ metrics_dispatch_parent(int fd, short event, void *arg)
 			receive_end(&imsg);
 			break;
 		case IMSG_CTL_LOG_VERBOSE:
-			if (imsg.datalen == sizeof(int))
-				log_setlevel(*(int *)imsg.data);
+			proc_log_level(&imsg);
 			break;
 		default:
 			fatalx("unexpected frame %u from the parent",

@@ -638,3 +638,15 @@ proc_stop(void)
 			waitpid(children[i].pid, NULL, 0);
 		}
 }
+
+/* The parent's l4ctl log verbose, in any child. */
+void
+proc_log_level(struct imsg *imsg)
+{
+	int	 level;
+
+	if (imsg->datalen != sizeof(level))
+		fatalx("bad log level frame from the parent");
+	memcpy(&level, imsg->data, sizeof(level));
+	log_setlevel(level);
+}

@@ -380,8 +380,7 @@ relay_dispatch_parent(int fd, short event, void *arg)
 			relay_health_state(env, &imsg);
 			break;
 		case IMSG_CTL_LOG_VERBOSE:
-			if (imsg.datalen == sizeof(int))
-				log_setlevel(*(int *)imsg.data);
+			proc_log_level(&imsg);
 			break;
 		case IMSG_TLS_CHANNEL:
 			handoff_channel(&imsg);

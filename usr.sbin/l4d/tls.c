@@ -1931,7 +1931,7 @@ chan_server(struct chan *c, struct imsg *imsg, const struct tls_plain *pl)
 
 	if ((s = chan_find(c, pl->id)) == NULL)
 		return 0;
-	if (!s->direct || s->pfd != -1 || s->state == TS_DEAD)
+	if (!s->direct || s->pfd != -1)
 		return -1;
 	if (imsg->fd == -1) {
 		ts_end(s, END_RESET_TLS, "refused",
@@ -2180,8 +2180,7 @@ eng_dispatch_parent(int fd, short event, void *arg)
 			chan_open(&imsg);
 			break;
 		case IMSG_CTL_LOG_VERBOSE:
-			if (imsg.datalen == sizeof(int))
-				log_setlevel(*(int *)imsg.data);
+			proc_log_level(&imsg);
 			break;
 		default:
 			fatalx("unexpected frame %u from the parent",
