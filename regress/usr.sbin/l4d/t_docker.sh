@@ -12,8 +12,11 @@ dd_init()
 	. "$(atf_get_srcdir)/tools/lib.sh"
 	L4DD=$TOP/usr.sbin/l4d-docker/l4d-docker
 	FAKEDOCKER=$TOOLS/dockerfake.py
-	# l4d-docker runs it as a program: with the tests' python3
-	printf '#!/bin/sh\nexec %s %s "$@"\n' "$PY" "$TOOLS/fakel4ctl.py" \
+	# l4d-docker runs it as a program: with the tests' python3, from
+	# the work directory, which an unprivileged l4d-docker can read
+	# where the source tree may not be (a clone in mktemp -d)
+	cp "$TOOLS/fakel4ctl.py" fakel4ctl.py
+	printf '#!/bin/sh\nexec %s %s "$@"\n' "$PY" "$PWD/fakel4ctl.py" \
 	    >fakel4ctl
 	chmod 755 fakel4ctl
 	CTL=$PWD/fakel4ctl
