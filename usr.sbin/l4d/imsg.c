@@ -1,7 +1,7 @@
 /*
  * Frames between l4d processes: a fixed header and a payload on a
- * stream socket, with at most one file descriptor riding beside a
- * frame as SCM_RIGHTS.
+ * stream socket, with at most one file descriptor belonging to a
+ * frame, passed as SCM_RIGHTS.
  *
  * Everything that arrives is taken as hostile: headers are checked
  * before their length is trusted, received descriptors are capped, and
@@ -21,21 +21,21 @@
 
 #include "l4d.h"
 
-/* Frames gathered into one sendmsg(2) when none carries an fd. */
+/* Frames, and descriptors beside them, gathered into one sendmsg(2). */
 #define IMSG_WRITE_IOV		32
+#define IMSG_SEND_FDS		8
 
 /*
- * Room for more descriptors than one frame may carry, so that a peer
- * sending a burst is seen as exceeding the cap (and its fds closed)
- * rather than silently truncated by the kernel.
+ * Room for more descriptors than one of our writes carries, so that a
+ * peer sending a burst is seen as exceeding the cap (and its fds
+ * closed) rather than silently truncated by the kernel.
  */
 #define IMSG_READ_FDS		16
 
 static struct ibuf	*ibuf_new(size_t);
 static void		 ibuf_free(struct ibuf *);
 static void		 imsgbuf_consume(struct imsgbuf *, size_t);
-static ssize_t		 imsgbuf_send_fd(struct imsgbuf *, struct ibuf *);
-static ssize_t		 imsgbuf_send_plain(struct imsgbuf *);
+static ssize_t		 imsgbuf_send(struct imsgbuf *);
 static int		 imsgbuf_take_fds(struct imsgbuf *, struct msghdr *,
 			    int);
 
@@ -161,79 +161,71 @@ imsgbuf_consume(struct imsgbuf *ibuf, size_t n)
 }
 
 /*
- * A frame with an fd goes in a sendmsg(2) of its own, the fd beside its
- * first byte: the receiver then never sees an fd ahead of the frames
- * before it, and pairs fds with frames in order.
+ * Queued frames go out in one sendmsg(2), up to IMSG_WRITE_IOV of them,
+ * their descriptors (IMSG_SEND_FDS at most) riding beside its first
+ * byte.  A descriptor thus arrives with its frame or before it, never
+ * after, and the receiver pairs them in order; the kernel hands over
+ * the descriptors of one such write in one recvmsg(2) at most, within
+ * the room the receiver keeps.  A connection handed over with its
+ * server (two frames, two fds) is one write and one wakeup.
  */
 static ssize_t
-imsgbuf_send_fd(struct imsgbuf *ibuf, struct ibuf *b)
+imsgbuf_send(struct imsgbuf *ibuf)
 {
 	union {
 		struct cmsghdr	 align;
-		char		 buf[CMSG_SPACE(sizeof(int))];
+		char		 buf[CMSG_SPACE(sizeof(int) * IMSG_SEND_FDS)];
 	} cmsgbuf;
+	struct iovec	 iov[IMSG_WRITE_IOV];
+	struct ibuf	*held[IMSG_SEND_FDS];
 	struct msghdr	 msg;
-	struct iovec	 iov;
 	struct cmsghdr	*cm;
+	struct ibuf	*b;
 	ssize_t		 n;
+	int		 niov = 0, nfds = 0, i;
 
 	memset(&msg, 0, sizeof(msg));
 	memset(&cmsgbuf, 0, sizeof(cmsgbuf));
-	iov.iov_base = b->buf;
-	iov.iov_len = b->len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cmsgbuf.buf;
-	msg.msg_controllen = sizeof(cmsgbuf.buf);
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	memcpy(CMSG_DATA(cm), &b->fd, sizeof(int));
-
-	if ((n = sendmsg(ibuf->fd, &msg, MSG_NOSIGNAL)) == -1)
-		return -1;
-	/* The peer holds its own copy now; the rest needs no fd. */
-	close(b->fd);
-	b->fd = -1;
-	return n;
-}
-
-/* Gather queued frames up to, not including, the next one with an fd. */
-static ssize_t
-imsgbuf_send_plain(struct imsgbuf *ibuf)
-{
-	struct iovec	 iov[IMSG_WRITE_IOV];
-	struct msghdr	 msg;
-	struct ibuf	*b;
-	int		 niov = 0;
-
+	cm = &cmsgbuf.align;
 	TAILQ_FOREACH(b, &ibuf->wq, entry) {
-		if (niov == IMSG_WRITE_IOV || b->fd != -1)
+		if (niov == IMSG_WRITE_IOV ||
+		    (b->fd != -1 && nfds == IMSG_SEND_FDS))
 			break;
+		if (b->fd != -1) {
+			memcpy(CMSG_DATA(cm) + nfds * sizeof(int), &b->fd,
+			    sizeof(int));
+			held[nfds++] = b;
+		}
 		iov[niov].iov_base = b->buf + b->off;
 		iov[niov].iov_len = b->len - b->off;
 		niov++;
 	}
-
-	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = iov;
 	msg.msg_iovlen = niov;
-	return sendmsg(ibuf->fd, &msg, MSG_NOSIGNAL);
+	if (nfds > 0) {
+		msg.msg_control = cmsgbuf.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+	}
+	if ((n = sendmsg(ibuf->fd, &msg, MSG_NOSIGNAL)) == -1)
+		return -1;
+	/* The peer holds its own copies now, even of a partial write. */
+	for (i = 0; i < nfds; i++) {
+		close(held[i]->fd);
+		held[i]->fd = -1;
+	}
+	return n;
 }
 
 int
 imsgbuf_write(struct imsgbuf *ibuf)
 {
-	struct ibuf	*b;
 	ssize_t		 n;
 
-	while ((b = TAILQ_FIRST(&ibuf->wq)) != NULL) {
-		if (b->fd != -1)
-			n = imsgbuf_send_fd(ibuf, b);
-		else
-			n = imsgbuf_send_plain(ibuf);
-		if (n == -1) {
+	while (!TAILQ_EMPTY(&ibuf->wq)) {
+		if ((n = imsgbuf_send(ibuf)) == -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||

@@ -352,6 +352,46 @@ ATF_TC_BODY(fd_order, tc)
 }
 
 /*
+ * Frames with fds one after the other leave in few writes: the first
+ * read takes eight of them at once (the writer's batch), and each fd
+ * still lands on its own frame.
+ */
+#define NBATCH		20
+#define SEND_FDS	8
+
+ATF_TC_WITHOUT_HEAD(fd_batch);
+ATF_TC_BODY(fd_batch, tc)
+{
+	struct pair	 p;
+	struct imsg	 imsg[NBATCH];
+	int		 pfd[NBATCH][2];
+	char		 word[16];
+	int		 i;
+
+	pair_open(&p);
+	for (i = 0; i < NBATCH; i++) {
+		ATF_REQUIRE(pipe(pfd[i]) == 0);
+		ATF_REQUIRE_EQ(imsg_compose(&p.w, TEST_TYPE, (uint32_t)i, 0,
+		    pfd[i][1], &i, sizeof(i)), 0);
+	}
+	ATF_REQUIRE_EQ(imsgbuf_flush(&p.w), 0);
+	ATF_REQUIRE(imsgbuf_read(&p.r) > 0);
+	ATF_CHECK_EQ(p.r.nrfds, SEND_FDS);
+	ATF_CHECK_EQ(p.r.rlen, SEND_FDS * (IMSG_HDR_SIZE + sizeof(int)));
+	for (i = 0; i < NBATCH; i++) {
+		while (imsg_get(&p.r, &imsg[i]) == 0)
+			ATF_REQUIRE(imsgbuf_read(&p.r) > 0);
+		ATF_CHECK_EQ(imsg[i].hdr.peerid, (uint32_t)i);
+		snprintf(word, sizeof(word), "pipe %d", i);
+		check_pipe(imsg[i].fd, pfd[i][0], word);
+		imsg_free(&imsg[i]);
+		close(pfd[i][0]);
+	}
+	ATF_CHECK_EQ(p.r.nrfds, 0);
+	pair_close(&p);
+}
+
+/*
  * fds among many plain frames, big enough to fill the socket buffer:
  * each fd still lands on its own frame.
  */
@@ -733,6 +773,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, oversize);
 	ATF_TP_ADD_TC(tp, fd_pass);
 	ATF_TP_ADD_TC(tp, fd_order);
+	ATF_TP_ADD_TC(tp, fd_batch);
 	ATF_TP_ADD_TC(tp, fd_mixed);
 	ATF_TP_ADD_TC(tp, clear_closes_fds);
 	ATF_TP_ADD_TC(tp, truncated);
