@@ -415,8 +415,8 @@ struct listener {
 
 	/* relay runtime state, never shipped */
 	int			 fd;		/* this relay's socket */
-	struct event		 ev;
-	int			 ev_added;
+	struct event		 ev;		/* poll_event.c */
+	int			 ev_added;	/* watched: poll_listen() */
 	uint32_t		 active;
 	uint64_t		 total;
 	struct stats		*stats;
@@ -559,6 +559,7 @@ struct imsgev {
 	struct event	 ev_flush;	/* queued frames go out this turn */
 	pid_t		 pid;		/* ours, for the frames' headers */
 	uint8_t		 flushing;	/* IMSGEV_FLUSH_* */
+	TAILQ_ENTRY(imsgev)	 turn_entry;	/* NOW, by the turn's end */
 	short		 events;
 	void		(*handler)(int, short, void *);
 	void		*data;
@@ -1373,6 +1374,9 @@ int		 imsgev_compose(struct imsgev *, uint32_t type, uint32_t peerid,
 int		 imsgev_compose_later(struct imsgev *, uint32_t type, int ms,
 		    const void *, size_t);
 int		 imsgev_io(struct imsgev *, short);
+/* a loop of our own writes frames at its turn's end (poll_epoll.c) */
+void		 imsgev_turns(void);
+void		 imsgev_turn_end(void);
 void		 proc_log_level(struct imsg *);
 void		 imsgev_clear(struct imsgev *);
 void		 proc_drop_privileges(const char *user, const char *chroot);
@@ -1448,7 +1452,9 @@ void		 poll_timer_free(struct poll_timer *);
 int		 poll_add(struct session *, int side);
 void		 poll_forget(struct session *, int side);
 void		 poll_remove(struct session *, int side);
+int		 poll_listen(struct listener *, int on);
 void		 session_ready(struct session *, int side, int events);
+void		 relay_accept(struct listener *);
 void		 relay_batch_begin(void);
 void		 relay_batch_end(void);
 

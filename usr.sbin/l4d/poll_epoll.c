@@ -4,8 +4,11 @@
  * changes what it waits for costs no epoll_ctl(2), and the events tell
  * a clean FIN from an error, which libevent cannot pass on.
  *
+ * The listening sockets are in the set too, level-triggered (a batch of
+ * accepts may leave some for the next turn).
+ *
  * The set is the relay's one poller: libevent's own epoll set (the
- * listeners, the channels, the signals) sits in it as one descriptor,
+ * channels, the signals) sits in it as one descriptor,
  * and libevent runs only when that is ready or it has events made
  * active, so a wakeup costs one epoll_wait(2), not one in each set.
  * The relay's timers are ours (a heap, its deadline the wait's
@@ -29,6 +32,9 @@
 #define POLL_BATCH	256	/* events per epoll_wait(2) */
 #define POLL_ROUNDS	4	/* epoll_wait(2) calls per wakeup at most */
 #define POLL_TAG_EVENT	0	/* libevent's set; sessions are pointers */
+#define POLL_TAG_SIDE	1	/* a session's: its side */
+#define POLL_TAG_LISTEN	2	/* a listener's */
+#define POLL_TAG_MASK	3
 #define TIMER_IDLE	0
 #define TIMER_DUE	UINT32_MAX	/* popped, its callback to come */
 
@@ -73,6 +79,7 @@ poll_init(void)
 		ev.data.u64 = POLL_TAG_EVENT;
 		if (epoll_ctl(poll_fd, EPOLL_CTL_ADD, probe, &ev) == 0) {
 			event_fd = probe;
+			imsgev_turns();
 			return 0;
 		}
 	}
@@ -99,6 +106,22 @@ void
 poll_forget(struct session *s, int side)
 {
 	/* close(2) takes the socket out of the set */
+}
+
+/*
+ * A listener's socket is the parent's too, and close(2) here would
+ * leave it in the set: it is taken out first (on 0).
+ */
+int
+poll_listen(struct listener *l, int on)
+{
+	struct epoll_event	 ev;
+
+	if (!on)
+		return epoll_ctl(poll_fd, EPOLL_CTL_DEL, l->fd, NULL);
+	ev.events = EPOLLIN;
+	ev.data.u64 = (uintptr_t)l | POLL_TAG_LISTEN;
+	return epoll_ctl(poll_fd, EPOLL_CTL_ADD, l->fd, &ev);
 }
 
 /*
@@ -134,6 +157,7 @@ static void
 poll_batch(struct epoll_event *evs, int n, int *libevent)
 {
 	struct session	*s;
+	void		*obj;
 	uint64_t	 tag;
 	int		 i;
 
@@ -143,8 +167,14 @@ poll_batch(struct epoll_event *evs, int n, int *libevent)
 			*libevent = 1;
 			continue;
 		}
-		s = (struct session *)(uintptr_t)(tag & ~(uint64_t)1);
-		session_ready(s, (int)(tag & 1), poll_events(evs[i].events));
+		obj = (void *)(uintptr_t)(tag & ~(uint64_t)POLL_TAG_MASK);
+		if (tag & POLL_TAG_LISTEN) {
+			relay_accept(obj);
+			continue;
+		}
+		s = obj;
+		session_ready(s, (int)(tag & POLL_TAG_SIDE),
+		    poll_events(evs[i].events));
 	}
 	relay_batch_end();
 }
@@ -194,6 +224,7 @@ poll_loop(void)
 	}
 	for (;;) {
 		libevent = 0;
+		imsgev_turn_end();
 		if ((n = epoll_wait(poll_fd, evs, POLL_BATCH,
 		    poll_timeout())) == -1) {
 			if (errno != EINTR)

@@ -130,6 +130,21 @@ poll_remove(struct session *s, int side)
 }
 
 static void
+poll_accept(int fd, short what, void *arg)
+{
+	relay_accept(arg);
+}
+
+int
+poll_listen(struct listener *l, int on)
+{
+	if (!on)
+		return event_del(&l->ev);
+	event_set(&l->ev, l->fd, EV_READ | EV_PERSIST, poll_accept, l);
+	return event_add(&l->ev, NULL);
+}
+
+static void
 poll_callback(int fd, short what, void *arg)
 {
 	struct session	*s = arg;

@@ -28,7 +28,19 @@
  * Frames composed in a turn of the loop are written at its end, in as
  * few writes as they allow; only a full socket makes us wait for
  * EV_WRITE.  The event set is not touched for a frame that goes out.
+ * The end of a turn is libevent's (an active event), or, in a loop of
+ * our own (a relay's, imsgev_turns()), its call to imsgev_turn_end():
+ * libevent then need not run, which would cost an epoll_wait(2).
  */
+static int	 own_turns;
+static TAILQ_HEAD(, imsgev) turn_queue = TAILQ_HEAD_INITIALIZER(turn_queue);
+
+void
+imsgev_turns(void)
+{
+	own_turns = 1;
+}
+
 static void
 imsgev_flush(int fd, short event, void *arg)
 {
@@ -83,13 +95,27 @@ imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid, int fd,
 	if (imsg_compose(&iev->ibuf, type, peerid, iev->pid, fd, data,
 	    len) == -1)
 		return -1;
+	if (iev->flushing == IMSGEV_FLUSH_NOW)
+		return 0;
 	if (iev->flushing == IMSGEV_FLUSH_LATER)
 		evtimer_del(&iev->ev_flush);
-	if (iev->flushing != IMSGEV_FLUSH_NOW) {
-		iev->flushing = IMSGEV_FLUSH_NOW;
+	iev->flushing = IMSGEV_FLUSH_NOW;
+	if (own_turns)
+		TAILQ_INSERT_TAIL(&turn_queue, iev, turn_entry);
+	else
 		event_active(&iev->ev_flush, EV_TIMEOUT, 1);
-	}
 	return 0;
+}
+
+void
+imsgev_turn_end(void)
+{
+	struct imsgev	*iev;
+
+	while ((iev = TAILQ_FIRST(&turn_queue)) != NULL) {
+		TAILQ_REMOVE(&turn_queue, iev, turn_entry);
+		imsgev_flush(-1, 0, iev);
+	}
 }
 
 /*
@@ -133,7 +159,9 @@ imsgev_io(struct imsgev *iev, short event)
 void
 imsgev_clear(struct imsgev *iev)
 {
-	if (iev->flushing != IMSGEV_FLUSH_NONE)
+	if (iev->flushing == IMSGEV_FLUSH_NOW && own_turns)
+		TAILQ_REMOVE(&turn_queue, iev, turn_entry);
+	else if (iev->flushing != IMSGEV_FLUSH_NONE)
 		event_del(&iev->ev_flush);
 	iev->flushing = IMSGEV_FLUSH_NONE;
 	event_del(&iev->ev);

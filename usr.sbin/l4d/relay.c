@@ -31,7 +31,6 @@
 struct relay_env	 relay_env;
 
 static void	 relay_dispatch_parent(int, short, void *);
-static void	 relay_accept(int, short, void *);
 static void	 relay_accept_resume(void *);
 static void	 relay_sighandler(int, short, void *);
 static void	 session_start(struct listener *, int,
@@ -255,7 +254,7 @@ relay_config_retire(struct relay_env *env, struct l4d_config *conf)
 
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
 		if (l->ev_added)
-			event_del(&l->ev);
+			poll_listen(l, 0);
 		l->ev_added = 0;
 		if (l->fd != -1)
 			close(l->fd);
@@ -308,10 +307,8 @@ relay_config_loaded(struct relay_env *env)
 	env->pending = NULL;
 	if (old != NULL)
 		relay_config_retire(env, old);
-	TAILQ_FOREACH(l, &env->conf->listeners, entry) {
-		event_set(&l->ev, l->fd, EV_READ | EV_PERSIST, relay_accept, l);
+	TAILQ_FOREACH(l, &env->conf->listeners, entry)
 		l->ev_added = 0;
-	}
 	listeners_enable(1);
 	env->zero_copy = env->conf->relay_mode == RELAY_MODE_AUTO &&
 	    HAVE_SPLICE;
@@ -658,13 +655,10 @@ listeners_enable(int on)
 	if (env->conf == NULL)
 		return;
 	TAILQ_FOREACH(l, &env->conf->listeners, entry) {
-		if (on && !l->ev_added) {
-			event_add(&l->ev, NULL);
-			l->ev_added = 1;
-		} else if (!on && l->ev_added) {
-			event_del(&l->ev);
-			l->ev_added = 0;
-		}
+		if (on != l->ev_added && poll_listen(l, on) == -1)
+			log_warn("listener %s: poll", l->name);
+		else
+			l->ev_added = on;
 	}
 }
 
@@ -699,10 +693,10 @@ relay_accept_resume(void *arg)
 	listeners_enable(1);
 }
 
-static void
-relay_accept(int fd, short event, void *arg)
+/* A listener is ready: a batch of accepts, the rest at the next turn. */
+void
+relay_accept(struct listener *l)
 {
-	struct listener		*l = arg;
 	struct relay_env	*env = &relay_env;
 	struct sockaddr_storage	 ss;
 	socklen_t		 len;
@@ -710,7 +704,7 @@ relay_accept(int fd, short event, void *arg)
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		len = sizeof(ss);
-		s = accept4(fd, (struct sockaddr *)&ss, &len,
+		s = accept4(l->fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (s == -1) {
 			switch (errno) {
