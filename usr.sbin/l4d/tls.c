@@ -984,16 +984,21 @@ plain_wants_read(struct tsess *s)
 }
 
 /*
- * Where the event loop can, a socket is watched edge-triggered for both
- * directions from the start to the end, and the event set is never
- * touched in between: every event runs the session, which moves what
- * it can until the sockets say EAGAIN, or queues itself.  Elsewhere the
- * wanted events are armed as they change.
+ * Where the event loop can, a socket is watched edge-triggered for
+ * reading from the start to the end, and for writing too from the
+ * first time a write had to wait: every event runs the session, which
+ * moves what it can until the sockets say EAGAIN, or queues itself.
+ * The event set is touched at most once in between, and a socket that
+ * is only writable (as a fresh one is) wakes nobody while no write
+ * waits.  Elsewhere the wanted events are armed as they change.
  */
+#define edge_mask(cur, want)	\
+	(EV_READ | EV_ET | (((cur) | (want)) & EV_WRITE))
+
 static void
 ts_arm(struct tsess *s)
 {
-	short	 t = 0, p = 0, all = EV_READ | EV_WRITE | EV_ET;
+	short	 t = 0, p = 0;
 
 	if (s->state == TS_HANDSHAKE)
 		t = s->hs_want;
@@ -1004,8 +1009,10 @@ ts_arm(struct tsess *s)
 	if (pbuf_pending(&s->up))
 		p |= EV_WRITE;
 	hup_watch(s, s->pfd != -1 && (p & EV_READ) == 0);
-	if (env.edge)
-		t = p = all;
+	if (env.edge) {
+		t = edge_mask(s->t_mask, t);
+		p = edge_mask(s->p_mask, p);
+	}
 	ev_update(&s->ev_t, s->tfd, &s->t_mask, t, s);
 	/* a direct session's server waits for the handshake unwatched */
 	if (s->pfd != -1 && !(s->direct && s->state == TS_HANDSHAKE))
@@ -1951,7 +1958,11 @@ chan_server(struct chan *c, struct imsg *imsg, const struct tls_plain *pl)
 	if (s->first_fin != CAUSE_NONE)
 		s->half_ms = s->last_ms;
 	direct_timer(s, s->last_ms);
-	ts_run(s);
+	/* with the hello: the handshake has nothing new to go on */
+	if (s->state == TS_HANDSHAKE)
+		ts_arm(s);
+	else
+		ts_run(s);
 	return 0;
 }
 
