@@ -35,6 +35,29 @@ ticket_cb_fixed(void *ssl, unsigned char *name, unsigned char *iv,
 	return enc == 1 && rv == 0 ? 1 : rv;
 }
 
+/*
+ * A TLS 1.3 server under OpenSSL sends two tickets after every
+ * handshake; one is enough to resume (a resumed session gets a fresh
+ * one), and each costs a write, a random IV and its encryption.  The
+ * server contexts are the ones that get a ticket callback, so that is
+ * where the number is set, when the library has the call (OpenSSL
+ * 1.1.1 on; LibreSSL sends one already).
+ */
+static void
+ticket_count(void *ctx)
+{
+	static int	(*set_num)(void *, size_t);
+	static int	 looked;
+
+	if (!looked) {
+		*(void **)&set_num = dlsym(RTLD_NEXT,
+		    "SSL_CTX_set_num_tickets");
+		looked = 1;
+	}
+	if (set_num != NULL)
+		(void)set_num(ctx, 1);
+}
+
 long
 SSL_CTX_callback_ctrl(void *ctx, int cmd, void (*fp)(void))
 {
@@ -47,6 +70,7 @@ SSL_CTX_callback_ctrl(void *ctx, int cmd, void (*fp)(void))
 	if (cmd == SSL_CTRL_SET_TLSEXT_TICKET_KEY_CB && fp != NULL) {
 		libtls_ticket_cb = (ticket_cb)fp;
 		fp = (void (*)(void))ticket_cb_fixed;
+		ticket_count(ctx);
 	}
 	return real(ctx, cmd, fp);
 }
