@@ -612,10 +612,14 @@ EOF
 	for v in 1.3 1.2; do
 		openssl s_client -connect "127.0.0.1:$lp" -servername r.tls.test \
 		    -CAfile certs/ca.crt -verify_return_error -ign_eof \
-		    -tls${v%.*}_${v#*.} -sess_out s$v.pem </dev/null \
+		    -tls${v%.*}_${v#*.} -sess_out s$v.pem -msg </dev/null \
 		    >first.out 2>&1 || atf_fail "s_client: $(oneline first.out)"
 		grep -Eq "^New, TLSv$v" first.out ||
 		    atf_fail "the first TLS $v session: $(grep -E '^(New|Reused),' first.out)"
+		# one ticket after a TLS 1.3 handshake (OpenSSL's default: 2)
+		[ "$v" = 1.2 ] ||
+		    [ "$(grep -c '^<<< .*NewSessionTicket' first.out)" = 1 ] ||
+		    atf_fail "TLS 1.3 tickets: $(grep -c '^<<< .*NewSessionTicket' first.out), expected 1"
 		[ -s s$v.pem ] || atf_fail "s_client saved no TLS $v session"
 		resumes 10 s$v.pem -tls${v%.*}_${v#*.}
 	done
