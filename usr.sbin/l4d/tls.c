@@ -138,6 +138,10 @@ struct tsess {
 	uint8_t			 down_shut;
 	uint8_t			 t_fin;		/* the TLS socket read EOF */
 	uint8_t			 t_dry;		/* its last read said EAGAIN */
+	uint8_t			 t_empty;	/* read short, no event since */
+	uint8_t			 t_rdhup;	/* its FIN is in (EV_CLOSED) */
+	uint8_t			 p_empty;	/* the same, plaintext side */
+	uint8_t			 p_rdhup;
 	uint8_t			 reneg;		/* client renegotiated */
 	uint8_t			 direct;	/* pfd: the server itself */
 	uint8_t			 quiet;		/* the relay forgot it */
@@ -200,6 +204,8 @@ struct engine_env {
 						   first */
 	int			 ntickets;
 	int			 edge;		/* EV_ET works here */
+	int			 rdhup;		/* and EV_CLOSED: a short read
+						   is a dry socket */
 	struct event		 ev_runq;
 	struct event		 ev_sweep;
 	struct event		 ev_sigterm;
@@ -220,11 +226,17 @@ static uint32_t	 ts_kind(struct tsess *, const char *, const char *);
 int		 tsess_cmp(struct tsess *, struct tsess *);
 RB_PROTOTYPE(tsess_ids, tsess, id_entry, tsess_cmp);
 
+/*
+ * By id and leg: a session with TLS on both sides is two legs of one
+ * id, which may come to the same engine.
+ */
 int
 tsess_cmp(struct tsess *a, struct tsess *b)
 {
 	if (a->id != b->id)
 		return a->id < b->id ? -1 : 1;
+	if (a->leg != b->leg)
+		return a->leg < b->leg ? -1 : 1;
 	return 0;
 }
 RB_GENERATE(tsess_ids, tsess, id_entry, tsess_cmp);
@@ -799,15 +811,34 @@ rec_track(struct tsess *s, const uint8_t *p, size_t n)
  * hello was, so that a handshake flight or a short request costs one
  * recv(2), not two a record.  Large reads go straight to the socket.
  */
+/*
+ * A read that came back short emptied the socket, unless a FIN waits
+ * behind the bytes: where the loop reports FINs (EV_CLOSED), the next
+ * read waits for an event instead of asking for an EAGAIN.  Bytes that
+ * come later are an edge of their own.
+ */
+#define read_short(fin)		(env.rdhup && !(fin))
+/*
+ * Nor is a socket read before it is in the event set: being added, an
+ * edge-triggered socket that has bytes says so at once.
+ */
+#define unwatched(mask)		(env.edge && (mask) == 0)
+
 /* The socket's bytes; what libtls makes of EAGAIN, an error, a FIN. */
 static ssize_t
 ts_recv(struct tsess *s, void *buf, size_t len)
 {
 	ssize_t	 n;
 
+	if (s->t_empty || unwatched(s->t_mask)) {
+		s->t_dry = 1;
+		return TLS_WANT_POLLIN;
+	}
 	do {
 		n = recv(s->tfd, buf, len, MSG_DONTWAIT);
 	} while (n == -1 && errno == EINTR);
+	if (n > 0 && (size_t)n < len)
+		s->t_empty = read_short(s->t_rdhup);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		s->t_dry = 1;
 		return TLS_WANT_POLLIN;
@@ -992,8 +1023,8 @@ plain_wants_read(struct tsess *s)
  * is only writable (as a fresh one is) wakes nobody while no write
  * waits.  Elsewhere the wanted events are armed as they change.
  */
-#define edge_mask(cur, want)	\
-	(EV_READ | EV_ET | (((cur) | (want)) & EV_WRITE))
+#define edge_mask(cur, want)	(EV_READ | EV_ET | \
+	(env.rdhup ? EV_CLOSED : 0) | (((cur) | (want)) & EV_WRITE))
 
 static void
 ts_arm(struct tsess *s)
@@ -1345,9 +1376,13 @@ plain_read(struct tsess *s, uint8_t *buf, size_t len)
 {
 	ssize_t	 n;
 
+	if (s->p_empty || unwatched(s->p_mask))
+		return -2;
 	do {
 		n = recv(s->pfd, buf, len, MSG_DONTWAIT);
 	} while (n == -1 && errno == EINTR);
+	if (n > 0 && (size_t)n < len)
+		s->p_empty = read_short(s->p_rdhup);
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return -2;
 	if (n == -1)
@@ -1590,6 +1625,15 @@ ts_event(int fd, short event, void *arg)
 {
 	struct tsess	*s = arg;
 
+	if (event & (EV_READ | EV_CLOSED)) {
+		if (fd == s->tfd) {
+			s->t_empty = 0;
+			s->t_rdhup |= (event & EV_CLOSED) != 0;
+		} else {
+			s->p_empty = 0;
+			s->p_rdhup |= (event & EV_CLOSED) != 0;
+		}
+	}
 	if (s->direct)
 		s->last_ms = proc_now_ms();
 	ts_run(s);
@@ -1914,12 +1958,14 @@ chan_handoff(struct chan *c, struct imsg *imsg)
 	return 0;
 }
 
+/* A direct session, by id: its leg is the client's. */
 static struct tsess *
 chan_find(struct chan *c, uint64_t id)
 {
 	struct tsess	 key;
 
 	key.id = id;
+	key.leg = TLS_LEG_CLIENT;
 	return RB_FIND(tsess_ids, &c->ids, &key);
 }
 
@@ -2215,7 +2261,7 @@ __dead void
 tls_main(int fd, int instance, int count)
 {
 	struct timeval	 tv = { ENG_SWEEP_S, 0 };
-	int		 i;
+	int		 i, features;
 
 	memset(&env, 0, sizeof(env));
 	setproctitle("tls %d", instance);
@@ -2232,8 +2278,9 @@ tls_main(int fd, int instance, int count)
 	if (tls_init() == -1)
 		fatalx("tls_init");
 
-	env.edge = (event_base_get_features(event_init()) &
-	    EV_FEATURE_ET) != 0;
+	features = event_base_get_features(event_init());
+	env.edge = (features & EV_FEATURE_ET) != 0;
+	env.rdhup = env.edge && (features & EV_FEATURE_EARLY_CLOSE) != 0;
 	signal(SIGPIPE, SIG_IGN);
 	signal_set(&env.ev_sigterm, SIGTERM, eng_sighandler, NULL);
 	signal_set(&env.ev_sigint, SIGINT, eng_sighandler, NULL);

@@ -1350,6 +1350,62 @@ poller_event bulk_terminate do_bulk_terminate true 200 "64 MiB each way through 
 poller_event concurrent do_concurrent false 180 "200 concurrent TLS sessions each way"
 
 # ---------------------------------------------------------------------
+# 10a. Short sessions: bytes and their end come together (the client's
+#      close_notify and FIN right behind its bytes, the echo server's FIN
+#      behind the echo), where the engine takes a short read for a dry
+#      socket: none may wait for its idle timeout.  Through a terminated
+#      listener to a plain server (the engine holds both sockets) and to
+#      a TLS server (two legs, the relay between them).
+
+atf_test_case short_sessions cleanup
+short_sessions_head()
+{
+	meta "300 short sessions, their ends right behind their bytes" 120
+}
+short_sessions_body()
+{
+	tls_init
+	set -- $(free_ports 2)
+	lt=$1 l2=$2
+	set -- $(free_ports 2 127.0.0.2)
+	pe=$1 pt=$2
+	mkcert ca
+	mkcert leaf short.tls.test
+	mkcert leaf echo.tls.test
+	start_server echo echo "127.0.0.2:$pe"
+	start_tls_server techo echo "127.0.0.2:$pt" echo.tls.test
+	{
+		cfg_tls 1 true 1
+		cat <<EOF
+listeners:
+  - name: plain
+    listen: "127.0.0.1:$lt"
+    backend: echo
+    tls: { certificates: [ $(cert_of short.tls.test) ] }
+  - name: legs
+    listen: "127.0.0.1:$l2"
+    backend: techo
+    tls: { certificates: [ $(cert_of short.tls.test) ] }
+backends:
+  - { name: echo, servers: [ { address: "127.0.0.2:$pe" } ] }
+  - name: techo
+    servers: [ { address: "127.0.0.2:$pt" } ]
+    tls: { ca: $PWD/certs/ca.crt, server_name: echo.tls.test }
+EOF
+	} >l4d.conf
+	start_l4d
+	for l in $lt $l2; do
+		atf_check -s exit:0 -o match:'^ok 150 sessions' -e empty \
+		    $PY "$TLSC" short --connect "127.0.0.1:$l" \
+		    --name short.tls.test --ca certs/ca.crt --sessions 150 \
+		    --size 20000 --timeout 5
+	done
+	wait_for 20 access_count_is 300 "listener=(plain|legs) .*$TLS13 $NOCERT " ||
+	    atf_fail "expected 300 access lines: $(alog)"
+}
+short_sessions_cleanup() { cleanup; }
+
+# ---------------------------------------------------------------------
 # 10b. A terminated session to a plain server connects alongside the
 #      handshake: a server that speaks first is heard once the handshake
 #      is done, a failed handshake ends a connected server's session as
@@ -1593,6 +1649,7 @@ atf_init_test_cases()
 	done
 	atf_add_test_case poller_event_bulk_terminate
 	atf_add_test_case poller_event_concurrent
+	atf_add_test_case short_sessions
 	atf_add_test_case early_connect
 	atf_add_test_case bad_input
 }

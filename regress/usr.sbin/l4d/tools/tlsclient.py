@@ -43,6 +43,10 @@ Commands:
   garbage     send a real ClientHello, read the server's answer, then
               send --bytes random bytes (--seed); wait until the server
               closes.  Prints "end eof|reset|alert ...", "elapsed S".
+  short       --sessions sessions one after the other to an echo server,
+              each sending 1 to --size bytes with its close_notify and
+              FIN right behind them; each must get its bytes back and end
+              within --timeout.  Prints "ok N sessions".
 """
 
 import argparse
@@ -367,6 +371,34 @@ def cmd_garbage(args):
     return wait_close(s, t0, args, then=send_junk)
 
 
+def cmd_short(args):
+    """--sessions sessions one after the other, each sending a few
+    bytes (1 to --size, by --seed) and at once its close_notify and FIN,
+    then reading to the end: an echo server's reply must come back
+    whole, and the end, each within --timeout (a FIN read with the
+    bytes in front of it and forgotten would hang the session)."""
+    ctx = context(args)
+    rnd = random.Random(args.seed)
+    for k in range(args.sessions):
+        data = os.urandom(rnd.randint(1, args.size))
+        got = bytearray()
+        try:
+            st = stream(args, ctx)
+            how = st.pump(deadline(args), [data], got.extend, close=True,
+                          shut_wr=True)
+            st.close(deadline(args))
+        except (OSError, ssl.SSLError, tlsio.TLSTimeout) as e:
+            fail("session %d (%d bytes): %s: %s, %d bytes back" %
+                 (k, len(data), type(e).__name__, e, len(got)))
+        if bytes(got) != data:
+            fail("session %d: %d bytes back of %d" % (k, len(got),
+                                                      len(data)))
+        if how is None or how.startswith("error"):
+            fail("session %d ended with %s" % (k, how))
+    print("ok %d sessions" % args.sessions)
+    return 0
+
+
 COMMANDS = {
     "line": cmd_line,
     "bulk": cmd_bulk,
@@ -374,6 +406,7 @@ COMMANDS = {
     "keep": cmd_keep,
     "stall": cmd_stall,
     "garbage": cmd_garbage,
+    "short": cmd_short,
 }
 
 
