@@ -467,6 +467,22 @@ garbage_cleanup()
 	l4d_cleanup
 }
 
+# sockmap_variants CASE...: CASE_sockmap runs CASE's body with zero_copy:
+# sockmap (cfg_head reads L4D_ZERO_COPY), so both data paths are covered.
+sockmap_variants()
+{
+	for _sv in "$@"; do
+		atf_test_case "${_sv}_sockmap" cleanup
+		eval "${_sv}_sockmap_head() {
+		    atf_set descr \"the ${_sv} case, zero_copy sockmap\"
+		    atf_set require.user root; atf_set timeout 180; }
+		${_sv}_sockmap_body() { L4D_ZERO_COPY=sockmap; ${_sv}_body; }
+		${_sv}_sockmap_cleanup() { ${_sv}_cleanup; }"
+	done
+}
+
+sockmap_variants show_sessions show_stats kill
+
 atf_init_test_cases()
 {
 	atf_add_test_case show_sessions
@@ -476,4 +492,7 @@ atf_init_test_cases()
 	atf_add_test_case monitor
 	atf_add_test_case monitor_unbuffered
 	atf_add_test_case garbage
+	atf_add_test_case show_sessions_sockmap
+	atf_add_test_case show_stats_sockmap
+	atf_add_test_case kill_sockmap
 }

@@ -743,6 +743,22 @@ routes_cleanup()
 	l4d_cleanup
 }
 
+# sockmap_variants CASE...: CASE_sockmap runs CASE's body with zero_copy:
+# sockmap (cfg_head reads L4D_ZERO_COPY), so both data paths are covered.
+sockmap_variants()
+{
+	for _sv in "$@"; do
+		atf_test_case "${_sv}_sockmap" cleanup
+		eval "${_sv}_sockmap_head() {
+		    atf_set descr \"the ${_sv} case, zero_copy sockmap\"
+		    atf_set require.user root; atf_set timeout 180; }
+		${_sv}_sockmap_body() { L4D_ZERO_COPY=sockmap; ${_sv}_body; }
+		${_sv}_sockmap_cleanup() { ${_sv}_cleanup; }"
+	done
+}
+
+sockmap_variants under_load move_backend drain drain_of_session
+
 atf_init_test_cases()
 {
 	atf_add_test_case under_load
@@ -753,4 +769,8 @@ atf_init_test_cases()
 	atf_add_test_case drain
 	atf_add_test_case drain_of_session
 	atf_add_test_case routes
+	atf_add_test_case under_load_sockmap
+	atf_add_test_case move_backend_sockmap
+	atf_add_test_case drain_sockmap
+	atf_add_test_case drain_of_session_sockmap
 }
