@@ -149,7 +149,7 @@ struct sockmap_pair {
 	uint8_t		 eof_wait[2];	/* a FIN read before passed bytes */
 	uint8_t		 drain_armed;
 	int		 drain_ms;
-	struct event	 ev_drain;
+	struct poll_timer drain_timer;
 };
 
 /* relay side */
@@ -164,7 +164,7 @@ static long			 sm_page;
 static struct event		 sm_ring_ev;
 
 static void	 sm_ring_read(int, short, void *);
-static void	 sm_drain_timer(int, short, void *);
+static void	 sm_drain_timer(void *);
 static void	 sm_dir_drain(struct session *, int);
 
 static int
@@ -659,13 +659,11 @@ static void
 drain_arm(struct session *s)
 {
 	struct sockmap_pair	*p = s->sm;
-	struct timeval		 tv;
 
 	if (p->drain_armed)
 		return;
-	tv.tv_sec = p->drain_ms / 1000;
-	tv.tv_usec = (p->drain_ms % 1000) * 1000;
-	evtimer_add(&p->ev_drain, &tv);
+	if (poll_timer_add(&p->drain_timer, p->drain_ms) == -1)
+		log_warn("session %s: sockmap timer", session_idstr(s));
 	p->drain_armed = 1;
 	if (p->drain_ms < DRAIN_MAX_MS)
 		p->drain_ms *= 2;
@@ -702,13 +700,13 @@ sm_drain_check(struct session *s)
 				waiting = 1;
 		}
 	if (!waiting && p->drain_armed) {
-		evtimer_del(&p->ev_drain);
+		poll_timer_del(&p->drain_timer);
 		p->drain_armed = 0;
 	}
 }
 
 static void
-sm_drain_timer(int fd, short event, void *arg)
+sm_drain_timer(void *arg)
 {
 	struct session	*s = arg;
 	struct sockmap_pair *p = s->sm;
@@ -845,7 +843,7 @@ sockmap_insert(struct session *s)
 	if (in == 0)
 		goto fail;
 	sm_pairs[p->index] = p;
-	evtimer_set(&p->ev_drain, sm_drain_timer, s);
+	poll_timer_set(&p->drain_timer, sm_drain_timer, s);
 	/* user-space watching as poll_add() set it */
 	p->mask[SIDE_CLIENT] = p->mask[SIDE_SERVER] =
 	    READY_READ | READY_WRITE;
@@ -1035,8 +1033,7 @@ sockmap_end(struct session *s)
 			    (unsigned long long)c.passed, (unsigned long long)
 			    (dir_flow(s, dir)->bytes - p->d[dir].user0));
 	}
-	if (p->drain_armed)
-		evtimer_del(&p->ev_drain);
+	poll_timer_free(&p->drain_timer);
 	for (dir = 0; dir < 2; dir++)
 		(void)map_delete(sm_fd[SM_CONF], &p->d[dir].cookie);
 	sm_pairs[p->index] = NULL;
