@@ -23,17 +23,20 @@
  *             how many bytes it may redirect in all (limit), and how
  *             many passed bytes the relay has read (consumed).
  *   count     ARRAY, slot -> struct sm_count, written by the program
- *             only: bytes redirected, bytes passed, and the generation
- *             in which it stopped redirecting.
+ *             only: bytes redirected, bytes passed, the generation in
+ *             which it stopped redirecting, the TCP sequence number
+ *             that follows the bytes it judged, bytes it cut off.
  *   ring      RINGBUF: the slot of a direction that stopped.
  *
  * The program, for each skb: an empty one is a bare FIN and is dropped
  * (redirected, it makes the peer's send fail with EPIPE, and the pipe
- * is reset).  In a stopped generation it passes the skb to the
- * socket's own queue.  It stops, and says so on the ring, when the
- * bytes passed are not all read yet (consumed) or when redirecting
- * this skb would go over the limit; otherwise it counts the bytes and
- * redirects them to the peer's egress.
+ * is reset).  The head of one that starts before the sequence number
+ * it expects was judged already: it is cut off (below).  In a stopped
+ * generation it passes the skb to the socket's own queue.  It stops,
+ * and says so on the ring, when the bytes passed are not all read yet
+ * (consumed) or when redirecting this skb would go over the limit;
+ * otherwise it counts the bytes and redirects them to the peer's
+ * egress.
  *
  * What the kernel does, found by experiment on 6.18 (the traps):
  *
@@ -68,6 +71,24 @@
  * - Bytes that arrived before the socket entered verdict are judged
  *   only at the next receive or read: a recv(MSG_PEEK) after insertion
  *   has them judged (and redirected) at once.
+ * - A retransmission may start before rcv_nxt and end after it (the
+ *   sender resent a segment cut otherwise, or the receiver had taken
+ *   a segment whose ACK was lost).  TCP queues it whole and its own
+ *   reads skip the head by copied_seq, but the verdict is handed whole
+ *   skbs (tcp_read_skb()), so the head, judged already, went on again:
+ *   the peer got those bytes twice.  A segment injected over bytes
+ *   received does it every time (t_sockmap:overlap); a loaded machine,
+ *   where loopback retransmits spuriously, most likely did it in the
+ *   one t_sockmap:stalled_readers of 19 that failed.  The program keeps
+ *   the sequence number that follows what it judged (cb[0] and cb[1]
+ *   of an sk_skb are the skb's TCP seq and end_seq) and cuts an
+ *   overlapping head off with bpf_skb_adjust_room(), 4095 bytes a call;
+ *   what it counts is what is left.  An skb it cannot cut (no memory,
+ *   or longer than SOCKMAP_CUTS calls) breaks the direction: it and
+ *   every later one are dropped and the relay resets the destination,
+ *   which must not get a stream with a hole.  The first skb judged sets
+ *   the number: a socket enters the maps before the relay read any of
+ *   it.
  * - A socket that already got a FIN (CLOSE_WAIT) cannot be inserted
  *   (EOPNOTSUPP): that direction is copied.
  * - EPOLLIN fires after every redirected batch: a direction in the
@@ -98,7 +119,9 @@
 #define SOCKMAP_SLOTS	(2 * SOCKMAP_PAIRS)
 #define SOCKMAP_LIMIT	(512 * 1024)	/* bytes queued for redirect */
 #define SOCKMAP_RING	(1024 * 1024)	/* >= 16 bytes per slot, twice */
-#define SOCKMAP_INSNS	64
+#define SOCKMAP_INSNS	128
+#define SOCKMAP_CUT	4095		/* bpf_skb_adjust_room()'s most */
+#define SOCKMAP_CUTS	17		/* cuts an skb may take: > 64 KiB */
 #define DRAIN_FIRST_MS	1
 #define DRAIN_MAX_MS	64
 
@@ -121,7 +144,10 @@ struct sm_count {
 	uint64_t	 bytes;		/* redirected */
 	uint64_t	 passed;
 	uint32_t	 stop_gen;	/* stopped in this generation */
-	uint32_t	 pad;
+	uint32_t	 next_seq;	/* TCP sequence of the next byte judged */
+	uint64_t	 cut;		/* bytes TCP queued twice, cut off */
+	uint32_t	 seq_known;	/* next_seq is set */
+	uint32_t	 broken;	/* a cut failed: nothing goes any more */
 };
 
 /* A direction, as the relay sees it. */
@@ -215,7 +241,7 @@ map_delete(int map, const void *key)
  */
 struct prog {
 	struct bpf_insn	 insn[SOCKMAP_INSNS];
-	int		 label_at[8];
+	int		 label_at[16];
 	int		 jump_label[SOCKMAP_INSNS];	/* -1: no jump */
 	int		 n;
 };
@@ -233,6 +259,10 @@ struct prog {
 #define EXIT()			INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 #define JIMM(op, d, i)		INSN(BPF_JMP | (op) | BPF_K, d, 0, 0, i)
 #define JREG(op, d, s)		INSN(BPF_JMP | (op) | BPF_X, d, s, 0, 0)
+#define JA()			INSN(BPF_JMP | BPF_JA, 0, 0, 0, 0)
+#define JIMM32(op, d, i)	INSN(BPF_JMP32 | (op) | BPF_K, d, 0, 0, i)
+#define SUB_REG(d, s)		INSN(BPF_ALU64 | BPF_SUB | BPF_X, d, s, 0, 0)
+#define SUB32_REG(d, s)		INSN(BPF_ALU | BPF_SUB | BPF_X, d, s, 0, 0)
 
 /* registers */
 #define R0	0
@@ -251,6 +281,11 @@ struct prog {
 #define L_PASS		1
 #define L_PASS_QUIET	2
 #define L_DROP		3
+#define L_SEQ		4
+#define L_CUT		5
+#define L_CUT_ONE	6
+#define L_CUT_DONE	7
+#define L_BROKEN	8
 
 static void
 emit(struct prog *p, struct bpf_insn insn)
@@ -317,6 +352,53 @@ prog_build(struct prog *p, const int *fd)
 	emit_jump(p, JIMM(BPF_JEQ, R0, 0), L_PASS_QUIET);
 	emit(p, MOV_REG(R8, R0));
 	emit(p, LDX(BPF_W, R9, R6, offsetof(struct __sk_buff, len)));
+	/* a cut failed before: the session is reset, nothing goes */
+	emit(p, LDX(BPF_W, R1, R8, offsetof(struct sm_count, broken)));
+	emit_jump(p, JIMM(BPF_JNE, R1, 0), L_DROP);
+	/*
+	 * A retransmission TCP queued over bytes it had already (its
+	 * head before rcv_nxt): the head was judged with the skb before,
+	 * cut it.  cb[0] and cb[1] are the skb's TCP sequence and its end.
+	 */
+	emit(p, LDX(BPF_W, R1, R6, offsetof(struct __sk_buff, cb[0])));
+	emit(p, LDX(BPF_W, R2, R8, offsetof(struct sm_count, next_seq)));
+	emit(p, LDX(BPF_W, R3, R8, offsetof(struct sm_count, seq_known)));
+	emit_jump(p, JIMM(BPF_JEQ, R3, 0), L_SEQ);
+	emit(p, SUB32_REG(R2, R1));
+	emit_jump(p, JIMM32(BPF_JSLE, R2, 0), L_SEQ);
+	/* all of it judged already */
+	emit_jump(p, JREG(BPF_JGE, R2, R9), L_DROP);
+	emit(p, STX(BPF_DW, FP, R2, -24));
+	emit(p, LDX(BPF_DW, R3, R8, offsetof(struct sm_count, cut)));
+	emit(p, ADD_REG(R3, R2));
+	emit(p, STX(BPF_DW, R8, R3, offsetof(struct sm_count, cut)));
+	emit(p, MOV_IMM(R9, SOCKMAP_CUTS));
+	label(p, L_CUT);
+	emit(p, LDX(BPF_DW, R3, FP, -24));
+	emit_jump(p, JIMM(BPF_JEQ, R3, 0), L_CUT_DONE);
+	emit_jump(p, JIMM(BPF_JEQ, R9, 0), L_BROKEN);
+	emit(p, ADD_IMM(R9, -1));
+	emit_jump(p, JIMM(BPF_JLE, R3, SOCKMAP_CUT), L_CUT_ONE);
+	emit(p, MOV_IMM(R3, SOCKMAP_CUT));
+	label(p, L_CUT_ONE);
+	emit(p, LDX(BPF_DW, R2, FP, -24));
+	emit(p, SUB_REG(R2, R3));
+	emit(p, STX(BPF_DW, FP, R2, -24));
+	emit(p, MOV_REG(R1, R6));
+	emit(p, MOV_IMM(R2, 0));
+	emit(p, SUB_REG(R2, R3));		/* from the head */
+	emit(p, MOV_IMM(R3, 0));
+	emit(p, MOV_IMM(R4, 0));
+	emit(p, CALL(BPF_FUNC_skb_adjust_room));
+	emit_jump(p, JIMM(BPF_JNE, R0, 0), L_BROKEN);
+	emit_jump(p, JA(), L_CUT);
+	label(p, L_CUT_DONE);
+	emit(p, LDX(BPF_W, R9, R6, offsetof(struct __sk_buff, len)));
+	label(p, L_SEQ);
+	emit(p, LDX(BPF_W, R1, R6, offsetof(struct __sk_buff, cb[1])));
+	emit(p, STX(BPF_W, R8, R1, offsetof(struct sm_count, next_seq)));
+	emit(p, MOV_IMM(R1, 1));
+	emit(p, STX(BPF_W, R8, R1, offsetof(struct sm_count, seq_known)));
 	/* stopped in this generation */
 	emit(p, LDX(BPF_W, R1, R8, offsetof(struct sm_count, stop_gen)));
 	emit(p, LDX(BPF_W, R2, R7, offsetof(struct sm_conf, gen)));
@@ -353,6 +435,15 @@ prog_build(struct prog *p, const int *fd)
 	label(p, L_PASS_QUIET);
 	emit(p, MOV_IMM(R0, SK_PASS));
 	emit(p, EXIT());
+	label(p, L_BROKEN);
+	emit(p, MOV_IMM(R1, 1));
+	emit(p, STX(BPF_W, R8, R1, offsetof(struct sm_count, broken)));
+	emit_map(p, R1, fd[SM_RING]);
+	emit(p, MOV_REG(R2, FP));
+	emit(p, ADD_IMM(R2, -16));		/* the slot */
+	emit(p, MOV_IMM(R3, sizeof(uint32_t)));
+	emit(p, MOV_IMM(R4, 0));
+	emit(p, CALL(BPF_FUNC_ringbuf_output));
 	label(p, L_DROP);
 	emit(p, MOV_IMM(R0, SK_DROP));
 	emit(p, EXIT());
@@ -739,8 +830,19 @@ sm_stopped(uint32_t slot)
 	if (slot >= SOCKMAP_SLOTS || (p = sm_pairs[slot / 2]) == NULL)
 		return;
 	dir = slot & 1 ? FLOW_S2C : FLOW_C2S;
-	if (p->d[dir].state != SM_KERNEL || sm_count_get(slot, &c) == -1 ||
-	    c.stop_gen != p->d[dir].gen)
+	if (sm_count_get(slot, &c) == -1)
+		return;
+	if (c.broken && p->d[dir].error == 0) {
+		/* the copy finds the error: the destination is reset */
+		log_warnx("session %s: sockmap: %s: bytes received twice "
+		    "could not be cut off, reset", session_idstr(p->s),
+		    dir == FLOW_C2S ? "c2s" : "s2c");
+		p->d[dir].error = EPROTO;
+		dir_set(p->s, dir, SM_COPY);
+		session_kick(p->s);
+		return;
+	}
+	if (p->d[dir].state != SM_KERNEL || c.stop_gen != p->d[dir].gen)
 		return;		/* stale */
 	sm_dir_drain(p->s, dir);
 	session_kick(p->s);
@@ -1027,11 +1129,13 @@ sockmap_end(struct session *s)
 
 		if (sm_count_get(p->d[dir].src, &c) == 0)
 			log_debug("session %s: %s state %d gen %u: redirected "
-			    "%llu, passed %llu, read %llu", session_idstr(s),
-			    dir == FLOW_C2S ? "c2s" : "s2c", p->d[dir].state,
-			    p->d[dir].gen, (unsigned long long)c.bytes,
+			    "%llu, passed %llu, read %llu, cut %llu",
+			    session_idstr(s), dir == FLOW_C2S ? "c2s" : "s2c",
+			    p->d[dir].state, p->d[dir].gen,
+			    (unsigned long long)c.bytes,
 			    (unsigned long long)c.passed, (unsigned long long)
-			    (dir_flow(s, dir)->bytes - p->d[dir].user0));
+			    (dir_flow(s, dir)->bytes - p->d[dir].user0),
+			    (unsigned long long)c.cut);
 	}
 	poll_timer_free(&p->drain_timer);
 	for (dir = 0; dir < 2; dir++)

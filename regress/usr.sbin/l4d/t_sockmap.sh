@@ -251,6 +251,40 @@ stalled_servers_head() { meta "200 servers read nothing while the clients flood:
 stalled_servers_body() { stall_case c2s; }
 stalled_servers_cleanup() { . "$(atf_get_srcdir)/tools/lib.sh"; l4d_cleanup; }
 
+# A retransmission whose head the relay's server socket has already
+# (its ACK lost, a segment resent cut otherwise): the verdict is handed
+# the whole skb, and the head must not go out again.  In a network
+# namespace of its own, where the segment can be injected and TCP
+# timestamps are off (it carries none).
+atf_test_case overlap cleanup
+overlap_head() { meta "a retransmission over bytes already received reaches the client once (the program cuts its head off)"; }
+overlap_body()
+{
+	sm_init
+	command -v unshare >/dev/null || atf_skip "no unshare(1)"
+	sm_cfg 7001 127.0.0.2:7002 >l4d.conf
+	cat >ns.sh <<'EOF'
+ip link set lo up && sysctl -qw net.ipv4.tcp_timestamps=0 || exit 1
+"$1" -d -f l4d.conf >l4d.log 2>&1 </dev/null &
+echo $! >l4d.pid
+i=0
+while ! grep -q 'ready:' l4d.log; do
+	i=$((i + 1))
+	[ $i -lt 200 ] || exit 1
+	sleep 0.05
+done
+"$2" "$3" overlap --listen 127.0.0.2:7002 --connect 127.0.0.1:7001 \
+    --bytes 20000 --timeout 20
+EOF
+	atf_check -s exit:0 -o match:'^ok 1048576 bytes once' -e empty \
+	    unshare -n sh ns.sh "$L4D" "$PY" "$SMTOOL"
+	in_kernel
+	# its head (20000) and the server's next segment's (1000) cut off
+	wait_log 's2c state [0-9] gen [0-9]+: redirected [0-9]+, passed [0-9]+, read [0-9]+, cut 21000' ||
+	    fail "no cut of 21000 bytes: $(grep 'state' l4d.log)"
+}
+overlap_cleanup() { . "$(atf_get_srcdir)/tools/lib.sh"; l4d_cleanup; }
+
 atf_test_case kill_idle cleanup
 kill_idle_head() { meta "show sessions counts the kernel's bytes; kill closes a session in the kernel; bytes the kernel moves keep a session from the idle timeout, silence does not" 90; }
 kill_idle_body()
@@ -355,6 +389,7 @@ atf_init_test_cases()
 	atf_add_test_case before_insertion
 	atf_add_test_case stalled_readers
 	atf_add_test_case stalled_servers
+	atf_add_test_case overlap
 	atf_add_test_case kill_idle
 	atf_add_test_case refused
 }

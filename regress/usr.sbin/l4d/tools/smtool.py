@@ -19,6 +19,16 @@
         seconds; then the receivers read and check every byte.  Prints
         the samples and "ok" or exits 1.
 
+    python3 smtool.py overlap --listen ADDR --connect ADDR [--bytes D]
+        a retransmission that overlaps what the relay's server socket
+        has: the server sends 300000 bytes, then a segment is injected
+        from its address (a raw socket; its sequence numbers read in
+        TCP_REPAIR mode) that holds its last D bytes again and 1000
+        new ones, then the server sends on from 300000 (its first 1000
+        bytes the relay has now).  The client must get every byte
+        once.  Root, in a network namespace of its own, without TCP
+        timestamps (the segment carries none).
+
 Every wait is bounded; nothing is left behind.
 """
 
@@ -27,6 +37,7 @@ import hashlib
 import os
 import selectors
 import socket
+import struct
 import sys
 import time
 
@@ -52,16 +63,36 @@ def pattern(i, n):
 
 
 class Stream:
-    """Stream i: a 64 KiB block of its own, repeated; nothing held."""
+    """Stream i: a random 64 KiB block of its own, turned by another
+    amount in each 64 KiB of the stream, so that bytes out of place
+    (lost, repeated, reordered) never match; nothing held."""
 
     def __init__(self, i):
-        self.block = pattern(i, 65536)
-        self.ring = self.block * 5
+        seed = hashlib.sha256(b"smtool %d" % i).digest()
+        self.ring = hashlib.shake_256(seed).digest(65536) * 2
 
     def at(self, off, n):
-        """n <= 256 KiB bytes from offset off."""
-        o = off % 65536
-        return self.ring[o:o + n]
+        """n bytes from offset off."""
+        out = []
+        while n > 0:
+            k, o = divmod(off, 65536)
+            take = min(n, 65536 - o)
+            r = (o + k * 40503) % 65536
+            out.append(self.ring[r:r + take])
+            off += take
+            n -= take
+        return b"".join(out)
+
+    def where(self, off, b):
+        """Where b, read at off, goes wrong, and where in the stream
+        its bytes from there are (None: not near).  A probe of more
+        than 64 KiB spans a turn, which makes it unique."""
+        want = self.at(off, len(b))
+        p = next(j for j in range(len(b)) if b[j] != want[j])
+        probe = b[p:p + 65536 + 64]
+        back = max(0, off + p - (1 << 20))
+        found = self.at(back, (2 << 20) + len(probe)).find(probe)
+        return off + p, None if found == -1 else back + found
 
 
 def cmd_pingpong(args):
@@ -123,6 +154,76 @@ def cmd_serverfin(args):
         fail("serverfin: data after the end")
     c.close()
     print("ok %d bytes each way, server closed first" % args.bytes)
+
+
+def tcp_segment(src, dst, seq, ack, payload):
+    """A TCP segment (ACK|PSH, no options) with its checksum."""
+    hdr = struct.pack("!HHIIBBHHH", src[1], dst[1], seq, ack, 5 << 4,
+                      0x18, 65535, 0, 0)
+    b = struct.pack("!4s4sBBH", socket.inet_aton(src[0]),
+                    socket.inet_aton(dst[0]), 0, socket.IPPROTO_TCP,
+                    len(hdr) + len(payload)) + hdr + payload
+    if len(b) % 2:
+        b += b"\0"
+    c = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while c >> 16:
+        c = (c & 0xffff) + (c >> 16)
+    return hdr[:16] + struct.pack("!H", ~c & 0xffff) + hdr[18:] + payload
+
+
+def cmd_overlap(args):
+    TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ = 19, 20, 21
+    TCP_RECV_QUEUE, TCP_SEND_QUEUE = 1, 2
+    first, new = 300000, 1000
+    data = Stream(7).at(0, 1 << 20)
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(addr(args.listen))
+    ls.listen(4)
+    ls.settimeout(args.timeout)
+    c = socket.create_connection(addr(args.connect), timeout=args.timeout)
+    srv, peer = ls.accept()
+    srv.settimeout(args.timeout)
+    # the relay puts the session in the kernel once it is connected
+    time.sleep(0.5)
+    srv.sendall(data[:first])
+    got = bytearray()
+    while len(got) < first:
+        b = c.recv(1 << 20)
+        if not b:
+            fail("overlap: EOF after %d bytes" % len(got))
+        got += b
+    time.sleep(0.2)
+    srv.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+    srv.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)
+    snd = srv.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ) & 0xffffffff
+    srv.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE)
+    rcv = srv.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ) & 0xffffffff
+    srv.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    raw.bind((srv.getsockname()[0], 0))
+    d = args.bytes
+    raw.sendto(tcp_segment(srv.getsockname(), peer, (snd - d) & 0xffffffff,
+                           rcv, data[first - d:first + new]), (peer[0], 0))
+    raw.close()
+    time.sleep(0.3)
+    srv.sendall(data[first:])
+    srv.shutdown(socket.SHUT_WR)
+    while True:
+        b = c.recv(1 << 20)
+        if not b:
+            break
+        got += b
+        if len(got) > len(data):
+            break
+    if bytes(got) != data:
+        n = next((j for j in range(min(len(got), len(data)))
+                  if got[j] != data[j]), min(len(got), len(data)))
+        fail("overlap: got %d bytes of %d, different from %d" %
+             (len(got), len(data), n))
+    c.close()
+    srv.close()
+    print("ok %d bytes once, over a retransmission of %d" % (len(got), d))
 
 
 def meminfo():
@@ -268,8 +369,10 @@ def cmd_stall(args):
                 if got[i] + len(b) > args.bytes:
                     fail("stall: session %d got too much" % i)
                 if b != data[i].at(got[i], len(b)):
-                    fail("stall: session %d: different bytes at %d" %
-                         (i, got[i]))
+                    at, src = data[i].where(got[i], b)
+                    fail("stall: session %d: different bytes at %d%s" %
+                         (i, at, "" if src is None else
+                          " (the stream's bytes at %d)" % src))
                 got[i] += len(b)
                 continue
             sel.unregister(rcv[i])
@@ -286,7 +389,8 @@ def cmd_stall(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=["pingpong", "serverfin", "stall"])
+    p.add_argument("cmd", choices=["pingpong", "serverfin", "stall",
+                                   "overlap"])
     p.add_argument("--connect", required=True)
     p.add_argument("--listen")
     p.add_argument("--count", type=int, default=1000)
@@ -299,7 +403,7 @@ def main():
     p.add_argument("--timeout", type=float, default=60.0)
     args = p.parse_args()
     {"pingpong": cmd_pingpong, "serverfin": cmd_serverfin,
-     "stall": cmd_stall}[args.cmd](args)
+     "stall": cmd_stall, "overlap": cmd_overlap}[args.cmd](args)
 
 
 if __name__ == "__main__":
