@@ -68,6 +68,16 @@
  *   peer would overtake bytes still queued for redirect.  A FIN in
  *   verdict shows as EPOLLRDHUP; the direction stops, waits, is read
  *   to its end and the FIN goes on the usual way.
+ * - The FIN shows before the bytes in front of it are judged: TCP wakes
+ *   the poller in tcp_fin() and runs the verdict later, in
+ *   sk_data_ready(), and when a segment fills a hole, every segment it
+ *   frees from the out-of-order queue, the one with the FIN among them,
+ *   is judged after the FIN.  A count read then misses them; the
+ *   direction looked drained and the shutdown(2) went out in front of
+ *   them (t_sockmap:ofofin lost the last 43000 bytes of 1 session in a
+ *   few hundred).  The verdict runs under the socket's lock, so the
+ *   relay takes it (a TCP_INFO of the source, sock_settle()) before it
+ *   reads a count it acts on.
  * - Bytes that arrived before the socket entered verdict are judged
  *   only at the next receive or read: a recv(MSG_PEEK) after insertion
  *   has them judged (and redirected) at once.
@@ -650,6 +660,25 @@ sock_taken(int fd, uint64_t *taken)
 	return 0;
 }
 
+/*
+ * A TCP_INFO of a socket takes the socket's lock, which the softirq (or
+ * the process that owns the socket and runs its backlog) holds while it
+ * queues a segment and runs the verdict on it.  TCP raises the FIN of a
+ * segment (tcp_fin(), which wakes epoll with EPOLLRDHUP) before it calls
+ * sk_data_ready(), where the verdict runs, and segments moved from the
+ * out-of-order queue are judged after the FIN among them: the relay may
+ * see the FIN while the last bytes are not counted yet.  Once this
+ * returns, every verdict that began before it has counted its bytes.
+ */
+static void
+sock_settle(int fd)
+{
+	struct tcp_info	 ti;
+	socklen_t	 len = sizeof(ti);
+
+	(void)getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len);
+}
+
 static uint64_t
 sock_cookie(int fd)
 {
@@ -738,6 +767,8 @@ dir_drained(struct session *s, int dir)
 	struct sm_count	 c;
 	uint64_t	 taken, want;
 
+	/* the verdicts on the source's last segments count first */
+	sock_settle(dir == FLOW_C2S ? s->cfd : s->sfd);
 	if (sm_count_get(d->src, &c) == -1 ||
 	    sock_taken(dir_dst_fd(s, dir), &taken) == -1)
 		return 1;	/* gone: the session will find out */
@@ -1051,6 +1082,12 @@ sockmap_copied(struct session *s, struct flow *f)
 		return;
 	}
 	f->kbytes = c.bytes;
+	/*
+	 * A verdict that read the old generation may still be counting
+	 * a byte it passed: it ends before this returns, and the count
+	 * below sees the byte.
+	 */
+	sock_settle(f->dir == FLOW_C2S ? s->cfd : s->sfd);
 	if (sm_count_get(d->src, &c) == -1 || c.passed != consumed) {
 		/* passed meanwhile: read it first */
 		if (f->dir == FLOW_C2S)

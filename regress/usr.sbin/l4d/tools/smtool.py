@@ -29,6 +29,19 @@
         once.  Root, in a network namespace of its own, without TCP
         timestamps (the segment carries none).
 
+    python3 smtool.py ofofin --listen ADDR --connect ADDR --log FILE
+        [--count N]
+        N sessions (one after the other) whose end is judged after
+        their FIN shows: the server
+        sends 300000 bytes, then segments are injected from its address
+        that hold the bytes from 301000 on, the last with a FIN, before
+        the server sends the 1000 bytes of the hole.  The relay's server
+        socket then takes the FIN and every injected segment off its
+        out-of-order queue in one go, raises the FIN and only then runs
+        the verdict on them.  The client must get every byte, then the
+        end.  Root, in a network namespace, without TCP timestamps;
+        FILE is l4d's log, which says when the session is in the kernel.
+
 Every wait is bounded; nothing is left behind.
 """
 
@@ -156,10 +169,11 @@ def cmd_serverfin(args):
     print("ok %d bytes each way, server closed first" % args.bytes)
 
 
-def tcp_segment(src, dst, seq, ack, payload):
-    """A TCP segment (ACK|PSH, no options) with its checksum."""
+def tcp_segment(src, dst, seq, ack, payload, fin=False):
+    """A TCP segment (ACK|PSH, FIN if asked, no options) with its
+    checksum."""
     hdr = struct.pack("!HHIIBBHHH", src[1], dst[1], seq, ack, 5 << 4,
-                      0x18, 65535, 0, 0)
+                      0x19 if fin else 0x18, 65535, 0, 0)
     b = struct.pack("!4s4sBBH", socket.inet_aton(src[0]),
                     socket.inet_aton(dst[0]), 0, socket.IPPROTO_TCP,
                     len(hdr) + len(payload)) + hdr + payload
@@ -224,6 +238,104 @@ def cmd_overlap(args):
     c.close()
     srv.close()
     print("ok %d bytes once, over a retransmission of %d" % (len(got), d))
+
+
+def wait_until(what, pred, timeout):
+    """Poll pred until it holds, for at most timeout seconds."""
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            fail("%s: not within %.0f s" % (what, timeout))
+        time.sleep(0.01)
+
+
+def queue_seqs(sock):
+    """The next sequence numbers of sock's send and receive queues
+    (TCP_REPAIR)."""
+    TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ = 19, 20, 21
+    TCP_RECV_QUEUE, TCP_SEND_QUEUE = 1, 2
+    sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)
+    snd = sock.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ) & 0xffffffff
+    sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE)
+    rcv = sock.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ) & 0xffffffff
+    sock.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
+    return snd, rcv
+
+
+def unsent(sock):
+    """Bytes in sock's send queue, not acknowledged yet (SIOCOUTQ)."""
+    import fcntl
+    import termios
+    b = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4)
+    return struct.unpack("i", b)[0]
+
+
+def cmd_ofofin(args):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(addr(args.listen))
+    ls.listen(4)
+    ls.settimeout(args.timeout)
+    for i in range(args.count):
+        n = ofofin_once(args, ls, i)
+    ls.close()
+    print("ok %d sessions, %d bytes each, then the end" % (args.count, n))
+
+
+def ofofin_once(args, ls, i):
+    first, hole, seg, nseg = 300000, 1000, 1400, 30
+    total = first + hole + seg * nseg
+    data = Stream(9 + i).at(0, total)
+    with open(args.log) as f:
+        before = f.read().count("in the kernel (c2s s2c)")
+    c = socket.create_connection(addr(args.connect), timeout=args.timeout)
+    srv, peer = ls.accept()
+    srv.settimeout(args.timeout)
+
+    def in_kernel():
+        with open(args.log) as f:
+            return f.read().count("in the kernel (c2s s2c)") > before
+    wait_until("ofofin: the session in the kernel", in_kernel, 10)
+    srv.sendall(data[:first])
+    got = bytearray()
+    while len(got) < first:
+        b = c.recv(1 << 20)
+        if not b:
+            fail("ofofin: EOF after %d bytes" % len(got))
+        got += b
+    wait_until("ofofin: the server's bytes acknowledged",
+               lambda: unsent(srv) == 0, 10)
+    snd, rcv = queue_seqs(srv)
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    raw.bind((srv.getsockname()[0], 0))
+    for k in range(nseg):
+        off = first + hole + k * seg
+        raw.sendto(tcp_segment(srv.getsockname(), peer,
+                               (snd + hole + k * seg) & 0xffffffff, rcv,
+                               data[off:off + seg],
+                               fin=k == nseg - 1), (peer[0], 0))
+    raw.close()
+    # the hole: the FIN and everything behind it come in at once
+    srv.sendall(data[first:first + hole])
+    while True:
+        b = c.recv(1 << 20)
+        if not b:
+            break
+        got += b
+        if len(got) > total:
+            break
+    # the server's socket never sent what was injected: reset it
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                   struct.pack("ii", 1, 0))
+    c.close()
+    srv.close()
+    if bytes(got) != data:
+        n = next((j for j in range(min(len(got), len(data)))
+                  if got[j] != data[j]), min(len(got), len(data)))
+        fail("ofofin: session %d: got %d bytes of %d, different from %d" %
+             (i, len(got), len(data), n))
+    return len(got)
 
 
 def meminfo():
@@ -390,7 +502,7 @@ def cmd_stall(args):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("cmd", choices=["pingpong", "serverfin", "stall",
-                                   "overlap"])
+                                   "overlap", "ofofin"])
     p.add_argument("--connect", required=True)
     p.add_argument("--listen")
     p.add_argument("--count", type=int, default=1000)
@@ -400,10 +512,12 @@ def main():
     p.add_argument("--relays", default="")
     p.add_argument("--hold", type=float, default=3.0)
     p.add_argument("--max-mb", type=int, default=1536)
+    p.add_argument("--log", default="l4d.log")
     p.add_argument("--timeout", type=float, default=60.0)
     args = p.parse_args()
     {"pingpong": cmd_pingpong, "serverfin": cmd_serverfin,
-     "stall": cmd_stall, "overlap": cmd_overlap}[args.cmd](args)
+     "stall": cmd_stall, "overlap": cmd_overlap,
+     "ofofin": cmd_ofofin}[args.cmd](args)
 
 
 if __name__ == "__main__":
