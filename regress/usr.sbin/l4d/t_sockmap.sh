@@ -265,6 +265,7 @@ pin_l4d= pin_tool=
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 	pin_l4d="taskset -c 1" pin_tool="taskset -c 0"
 fi
+: >l4d.log
 $pin_l4d "$1" -d -f l4d.conf >l4d.log 2>&1 </dev/null &
 echo $! >l4d.pid
 i=0
