@@ -32,6 +32,8 @@ LDFLAGS +=	${SANFLAGS}
 
 # Zero-copy: splice(2) on Linux, a plain copy where nothing like it exists.
 SPLICE !=	[ "$$(uname -s)" = Linux ] && echo splice || echo splice_none
+# zero_copy: sockmap: sk_skb verdict program and maps on Linux.
+SOCKMAP !=	[ "$$(uname -s)" = Linux ] && echo sockmap_linux || echo sockmap_none
 # A source's connections to one relay: a reuseport BPF program on Linux.
 STEER !=	[ "$$(uname -s)" = Linux ] && echo steer_linux || echo steer_none
 # Session sockets: a private epoll set on Linux, libevent elsewhere.
@@ -55,6 +57,7 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/control.o usr.sbin/l4d/relay.o \
 		usr.sbin/l4d/balance.o usr.sbin/l4d/flow.o \
 		usr.sbin/l4d/${SPLICE}.o usr.sbin/l4d/${POLL}.o \
+		usr.sbin/l4d/${SOCKMAP}.o \
 		usr.sbin/l4d/stats.o usr.sbin/l4d/sni.o usr.sbin/l4d/route.o \
 		usr.sbin/l4d/peek.o usr.sbin/l4d/handoff.o \
 		usr.sbin/l4d/proxy_protocol.o usr.sbin/l4d/${STEER}.o \

@@ -604,6 +604,7 @@ def cpu_per_op(peer, before, count):
 class L4d(Peer):
     name = "l4d"
     binary = L4D
+    zero_copy = "true"
 
     def available(self):
         if not os.access(self.binary, os.X_OK):
@@ -627,7 +628,7 @@ class L4d(Peer):
 user: _l4d
 chroot: /var/empty
 relays: {self.ctx.workers}
-{engines}zero_copy: true
+{engines}zero_copy: {self.zero_copy}
 control: {d}/l4d.sock
 log: {{ level: warning, access: false }}
 timeouts: {{ connect: 5s, idle: 1h }}
@@ -650,6 +651,14 @@ class L4dAB(L4d):
     def available(self):
         self.note = "l4d at " + self.binary
         return super().available()
+
+
+class L4dSockmap(L4d):
+    """zero_copy: sockmap: plain sessions forwarded in the kernel; TLS
+    ones (terminated here) splice as l4d does."""
+    name = "l4d-sockmap"
+    note = "zero_copy: sockmap"
+    zero_copy = "sockmap"
 
 
 def ensure_user(name):
@@ -762,7 +771,7 @@ class Socat(Peer):
 
 def make_peers(ctx):
     ab = [L4dAB(ctx)] if L4dAB.binary else []
-    return [Direct(ctx), L4d(ctx)] + ab + [HAProxy(ctx),
+    return [Direct(ctx), L4d(ctx), L4dSockmap(ctx)] + ab + [HAProxy(ctx),
             HAProxy(ctx, splice=True), NginxStream(ctx), Socat(ctx)]
 
 
@@ -1299,8 +1308,8 @@ def parse_args(argv):
     ap.add_argument("--sessions", type=int, default=5000,
                     help="idle sessions (default 5000)")
     ap.add_argument("--peers", default="",
-                    help="comma-separated subset of: direct,l4d,l4d-ab,haproxy,"
-                         "haproxy-splice,nginx,socat")
+                    help="comma-separated subset of: direct,l4d,l4d-sockmap,"
+                         "l4d-ab,haproxy,haproxy-splice,nginx,socat")
     ap.add_argument("--tests", default="",
                     help="comma-separated subset of: " + ",".join(names))
     ap.add_argument("--budget", type=float, default=40.0,

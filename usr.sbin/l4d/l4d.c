@@ -671,6 +671,8 @@ relay_configure(struct child *c)
 		fatal("calloc");
 	TAILQ_FOREACH(l, &l4d_conf->listeners, entry)
 		fds[i++] = l->relay_fds[c->instance % l->nrelay_fds];
+	/* zero_copy: sockmap: its maps, once per process */
+	sockmap_parent_send(&c->iev, c->instance, c->pid);
 	/* where its access lines go, before it accepts anything */
 	if (access_send(&c->iev) == -1)
 		fatal("sending the access log to relay %d", c->instance);

@@ -480,6 +480,8 @@ struct l4d_config {
 
 #define RELAY_MODE_AUTO		0	/* zero-copy where the OS offers it */
 #define RELAY_MODE_COPY		1	/* always a user-space copy */
+#define RELAY_MODE_SOCKMAP	2	/* plain sessions forwarded in the
+					   kernel (sockmap_linux.c) */
 
 /*
  * Parse errors: every error is kept, with position and code, so that
@@ -671,6 +673,9 @@ enum imsg_type {
 	/* parent -> metrics: the text, in pieces, then int status */
 	IMSG_METRICS_DATA,
 	IMSG_METRICS_END,
+	/* parent -> relay: a map of its own for zero_copy: sockmap
+	   (uint32_t which; fd: the map), before its first configuration */
+	IMSG_SOCKMAP,
 	IMSG_TYPE_MAX
 };
 
@@ -936,16 +941,21 @@ struct flow {
 	uint8_t		 eof;		/* the source sent FIN */
 	uint8_t		 shut;		/* we shut the destination's write */
 	uint8_t		 bulk;		/* splice: reads fill the buffer */
+	uint8_t		 kernel;	/* sockmap: the kernel moves it, the
+					   relay does not read the source */
 	uint32_t	 len;		/* copy: bytes in buf */
 	uint32_t	 off;		/* copy: bytes of buf already sent */
 	uint32_t	 inpipe;	/* splice: bytes held in the pipe */
 	char		*buf;		/* only while the peer lags */
 	int		 pipe[2];	/* only while bytes sit in it */
 	uint64_t	 bytes;		/* read from the source */
+	uint64_t	 kbytes;	/* sockmap: moved by the kernel, as
+					   last counted */
 };
 
 #define flow_pending(f)		((f)->off < (f)->len || (f)->inpipe > 0)
-#define flow_wants_read(f)	(!(f)->eof && !flow_pending(f))
+#define flow_wants_read(f)	(!(f)->eof && !flow_pending(f) && !(f)->kernel)
+#define flow_bytes(f)		((f)->bytes + (f)->kbytes)
 #define flow_done(f)		((f)->eof && !flow_pending(f) && (f)->shut)
 
 /* flow_copy() and flow_splice() results */
@@ -1018,6 +1028,7 @@ struct session {
 	long long		 half_closed_ms;
 	long long		 drain_ms;	/* close then; 0: never */
 	struct peek		*peek;		/* routed listeners only */
+	struct sockmap_pair	*sm;		/* sockmap: in the kernel */
 	struct sockaddr_in6	 client;	/* big enough for either */
 	struct flow		 c2s;
 	struct flow		 s2c;
@@ -1097,6 +1108,8 @@ struct relay_env {
 	uint64_t		 session_counter;
 	uint64_t		 counts[CAUSE_MAX];
 	int			 zero_copy;
+	int			 sockmap;	/* zero_copy: sockmap, and the
+						   maps came */
 	int			 access_log;
 	long long		 accept_backoff_ms;
 	long long		 accept_paused_ms;
@@ -1395,6 +1408,7 @@ void		 session_connect(struct session *);
 void		 session_end(struct session *, enum end_cause, int);
 void		 session_timer(struct session *, long long);
 void		 session_relay(struct session *);
+void		 session_kick(struct session *);
 
 /* handoff.c: a relay's side of the TLS engines */
 void		 handoff_channel(struct imsg *);
@@ -1431,6 +1445,26 @@ void		 flow_release(struct flow *);
 #define FLOW_AGAIN		(-1)	/* a round moved everything: go on */
 #define FLOW_ROUNDS		4
 
+/*
+ * sockmap_linux.c or sockmap_none.c: zero_copy: sockmap, plain sessions
+ * forwarded in the kernel.  The parent makes each relay's maps; a relay
+ * puts a session's sockets in them and takes over again when the kernel
+ * stops (a peer that does not read, a FIN).
+ */
+struct sockmap_pair;
+void		 sockmap_parent_send(struct imsgev *, int instance, pid_t);
+int		 sockmap_receive(struct imsg *);
+int		 sockmap_available(void);
+void		 sockmap_insert(struct session *);
+void		 sockmap_watch(struct session *);
+void		 sockmap_events(struct session *, int side, int events);
+int		 sockmap_copy(struct session *, struct flow *, int from, int to,
+		    uint8_t *rfrom, uint8_t *rto);
+void		 sockmap_copied(struct session *, struct flow *);
+int		 sockmap_eof(struct session *, struct flow *);
+void		 sockmap_sync(struct session *);
+void		 sockmap_end(struct session *);
+
 /* splice.c (Linux) or splice_none.c: zero-copy */
 int		 flow_splice(struct flow *, int from, int to, uint8_t *rfrom,
 		    uint8_t *rto);
@@ -1450,6 +1484,7 @@ void		 poll_timer_del(struct poll_timer *);
 int		 poll_timer_pending(const struct poll_timer *);
 void		 poll_timer_free(struct poll_timer *);
 int		 poll_add(struct session *, int side);
+int		 poll_watch(struct session *, int side, int ready);
 void		 poll_forget(struct session *, int side);
 void		 poll_remove(struct session *, int side);
 int		 poll_listen(struct listener *, int on);

@@ -2036,6 +2036,29 @@ parse_lists(struct parser *p, yaml_node_t *main, int which, const char *key,
 	}
 }
 
+/*
+ * zero_copy: true (splice where the OS has it), false (always a copy),
+ * or sockmap (in-kernel forwarding of plain sessions, Linux).
+ */
+static void
+parse_zero_copy(struct parser *p, yaml_node_t *n, struct l4d_config *conf)
+{
+	const char	*s;
+	const char	*hint = "use true, false or sockmap";
+
+	if ((s = scalar_str(p, n, "zero_copy", "a boolean or sockmap",
+	    hint)) == NULL)
+		return;
+	if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0)
+		conf->relay_mode = RELAY_MODE_AUTO;
+	else if (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0)
+		conf->relay_mode = RELAY_MODE_COPY;
+	else if (strcmp(s, "sockmap") == 0)
+		conf->relay_mode = RELAY_MODE_SOCKMAP;
+	else
+		type_err(p, n, "zero_copy", "a boolean or sockmap", hint);
+}
+
 static void
 parse_relays(struct parser *p, yaml_node_t *n)
 {
@@ -2134,7 +2157,7 @@ parse_top(struct parser *p, yaml_node_t *root)
 	yaml_node_t		*v[TK_N];
 	char			 q[PARSE_QUOTE_MAX];
 	long long		 e;
-	int			 x, user_ok = 1, chroot_ok = 1;
+	int			 user_ok = 1, chroot_ok = 1;
 
 	if (root->type != YAML_MAPPING_NODE) {
 		perr(p, &root->start_mark, E_EMPTY,
@@ -2155,9 +2178,8 @@ parse_top(struct parser *p, yaml_node_t *root)
 	if (v[TK_TLS_ENGINES] != NULL && get_int(p, v[TK_TLS_ENGINES],
 	    "tls_engines", 1, L4D_MAX_ENGINES, E_RANGE, &e) == 0)
 		conf->tls_engines = (int)e;
-	if (v[TK_ZERO_COPY] != NULL &&
-	    get_bool(p, v[TK_ZERO_COPY], "zero_copy", &x) == 0)
-		conf->relay_mode = x ? RELAY_MODE_AUTO : RELAY_MODE_COPY;
+	if (v[TK_ZERO_COPY] != NULL)
+		parse_zero_copy(p, v[TK_ZERO_COPY], conf);
 	if (v[TK_CONTROL] != NULL)
 		get_path(p, v[TK_CONTROL], "control", conf->control,
 		    sizeof(sun.sun_path));

@@ -102,6 +102,26 @@ poll_add(struct session *s, int side)
 	    side == SIDE_CLIENT ? s->cfd : s->sfd, &ev);
 }
 
+/*
+ * What a socket is watched for: READY_READ, READY_WRITE or neither; a
+ * FIN, a hang-up and an error always (sockmap: a direction the kernel
+ * moves must not wake the relay at every batch).
+ */
+int
+poll_watch(struct session *s, int side, int ready)
+{
+	struct epoll_event	 ev;
+
+	ev.events = EPOLLRDHUP | EPOLLET;
+	if (ready & READY_READ)
+		ev.events |= EPOLLIN;
+	if (ready & READY_WRITE)
+		ev.events |= EPOLLOUT;
+	ev.data.u64 = (uintptr_t)s | (uintptr_t)side;
+	return epoll_ctl(poll_fd, EPOLL_CTL_MOD,
+	    side == SIDE_CLIENT ? s->cfd : s->sfd, &ev);
+}
+
 void
 poll_forget(struct session *s, int side)
 {

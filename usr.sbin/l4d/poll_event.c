@@ -107,6 +107,29 @@ poll_add(struct session *s, int side)
 	return 0;
 }
 
+/*
+ * libevent cannot watch for a FIN alone, and its events do not say a
+ * FIN came (poll_exact is 0): the relays use no sockmap with it, and
+ * this only narrows what wakes the session.
+ */
+int
+poll_watch(struct session *s, int side, int ready)
+{
+	struct poll_events	*pe = s->poll;
+	int			 fd = side == SIDE_CLIENT ? s->cfd : s->sfd;
+	short			 what = EV_PERSIST | EV_ET;
+
+	if (pe == NULL || !pe->added[side])
+		return -1;
+	if (ready & READY_READ)
+		what |= EV_READ;
+	if (ready & READY_WRITE)
+		what |= EV_WRITE;
+	event_del(&pe->ev[side]);
+	event_set(&pe->ev[side], fd, what, poll_callback, s);
+	return event_add(&pe->ev[side], NULL);
+}
+
 /* Before the close(2): libevent must not meet a reused descriptor. */
 void
 poll_forget(struct session *s, int side)

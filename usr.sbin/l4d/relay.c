@@ -310,14 +310,18 @@ relay_config_loaded(struct relay_env *env)
 	TAILQ_FOREACH(l, &env->conf->listeners, entry)
 		l->ev_added = 0;
 	listeners_enable(1);
-	env->zero_copy = env->conf->relay_mode == RELAY_MODE_AUTO &&
+	/* sessions the kernel cannot take splice */
+	env->zero_copy = env->conf->relay_mode != RELAY_MODE_COPY &&
 	    HAVE_SPLICE;
+	/* a FIN must show on its own (poll_exact) */
+	env->sockmap = env->conf->relay_mode == RELAY_MODE_SOCKMAP &&
+	    sockmap_available() && poll_exact;
 	env->access_log = env->conf->log_access;
 	relay_drain_schedule(env, env->conf);
 	imsgev_compose(&env->parent, IMSG_CONF_END, 0, -1, NULL, 0);
 	log_debug("generation %u loaded: %u listeners, %s",
 	    env->conf->generation, env->conf->nlisteners,
-	    env->zero_copy ? "splice" : "copy");
+	    env->sockmap ? "sockmap" : env->zero_copy ? "splice" : "copy");
 }
 
 static void
@@ -386,6 +390,10 @@ relay_dispatch_parent(int fd, short event, void *arg)
 			if (access_receive(&imsg) == -1)
 				fatalx("bad access log frame");
 			break;
+		case IMSG_SOCKMAP:
+			if (sockmap_receive(&imsg) == -1)
+				fatalx("bad sockmap frame");
+			break;
 		default:
 			fatalx("unexpected frame %u from the parent",
 			    imsg.hdr.type);
@@ -399,11 +407,11 @@ static void
 counters_bytes(struct counters *c, struct session *s, int sign)
 {
 	if (sign > 0) {
-		c->bytes_in += s->c2s.bytes;
-		c->bytes_out += s->s2c.bytes;
+		c->bytes_in += flow_bytes(&s->c2s);
+		c->bytes_out += flow_bytes(&s->s2c);
 	} else {
-		c->bytes_in -= s->c2s.bytes;
-		c->bytes_out -= s->s2c.bytes;
+		c->bytes_in -= flow_bytes(&s->c2s);
+		c->bytes_out -= flow_bytes(&s->s2c);
 	}
 }
 
@@ -414,6 +422,8 @@ stats_add_live(struct relay_env *env, int sign)
 	struct session	*s;
 
 	TAILQ_FOREACH(s, &env->sessions, entry) {
+		if (sign > 0)
+			sockmap_sync(s);
 		counters_bytes(&s->listener->stats->c, s, sign);
 		if (s->peek != NULL && s->peek->stats != NULL)
 			counters_bytes(&s->peek->stats->c, s, sign);
@@ -498,8 +508,9 @@ relay_ctl_sessions(struct relay_env *env, uint32_t peerid)
 			    sizeof(cs.server));
 		cs.age_ms = now - s->start_ms;
 		cs.idle_ms = now - s->last_ms;
-		cs.bytes_in = s->c2s.bytes;
-		cs.bytes_out = s->s2c.bytes;
+		sockmap_sync(s);
+		cs.bytes_in = flow_bytes(&s->c2s);
+		cs.bytes_out = flow_bytes(&s->s2c);
 		imsgev_compose(&env->parent, IMSG_CTL_SESSION, peerid, -1, &cs,
 		    sizeof(cs));
 	}
@@ -1029,6 +1040,8 @@ void
 session_relay(struct session *s)
 {
 	s->cready = READY_READ | READY_WRITE;
+	if (relay_env.sockmap)
+		sockmap_insert(s);
 	if (session_io(s) == -1 || s->cpolled)
 		return;
 	if (poll_add(s, SIDE_CLIENT) == -1) {
@@ -1037,6 +1050,15 @@ session_relay(struct session *s)
 		return;
 	}
 	s->cpolled = 1;
+	sockmap_watch(s);
+}
+
+/* The kernel stopped moving a direction of s: the relay takes over. */
+void
+session_kick(struct session *s)
+{
+	if (s->state == STATE_RELAYING)
+		(void)session_io(s);
 }
 
 void
@@ -1058,6 +1080,8 @@ session_ready(struct session *s, int side, int events)
 			peek_starttls_ready(s, events);
 		break;
 	case STATE_RELAYING:
+		if (s->sm != NULL)
+			sockmap_events(s, side, events);
 		if (side == SIDE_CLIENT)
 			s->cready |= events & READY_STATE;
 		else
@@ -1200,6 +1224,8 @@ session_timeout(void *arg)
 		return;
 	}
 	now = proc_now_ms();
+	/* bytes the kernel moved count as activity */
+	sockmap_sync(s);
 	/* its engine keeps the other timeouts */
 	if (s->state == STATE_TLS_DIRECT) {
 		handoff_timeout(s, now);
@@ -1277,16 +1303,26 @@ flow_io(struct session *s, struct flow *f)
 	uint8_t	*rto = f->dir == FLOW_C2S ? &s->sready : &s->cready;
 	int	 r;
 
-	r = relay_env.zero_copy ? flow_splice(f, from, to, rfrom, rto) :
-	    flow_copy(f, from, to, rfrom, rto);
+	if (f->kernel)
+		r = FLOW_OK;
+	else if (s->sm != NULL)
+		r = sockmap_copy(s, f, from, to, rfrom, rto);
+	else
+		r = relay_env.zero_copy ? flow_splice(f, from, to, rfrom,
+		    rto) : flow_copy(f, from, to, rfrom, rto);
 	/* an engine's plaintext side ended: what the engine says first */
 	if (r != FLOW_OK && s->peek != NULL && s->peek->engine >= 0 &&
 	    handoff_settle(s, r == FLOW_RESET_TO ? to : from))
 		return -1;
 	switch (r) {
 	case FLOW_OK:
+		if (s->sm != NULL && !f->kernel)
+			sockmap_copied(s, f);
 		break;
 	case FLOW_EOF:
+		/* passed bytes still on their way come first */
+		if (s->sm != NULL && sockmap_eof(s, f))
+			break;
 		if (s->first_fin == CAUSE_NONE) {
 			s->first_fin = f->dir == FLOW_C2S ?
 			    CAUSE_CLIENT_CLOSED : CAUSE_SERVER_CLOSED;
@@ -1427,8 +1463,8 @@ session_json(struct session *s, struct access_json *j, const char *client,
 	}
 	if (p != NULL)
 		session_json_tls(p, j);
-	access_json_num(j, "bytes_in", s->c2s.bytes);
-	access_json_num(j, "bytes_out", s->s2c.bytes);
+	access_json_num(j, "bytes_in", flow_bytes(&s->c2s));
+	access_json_num(j, "bytes_out", flow_bytes(&s->s2c));
 	access_json_num(j, "duration_ms", now > s->start_ms ?
 	    (unsigned long long)(now - s->start_ms) : 0);
 	access_json_str(j, "cause", cause_name(cause));
@@ -1469,8 +1505,8 @@ session_log(struct session *s, enum end_cause cause, long long now)
 	    "%s in=%llu out=%llu duration=%lld.%03llds cause=%s%s",
 	    session_idstr(s), s->listener->name, client,
 	    s->backend ? s->backend->name : "-", server, names,
-	    (unsigned long long)s->c2s.bytes,
-	    (unsigned long long)s->s2c.bytes, (now - s->start_ms) / 1000,
+	    (unsigned long long)flow_bytes(&s->c2s),
+	    (unsigned long long)flow_bytes(&s->s2c), (now - s->start_ms) / 1000,
 	    (now - s->start_ms) % 1000, cause_name(cause),
 	    s->reset ? " reset" : "");
 	access_emit(line, format);
@@ -1480,8 +1516,8 @@ static void
 counters_end(struct counters *c, struct session *s, enum end_cause cause)
 {
 	c->active--;
-	c->bytes_in += s->c2s.bytes;
-	c->bytes_out += s->s2c.bytes;
+	c->bytes_in += flow_bytes(&s->c2s);
+	c->bytes_out += flow_bytes(&s->s2c);
 	c->causes[cause]++;
 }
 
@@ -1520,6 +1556,8 @@ session_end(struct session *s, enum end_cause cause, int reset)
 	struct l4d_config	*conf = session_conf(s);
 
 	s->reset = reset != RESET_NONE;
+	/* the kernel's counts are final; its slots go */
+	sockmap_end(s);
 	session_log(s, cause, proc_now_ms());
 	session_dequeue(s);
 	if (s->cpolled)

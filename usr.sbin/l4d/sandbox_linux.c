@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 
 #include <linux/audit.h>
+#include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
@@ -95,6 +96,14 @@ static const int sc_base[] = {
 static const int sc_relay[] = {
 	SC(accept4), SC(socket), SC(setsockopt), SC(socketpair),
 	SC(splice),
+};
+
+/*
+ * Relays with zero_copy: sockmap put sockets in maps the parent made:
+ * bpf(2) for those three commands only (sc_bpf_cmds), checked in build().
+ */
+static const int sc_bpf_cmds[] = {
+	BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM,
 };
 
 /* TLS engines: their sockets come from the relays. */
@@ -186,6 +195,32 @@ emit_calls(struct bpf_prog_buf *b, const int *calls, size_t n,
 	}
 }
 
+/*
+ * bpf(2) with a map command (the low word of args[0]); any other
+ * command fails with EPERM.  The accumulator holds the call's number
+ * before and after.
+ */
+static void
+emit_bpf(struct bpf_prog_buf *b)
+{
+	size_t	 i, n = nitems(sc_bpf_cmds);
+
+	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+	    __NR_bpf, 0, (uint8_t)(2 * n + 3)));
+	emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	    offsetof(struct seccomp_data, args[0])));
+	for (i = 0; i < n; i++) {
+		emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ |
+		    BPF_K, (uint32_t)sc_bpf_cmds[i], 0, 1));
+		emit(b, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+		    SECCOMP_RET_ALLOW));
+	}
+	emit(b, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+	    SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)));
+	emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	    offsetof(struct seccomp_data, nr)));
+}
+
 static void
 build(struct bpf_prog_buf *b, const struct sandbox_role *r)
 {
@@ -207,6 +242,8 @@ build(struct bpf_prog_buf *b, const struct sandbox_role *r)
 	}
 	emit_calls(b, sc_base, nitems(sc_base), SECCOMP_RET_ALLOW);
 	emit_calls(b, r->calls, r->ncalls, SECCOMP_RET_ALLOW);
+	if (r->role == PROC_RELAY)
+		emit_bpf(b);
 	/* socket(2) not allowed above: AF_UNIX only (the low word of
 	   args[0]; every architecture above is little-endian) */
 	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,

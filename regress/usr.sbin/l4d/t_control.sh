@@ -467,6 +467,10 @@ garbage_cleanup()
 	l4d_cleanup
 }
 
+. "$(atf_get_srcdir)/tools/variants.sh"
+
+sockmap_variants show_sessions show_stats kill
+
 atf_init_test_cases()
 {
 	atf_add_test_case show_sessions
@@ -476,4 +480,7 @@ atf_init_test_cases()
 	atf_add_test_case monitor
 	atf_add_test_case monitor_unbuffered
 	atf_add_test_case garbage
+	atf_add_test_case show_sessions_sockmap
+	atf_add_test_case show_stats_sockmap
+	atf_add_test_case kill_sockmap
 }

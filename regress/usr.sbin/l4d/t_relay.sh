@@ -1,5 +1,6 @@
-# l4d black-box tests: the data path.  Every case runs twice, with
-# zero_copy true (splice) and zero_copy false (a plain copy).
+# l4d black-box tests: the data path.  Every case runs three times, with
+# zero_copy true (splice), zero_copy false (a plain copy) and zero_copy
+# sockmap (forwarded in the kernel, sockmap_linux.c).
 #
 # Clients connect to 127.0.0.1, the backends listen on 127.0.0.2.
 
@@ -175,11 +176,12 @@ meta()
 	atf_set timeout "${2:-60}"
 }
 
-# both_modes NAME FUNCTION TIMEOUT DESCRIPTION: cases NAME_splice and
-# NAME_copy run FUNCTION with zero_copy true and false.
+# both_modes NAME FUNCTION TIMEOUT DESCRIPTION: cases NAME_splice,
+# NAME_copy and NAME_sockmap run FUNCTION with zero_copy true, false and
+# sockmap.
 both_modes()
 {
-	for _bm in splice:true copy:false; do
+	for _bm in splice:true copy:false sockmap:sockmap; do
 		_bm_case=${1}_${_bm%%:*}
 		atf_test_case "$_bm_case" cleanup
 		eval "${_bm_case}_head() { meta \"$4, zero_copy ${_bm#*:}\" $3; }
@@ -278,6 +280,7 @@ atf_init_test_cases()
 	    reply_reset; do
 		atf_add_test_case ${_c}_splice
 		atf_add_test_case ${_c}_copy
+		atf_add_test_case ${_c}_sockmap
 	done
 	atf_add_test_case poller_epoll
 	for _c in bulk halfclose concurrent reset; do

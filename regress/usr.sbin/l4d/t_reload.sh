@@ -743,6 +743,10 @@ routes_cleanup()
 	l4d_cleanup
 }
 
+. "$(atf_get_srcdir)/tools/variants.sh"
+
+sockmap_variants under_load move_backend drain drain_of_session
+
 atf_init_test_cases()
 {
 	atf_add_test_case under_load
@@ -753,4 +757,8 @@ atf_init_test_cases()
 	atf_add_test_case drain
 	atf_add_test_case drain_of_session
 	atf_add_test_case routes
+	atf_add_test_case under_load_sockmap
+	atf_add_test_case move_backend_sockmap
+	atf_add_test_case drain_sockmap
+	atf_add_test_case drain_of_session_sockmap
 }

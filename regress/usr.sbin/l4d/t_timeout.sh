@@ -156,9 +156,16 @@ max_sessions_cleanup()
 	l4d_cleanup
 }
 
+. "$(atf_get_srcdir)/tools/variants.sh"
+
+sockmap_variants idle half_closed max_sessions
+
 atf_init_test_cases()
 {
 	atf_add_test_case idle
 	atf_add_test_case half_closed
 	atf_add_test_case max_sessions
+	atf_add_test_case idle_sockmap
+	atf_add_test_case half_closed_sockmap
+	atf_add_test_case max_sessions_sockmap
 }

@@ -102,14 +102,15 @@ client()
 	$PY "$TOOLS/client.py" "$@"
 }
 
-# cfg_head RELAYS ZERO_COPY: the top of a configuration for a test.
+# cfg_head RELAYS ZERO_COPY: the top of a configuration for a test;
+# L4D_ZERO_COPY, when set, overrides ZERO_COPY (the _sockmap variants).
 cfg_head()
 {
 	cat <<EOF
 user: _l4d
 chroot: /var/empty
 relays: $1
-zero_copy: $2
+zero_copy: ${L4D_ZERO_COPY:-$2}
 control: $PWD/l4d.sock
 log: { level: info, access: true }
 EOF
