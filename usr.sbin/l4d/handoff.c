@@ -268,6 +268,7 @@ handoff_server(struct session *s)
 	strlcpy(h.name, s->backend->name, sizeof(h.name));
 	server_host(s->server->address, h.host, sizeof(h.host));
 	poll_remove(s, SIDE_SERVER);
+	s->spolled = 0;
 	if ((fd = handoff_send(s, &h, s->sfd, NULL)) == -1) {
 		tls_failure(s, TLS_FAIL_ENGINE);
 		session_end(s, CAUSE_TLS_ERROR, 0);
@@ -318,7 +319,9 @@ handoff_direct(struct session *s)
 	memcpy(buf, &pl, sizeof(pl));
 	if (pending > 0)
 		memcpy(buf + sizeof(pl), f->buf + f->off, pending);
-	poll_remove(s, SIDE_SERVER);
+	if (s->spolled)
+		poll_remove(s, SIDE_SERVER);
+	s->spolled = 0;
 	if (imsgev_compose(&engines[p->engine].iev, IMSG_TLS_PLAIN, 0,
 	    s->sfd, buf, sizeof(pl) + pending) == -1) {
 		session_end(s, CAUSE_TLS_ERROR, RESET_SERVER);

@@ -1019,6 +1019,7 @@ struct session {
 	uint8_t			 first_fin;	/* enum end_cause */
 	uint8_t			 last_connect_cause;
 	uint8_t			 cpolled;	/* cfd is in the poller */
+	uint8_t			 spolled;	/* sfd is */
 	uint16_t		 tried[L4D_RETRIES_MAX + 1];
 	struct listener		*listener;
 	struct backend		*backend;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -910,6 +911,24 @@ server_socket(struct server *srv)
 }
 
 /*
+ * A server socket that goes to an engine as soon as it is connected (a
+ * terminated session's, connected before the handshake) is often
+ * connected when connect(2) returns, to a server nearby: one poll(2)
+ * tells, and the session goes on in this turn without the socket ever
+ * entering the poller (no epoll_ctl(2) to add it, none to take it out).
+ */
+static int
+connect_done(int fd)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1 && pfd.revents == POLLOUT;
+}
+
+/*
  * Try servers until one accepts the connect or the retries run out.
  * The client is not read before the server is connected, so servers
  * that speak first work.
@@ -933,13 +952,19 @@ session_connect(struct session *s)
 		}
 		if (connect(s->sfd, (struct sockaddr *)&srv->ss,
 		    srv->sslen) == 0 || errno == EINPROGRESS) {
+			s->state = STATE_CONNECTING;
+			if (s->peek != NULL && s->peek->early &&
+			    connect_done(s->sfd)) {
+				session_connected(s, READY_WRITE);
+				return;
+			}
 			if (poll_add(s, SIDE_SERVER) == -1) {
 				log_warn("session %s: poll", session_idstr(s));
 				session_end(s, CAUSE_NO_SERVER, 0);
 				return;
 			}
+			s->spolled = 1;
 			session_timer(s, s->listener->timeouts.connect);
-			s->state = STATE_CONNECTING;
 			return;
 		}
 		cause = CAUSE_CONNECT_REFUSED;
@@ -964,6 +989,7 @@ session_connect_failed(struct session *s, enum end_cause cause, int error)
 	log_debug("session %s: connect %s: %s", session_idstr(s),
 	    s->server->address, error ? strerror(error) : "timed out");
 	poll_forget(s, SIDE_SERVER);
+	s->spolled = 0;
 	close(s->sfd);
 	s->sfd = -1;
 	s->server->stats->c.connect_failures++;
