@@ -403,8 +403,12 @@ refused_body()
 	start_server echo echo "127.0.0.2:$sp"
 	chmod 777 .
 	sm_cfg "$lp" "127.0.0.2:$sp" >l4d.conf
+	# the daemon runs from here: the tree may be in a directory only
+	# root can enter (a clone in mktemp -d)
+	cp "$L4D" l4d.bin
+	chmod 755 l4d.bin
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
-	    "$L4D" -d -f l4d.conf >l4d.log 2>&1 </dev/null &
+	    "$PWD/l4d.bin" -d -f l4d.conf >l4d.log 2>&1 </dev/null &
 	echo $! >l4d.pid
 	l4d_wait_ready
 	atf_check -s exit:0 -o match:'^ok 20 sessions' -e empty \
