@@ -12,7 +12,10 @@ to it hangs until the connector's timeout.
 SIGUSR1 closes the listening socket: new connects are refused while the
 connections already accepted go on (a server that "starts refusing");
 those the kernel completed but nobody accepted yet are accepted first,
-so that the close resets none of them.
+so that the close resets none of them.  A drop-all socket filter goes on
+the listener before that: a SYN that comes while the queue is drained is
+dropped (and refused when it is sent again, after the close) rather than
+completed behind the last accept and then reset by the close.
 
 The pid is written to --pidfile before listen(); the --ready file is
 created after listen(), so a test polls for it instead of sleeping.  Every
@@ -54,6 +57,7 @@ completed handshake; a failed one appends "<id> handshake-failed
 """
 
 import argparse
+import ctypes
 import hashlib
 import os
 import signal
@@ -73,6 +77,20 @@ def write_atomic(path, text):
     with open(tmp, "w") as f:
         f.write(text)
     os.rename(tmp, path)
+
+
+SO_ATTACH_FILTER = 26
+
+
+def drop_all(sock):
+    """A classic BPF filter of one instruction, "return 0": the socket
+    takes no more packets (on a listener: no SYN starts a handshake)."""
+    insn = ctypes.create_string_buffer(struct.pack("HBBI", 0x06, 0, 0, 0))
+    prog = struct.pack("HL", 1, ctypes.addressof(insn))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)
+    except OSError:
+        pass        # elsewhere: the close alone, with its small window
 
 
 def read_to_eof(conn, h=None):
@@ -400,6 +418,7 @@ def main():
         threading.Event().wait()
     ls.listen(1024)
     def stop_listening(*a):
+        drop_all(ls)
         ls.setblocking(False)
         while True:
             try:
