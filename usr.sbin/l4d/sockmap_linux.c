@@ -337,6 +337,21 @@ prog_fix(struct prog *p)
 			p->insn[i].off = p->label_at[p->jump_label[i]] - i - 1;
 }
 
+/*
+ * R0 = the value of map fd whose key is reg, stored at fp + off as a
+ * size; a socket without one is passed on, quietly.
+ */
+static void
+emit_lookup(struct prog *p, int fd, int size, int reg, int off)
+{
+	emit(p, STX(size, FP, reg, off));
+	emit(p, MOV_REG(R2, FP));
+	emit(p, ADD_IMM(R2, off));
+	emit_map(p, R1, fd);
+	emit(p, CALL(BPF_FUNC_map_lookup_elem));
+	emit_jump(p, JIMM(BPF_JEQ, R0, 0), L_PASS_QUIET);
+}
+
 static void
 prog_build(struct prog *p, const int *fd)
 {
@@ -346,20 +361,10 @@ prog_build(struct prog *p, const int *fd)
 	/* a bare FIN: dropped, TCP has seen it */
 	emit_jump(p, JIMM(BPF_JEQ, R2, 0), L_DROP);
 	emit(p, CALL(BPF_FUNC_get_socket_cookie));
-	emit(p, STX(BPF_DW, FP, R0, -8));
-	emit(p, MOV_REG(R2, FP));
-	emit(p, ADD_IMM(R2, -8));
-	emit_map(p, R1, fd[SM_CONF]);
-	emit(p, CALL(BPF_FUNC_map_lookup_elem));
-	emit_jump(p, JIMM(BPF_JEQ, R0, 0), L_PASS_QUIET);
+	emit_lookup(p, fd[SM_CONF], BPF_DW, R0, -8);
 	emit(p, MOV_REG(R7, R0));
 	emit(p, LDX(BPF_W, R1, R7, offsetof(struct sm_conf, self)));
-	emit(p, STX(BPF_W, FP, R1, -16));
-	emit(p, MOV_REG(R2, FP));
-	emit(p, ADD_IMM(R2, -16));
-	emit_map(p, R1, fd[SM_COUNT]);
-	emit(p, CALL(BPF_FUNC_map_lookup_elem));
-	emit_jump(p, JIMM(BPF_JEQ, R0, 0), L_PASS_QUIET);
+	emit_lookup(p, fd[SM_COUNT], BPF_W, R1, -16);
 	emit(p, MOV_REG(R8, R0));
 	emit(p, LDX(BPF_W, R9, R6, offsetof(struct __sk_buff, len)));
 	/* a cut failed before: the session is reset, nothing goes */
