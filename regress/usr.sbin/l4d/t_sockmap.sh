@@ -295,7 +295,8 @@ overlap_body()
 	sm_cfg 7001 127.0.0.2:7002 >l4d.conf
 	ns_script
 	atf_check -s exit:0 -o match:'^ok 1048576 bytes once' -e empty \
-	    unshare -n sh ns.sh "$L4D" "$PY" "$SMTOOL" overlap --bytes 20000
+	    unshare -n sh ns.sh "$L4D" "$PY" "$SMTOOL" overlap --bytes 20000 \
+	    --log l4d.log
 	in_kernel
 	# its head (20000) and the server's next segment's (1000) cut off
 	wait_log 's2c state [0-9] gen [0-9]+: redirected [0-9]+, passed [0-9]+, read [0-9]+, cut 21000' ||

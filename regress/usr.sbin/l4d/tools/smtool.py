@@ -139,12 +139,7 @@ def cmd_serverfin(args):
     data = pattern(1, args.bytes)
     srv.sendall(data)
     srv.shutdown(socket.SHUT_WR)
-    got = bytearray()
-    while True:
-        b = c.recv(65536)
-        if not b:
-            break
-        got += b
+    got = recv_all(c)
     if bytes(got) != data:
         fail("serverfin: client got %d of %d bytes%s" %
              (len(got), len(data), "" if len(got) != len(data)
@@ -152,12 +147,7 @@ def cmd_serverfin(args):
     back = pattern(2, args.bytes)
     c.sendall(back)
     c.shutdown(socket.SHUT_WR)
-    got = bytearray()
-    while True:
-        b = srv.recv(65536)
-        if not b:
-            break
-        got += b
+    got = recv_all(srv)
     if bytes(got) != back:
         fail("serverfin: server got %d of %d bytes after its FIN" %
              (len(got), len(back)))
@@ -195,19 +185,21 @@ def cmd_overlap(args):
     ls.bind(addr(args.listen))
     ls.listen(4)
     ls.settimeout(args.timeout)
+    with open(args.log) as f:
+        before = f.read().count("in the kernel (c2s s2c)")
     c = socket.create_connection(addr(args.connect), timeout=args.timeout)
     srv, peer = ls.accept()
     srv.settimeout(args.timeout)
-    # the relay puts the session in the kernel once it is connected
-    time.sleep(0.5)
+
+    def in_kernel():
+        with open(args.log) as f:
+            return f.read().count("in the kernel (c2s s2c)") > before
+    wait_until("overlap: the session in the kernel", in_kernel, 10)
     srv.sendall(data[:first])
     got = bytearray()
-    while len(got) < first:
-        b = c.recv(1 << 20)
-        if not b:
-            fail("overlap: EOF after %d bytes" % len(got))
-        got += b
-    time.sleep(0.2)
+    recv_until(c, got, first, "overlap")
+    wait_until("overlap: the server's bytes acknowledged",
+               lambda: unsent(srv) == 0, 10)
     srv.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
     srv.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)
     snd = srv.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ) & 0xffffffff
@@ -220,7 +212,8 @@ def cmd_overlap(args):
     raw.sendto(tcp_segment(srv.getsockname(), peer, (snd - d) & 0xffffffff,
                            rcv, data[first - d:first + new]), (peer[0], 0))
     raw.close()
-    time.sleep(0.3)
+    # the injected segment's new bytes reach the client before the rest
+    recv_until(c, got, first + new, "overlap")
     srv.sendall(data[first:])
     srv.shutdown(socket.SHUT_WR)
     while True:
@@ -238,6 +231,26 @@ def cmd_overlap(args):
     c.close()
     srv.close()
     print("ok %d bytes once, over a retransmission of %d" % (len(got), d))
+
+
+def recv_until(sock, got, n, what):
+    """Read into got until it holds n bytes (the socket's timeout bounds
+    each read); EOF before that fails."""
+    while len(got) < n:
+        b = sock.recv(1 << 20)
+        if not b:
+            fail("%s: EOF after %d bytes" % (what, len(got)))
+        got += b
+
+
+def recv_all(sock):
+    """Every byte until EOF."""
+    got = bytearray()
+    while True:
+        b = sock.recv(65536)
+        if not b:
+            return got
+        got += b
 
 
 def wait_until(what, pred, timeout):
@@ -299,11 +312,7 @@ def ofofin_once(args, ls, i):
     wait_until("ofofin: the session in the kernel", in_kernel, 10)
     srv.sendall(data[:first])
     got = bytearray()
-    while len(got) < first:
-        b = c.recv(1 << 20)
-        if not b:
-            fail("ofofin: EOF after %d bytes" % len(got))
-        got += b
+    recv_until(c, got, first, "ofofin")
     wait_until("ofofin: the server's bytes acknowledged",
                lambda: unsent(srv) == 0, 10)
     snd, rcv = queue_seqs(srv)
