@@ -25,6 +25,34 @@ static ticket_cb	 libtls_ticket_cb;
 
 long	 SSL_CTX_callback_ctrl(void *, int, void (*)(void));
 
+#define TLS1_3_VERSION_NUMBER			0x0304
+
+/*
+ * Whether the connection speaks TLS 1.3: SSL_version(), looked up once
+ * (l4d links libtls, not libssl, so the call cannot be named here).
+ */
+static int
+is_tls13(void *ssl)
+{
+	static int	(*version)(const void *);
+	static int	 looked;
+
+	if (!looked) {
+		*(void **)&version = dlsym(RTLD_NEXT, "SSL_version");
+		looked = 1;
+	}
+	return version != NULL && version(ssl) == TLS1_3_VERSION_NUMBER;
+}
+
+/*
+ * On a ticket that decrypts, a TLS 1.3 connection asks for a fresh one
+ * (2, "renew"): clients use a TLS 1.3 ticket once (RFC 8446, C.4;
+ * OpenSSL's drops the session it resumed), so without a new ticket
+ * every other connection of such a client was a full handshake.
+ * OpenSSL's own keys renew there too.  TLS 1.2 clients reuse a ticket;
+ * they get a new one only when the key that sealed it is no longer the
+ * newest, as libtls says.
+ */
 static int
 ticket_cb_fixed(void *ssl, unsigned char *name, unsigned char *iv,
     void *cipher, void *hmac, int enc)
@@ -32,7 +60,11 @@ ticket_cb_fixed(void *ssl, unsigned char *name, unsigned char *iv,
 	int	 rv;
 
 	rv = libtls_ticket_cb(ssl, name, iv, cipher, hmac, enc);
-	return enc == 1 && rv == 0 ? 1 : rv;
+	if (enc == 1)
+		return rv == 0 ? 1 : rv;
+	if (rv == 1 && is_tls13(ssl))
+		return 2;
+	return rv;
 }
 
 /*

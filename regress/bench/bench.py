@@ -12,7 +12,7 @@ that drift of the machine, and what a test leaves behind for the next
 (TIME_WAIT sockets after a connection test), spread over all of them. The table shows the median of the
 rounds and its ratio to HAProxy and to direct; the same goes to a JSON file.
 
-The TLS tests (tlscps, tlshttp, tlsbulk) put the proxy in front of the same
+The TLS tests (tlscps, tlsfull, tlshttp, tlsbulk) put the proxy in front of the same
 plaintext nginx, terminating TLS with one ECDSA P-256 certificate made at the
 start of the run (tools/mkcerts.sh); "direct" is that nginx serving HTTPS
 itself with the same certificate.
@@ -853,6 +853,40 @@ def measure_tlscps(ctx, peer, port):
     return {"rate": r["rate"], "cpu_us": r["cpu_us"], "errors": r["errors"]}
 
 
+TLSFULL_CLIENTS = 2
+
+
+def measure_tlsfull(ctx, peer, port):
+    """Full handshakes: openssl s_time -new (no session is ever offered),
+    TLSFULL_CLIENTS of them side by side for --duration seconds, each
+    fetching / on every connection.  wrk resumes the session of its last
+    connection wherever the server hands out a new ticket each time (all
+    the peers here), so tlscps is mostly resumed handshakes."""
+    cpu = peer.cpu_s()
+    argv = ["openssl", "s_time", "-connect", "%s:%d" % (HOST, port),
+            "-new", "-time", str(ctx.args.duration), "-www", "/"]
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+             for _ in range(TLSFULL_CLIENTS)]
+    n, errors = 0, 0
+    for p in procs:
+        try:
+            out, _ = p.communicate(timeout=ctx.args.duration + 30)
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise BenchError("openssl s_time: no result")
+        m = re.search(r"(\d+) connections in [\d.]+ real seconds", out)
+        if p.returncode != 0 or not m:
+            errors += 1
+            continue
+        n += int(m.group(1))
+    if n == 0:
+        raise BenchError("openssl s_time: no connections")
+    return {"rate": n / ctx.args.duration,
+            "cpu_us": cpu_per_op(peer, cpu, n), "errors": errors}
+
+
 def measure_tlshttp(ctx, peer, port):
     r = wrk(ctx, peer, port, close=False, tls=True)
     return {"rate": r["rate"], "p50": r.get("p50"), "p99": r.get("p99"),
@@ -979,8 +1013,12 @@ TESTS = [
          measure_wrk_keepalive, LATENCY_METRICS, budget=True),
     Test("bredis", "redis PING, redis-benchmark, at the budget", "redis",
          measure_redis, LATENCY_METRICS, budget=True),
-    Test("tlscps", "new TLS connections, wrk https Connection: close",
+    Test("tlscps", "new TLS connections, wrk https Connection: close (resumed)",
          "http", measure_tlscps,
+         [("rate", "connections/s", "conn/s", True),
+          ("cpu_us", "proxy CPU per handshake", "us", False)], tls=True),
+    Test("tlsfull", "full TLS handshakes, %d openssl s_time -new"
+         % TLSFULL_CLIENTS, "http", measure_tlsfull,
          [("rate", "connections/s", "conn/s", True),
           ("cpu_us", "proxy CPU per handshake", "us", False)], tls=True),
     Test("tlshttp", "HTTPS keep-alive, wrk", "http",

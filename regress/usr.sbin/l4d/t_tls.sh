@@ -623,16 +623,40 @@ EOF
 		[ -s s$v.pem ] || atf_fail "s_client saved no TLS $v session"
 		resumes 10 s$v.pem -tls${v%.*}_${v#*.}
 	done
+	# A TLS 1.3 ticket is used once: a resumed session gets a new one
+	# (TLS 1.2 reuses its ticket, and gets none), and a chain of
+	# sessions, each resumed with the ticket of the one before, resumes
+	# every time.
+	cp s1.3.pem chain.pem
+	for i in 1 2 3; do
+		openssl s_client -connect "127.0.0.1:$lp" -servername r.tls.test \
+		    -CAfile certs/ca.crt -verify_return_error -ign_eof -tls1_3 \
+		    -sess_in chain.pem -sess_out next.pem -msg </dev/null \
+		    >chain.out 2>&1 || atf_fail "s_client: $(oneline chain.out)"
+		grep -q '^Reused, TLSv1\.3' chain.out ||
+		    atf_fail "chained session $i was not resumed: $(grep -E '^(New|Reused),' chain.out)"
+		[ "$(grep -c '^<<< .*NewSessionTicket' chain.out)" = 1 ] ||
+		    atf_fail "chained session $i: $(grep -c '^<<< .*NewSessionTicket' chain.out) tickets, expected 1"
+		! cmp -s chain.pem next.pem ||
+		    atf_fail "chained session $i saved the ticket it came with"
+		mv next.pem chain.pem
+	done
+	openssl s_client -connect "127.0.0.1:$lp" -servername r.tls.test \
+	    -CAfile certs/ca.crt -verify_return_error -ign_eof -tls1_2 \
+	    -sess_in s1.2.pem -msg </dev/null >t12.out 2>&1 ||
+	    atf_fail "s_client: $(oneline t12.out)"
+	grep -q '^Reused, TLSv1\.2' t12.out && ! grep -q NewSessionTicket t12.out ||
+	    atf_fail "a resumed TLS 1.2 session: $(grep -E '^(New|Reused),|NewSessionTicket' t12.out | tr '\n' '|')"
 	# Both engines carried sessions: 11 each, a few wake-ups a session,
 	# against one a second for an idle engine.
 	[ "$(engine_io "$e0")" -ge $((io0 + 20)) ] &&
 	    [ "$(engine_io "$e1")" -ge $((io1 + 20)) ] ||
 	    atf_fail "not both engines were used (wake-ups: $io0 -> $(engine_io "$e0"), $io1 -> $(engine_io "$e1"))"
-	wait_for 10 access_count_is 20 "listener=res .*tls=TLSv1\.[23] cipher=[^ ]+ resumed=1 " ||
-	    atf_fail "expected 20 access lines with resumed=1: $(alog)"
+	wait_for 10 access_count_is 24 "listener=res .*tls=TLSv1\.[23] cipher=[^ ]+ resumed=1 " ||
+	    atf_fail "expected 24 access lines with resumed=1: $(alog)"
 	access_count_is 2 "listener=res .*tls=TLSv1\.[23] cipher=[^ ]+ resumed=0 " ||
 	    atf_fail "expected 2 access lines with resumed=0: $(alog)"
-	wait_for 5 stats_has '^listener res sessions 22 .*tls-handshakes 22 tls-resumed 20( |$)' ||
+	wait_for 5 stats_has '^listener res sessions 26 .*tls-handshakes 26 tls-resumed 24( |$)' ||
 	    atf_fail "show stats: $(oneline stats.out)"
 }
 resumption_cleanup() { cleanup; }
