@@ -71,7 +71,7 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/${SANDBOX}.o usr.sbin/l4d/debug_none.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o ${TICKETS} \
 		usr.sbin/l4d/accesslog.o usr.sbin/l4d/notify.o \
-		compat/${PEER}.o compat/defer_accept.o
+		compat/${PEER}.o compat/defer_accept.o compat/timer_slack.o
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o
 HDRS =		usr.sbin/l4d/l4d.h usr.sbin/l4d/parse.h compat/compat.h

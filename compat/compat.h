@@ -45,6 +45,8 @@ void	compat_setproctitle_init(int, char **, char **);
 
 /* defer_accept.c: accept(2) once the client has sent something */
 int	compat_defer_accept(int, int);
+/* timer_slack.c: timers may wake the process this much late */
+int	compat_timer_slack(unsigned long);
 /* peer_linux.c (SO_PEERCRED) or peer_bsd.c (getpeereid) */
 int	compat_peer_uid(int, uid_t *);
 int	compat_peer_in_group(int, gid_t);

@@ -697,13 +697,14 @@ relay_dispatch(struct child *c, struct imsg *imsg)
 
 static const struct proc_kind proc_table[] = {
 	{ "relay", PROC_RELAY, relay_count, relay_main, relay_configure,
-	    relay_dispatch, relay_started },
+	    relay_dispatch, relay_started, 0 },
 	{ "tls", PROC_TLS, engine_count, tls_main, engine_configure,
-	    engine_dispatch, engine_started },
+	    engine_dispatch, engine_started, 0 },
+	/* checks a second or more apart take a wake-up for several */
 	{ "health", PROC_HEALTH, health_count, health_main, health_configure,
-	    health_dispatch, NULL },
+	    health_dispatch, NULL, HEALTH_TIMER_SLACK_US },
 	{ "metrics", PROC_METRICS, metrics_count, metrics_main,
-	    metrics_configure, metrics_dispatch, NULL },
+	    metrics_configure, metrics_dispatch, NULL, 0 },
 };
 
 void

@@ -169,6 +169,7 @@ enum check_type {
 #define CHECK_READ_MAX		4096	/* reply bytes expect: looks at */
 #define CHECK_COUNT_MAX		100	/* rise, fall, observe.errors */
 #define CHECK_INTERVAL_MIN	100	/* ms */
+#define HEALTH_TIMER_SLACK_US	10000	/* how late a check may start */
 #define CHECK_RESULT_MAX	64	/* "connect refused" */
 
 struct backend_check {
@@ -595,6 +596,7 @@ struct proc_kind {
 	int		(*dispatch)(struct child *, struct imsg *);
 	void		(*started)(struct child *);	/* once forked: its
 						   channels to other children */
+	unsigned long	 timer_slack_us;	/* 0: the system's */
 };
 
 struct child {

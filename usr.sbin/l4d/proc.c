@@ -412,6 +412,10 @@ proc_child_main(const struct proc_kind *kinds, size_t nkinds,
 	if (k == nkinds)
 		fatalx("unknown process kind %s", kind);
 	proc_drop_privileges(user, root);
+	/* before the sandbox, which has no prctl(2) */
+	if (kinds[k].timer_slack_us != 0 &&
+	    compat_timer_slack(kinds[k].timer_slack_us) == -1)
+		log_warn("timer slack");
 	sandbox_enter(kinds[k].id);
 	debug_child_start(kinds[k].name);
 	kinds[k].run(CHILD_CHANNEL_FD, instance, count);

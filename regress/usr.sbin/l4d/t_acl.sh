@@ -327,6 +327,23 @@ acl_reload_cleanup()
 	l4d_cleanup
 }
 
+# flood_start ADDR: 127.0.0.4 connects to ADDR one connection after the
+# other until flood_stop (flood.out: what it saw).
+flood_start()
+{
+	rm -f stop flood.ready
+	$PP flood --connect "$1" --bind 127.0.0.4 --stop stop \
+	    --ready flood.ready --timeout 60 >flood.out 2>&1 &
+	echo $! >flood.pid
+	wait_for 10 test -e flood.ready || fail "the flood of $1 did not start"
+}
+
+flood_stop()
+{
+	touch stop
+	wait_for 20 not_alive "$(cat flood.pid)" || fail "the flood did not stop"
+}
+
 atf_test_case rate_limit cleanup
 rate_limit_head()
 {
@@ -374,21 +391,20 @@ EOF
 	[ "$(awk '{ print $2 }' steer.txt | sort -u | wc -l)" -eq 2 ] ||
 	    fail "20 sources on one relay: $(tr '\n' ' ' <steer.txt)"
 
-	# latency of another source (10 sessions: its burst), idle, then
-	# of a third one while 127.0.0.4 floods
+	# latency of another source (10 sessions: its burst) while a flood
+	# runs against a closed port (the same load on the machine's two
+	# cores, none on l4d), then of a third one while 127.0.0.4 floods l4d
+	cp_=$(free_ports 1)
+	flood_start "127.0.0.1:$cp_"
 	$PP latency --connect "127.0.0.1:$lp" --bind 127.0.0.6 --count 10 \
 	    >idle.out || fail "idle: $(cat idle.out)"
-	rm -f stop
-	$PP flood --connect "127.0.0.1:$lp" --bind 127.0.0.4 --stop stop \
-	    --ready flood.ready --timeout 60 >flood.out 2>&1 &
-	echo $! >flood.pid
-	wait_for 10 test -e flood.ready || fail "the flood did not start"
+	flood_stop
+	flood_start "127.0.0.1:$lp"
 	before=$(cause_of r rate-limited)
 	$PP latency --connect "127.0.0.1:$lp" --bind 127.0.0.7 --count 10 \
 	    >busy.out || fail "busy: $(cat busy.out)"
 	after=$(cause_of r rate-limited)
-	touch stop
-	wait_for 20 not_alive "$(cat flood.pid)" || fail "the flood did not stop"
+	flood_stop
 	idle=$(awk '{ print $2 }' idle.out)
 	busy=$(awk '{ print $2 }' busy.out)
 	echo "idle $(cat idle.out) | during the flood $(cat busy.out) | flood $(cat flood.out), $((after - before)) refused meanwhile"
