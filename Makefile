@@ -65,6 +65,7 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/healthparent.o usr.sbin/l4d/health.o \
 		usr.sbin/l4d/runtime.o \
 		usr.sbin/l4d/check_tcp.o usr.sbin/l4d/check_tls.o \
+		usr.sbin/l4d/sock.o \
 		usr.sbin/l4d/check_send.o \
 		usr.sbin/l4d/promtext.o usr.sbin/l4d/metricsparent.o \
 		usr.sbin/l4d/metrics.o \

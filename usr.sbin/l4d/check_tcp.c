@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <event.h>
-#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -88,22 +87,6 @@ connect_io(struct hcheck *h, short events)
 	connected(h);
 }
 
-/*
- * To a server nearby, connect(2) has often finished, one way or the
- * other, when it says EINPROGRESS: one poll(2) tells, and the check
- * goes on without a wake-up, its socket never added to the event set.
- */
-static int
-connect_over(int fd)
-{
-	struct pollfd	 pfd;
-
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	pfd.revents = 0;
-	return poll(&pfd, 1, 0) == 1;
-}
-
 void
 check_tcp_start(struct hcheck *h)
 {
@@ -122,8 +105,8 @@ check_tcp_start(struct hcheck *h)
 		return;
 	}
 	h->io = connect_io;
-	if (connect_over(h->fd)) {
-		connect_io(h, EV_WRITE);
+	if (sock_connect_done(h->fd)) {
+		connected(h);
 		return;
 	}
 	check_io(h, EV_WRITE);

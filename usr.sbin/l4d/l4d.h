@@ -1413,6 +1413,9 @@ void		 session_timer(struct session *, long long);
 void		 session_relay(struct session *);
 void		 session_kick(struct session *);
 
+/* sock.c: socket helpers of the processes that connect */
+int		 sock_connect_done(int);
+
 /* handoff.c: a relay's side of the TLS engines */
 void		 handoff_channel(struct imsg *);
 int		 handoff_client(struct session *);

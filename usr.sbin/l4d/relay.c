@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -911,24 +910,6 @@ server_socket(struct server *srv)
 }
 
 /*
- * A server socket that goes to an engine as soon as it is connected (a
- * terminated session's, connected before the handshake) is often
- * connected when connect(2) returns, to a server nearby: one poll(2)
- * tells, and the session goes on in this turn without the socket ever
- * entering the poller (no epoll_ctl(2) to add it, none to take it out).
- */
-static int
-connect_done(int fd)
-{
-	struct pollfd	 pfd;
-
-	pfd.fd = fd;
-	pfd.events = POLLOUT;
-	pfd.revents = 0;
-	return poll(&pfd, 1, 0) == 1 && pfd.revents == POLLOUT;
-}
-
-/*
  * Try servers until one accepts the connect or the retries run out.
  * The client is not read before the server is connected, so servers
  * that speak first work.
@@ -953,8 +934,11 @@ session_connect(struct session *s)
 		if (connect(s->sfd, (struct sockaddr *)&srv->ss,
 		    srv->sslen) == 0 || errno == EINPROGRESS) {
 			s->state = STATE_CONNECTING;
+			/* a socket that goes to an engine once connected (a
+			 * terminated session's, before the handshake) then
+			 * never enters the poller: no epoll_ctl(2) either way */
 			if (s->peek != NULL && s->peek->early &&
-			    connect_done(s->sfd)) {
+			    sock_connect_done(s->sfd)) {
 				session_connected(s, READY_WRITE);
 				return;
 			}
