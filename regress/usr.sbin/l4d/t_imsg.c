@@ -316,6 +316,33 @@ ATF_TC_BODY(fd_pass, tc)
 	pair_close(&p);
 }
 
+/* n frames, each with the write end of a pipe of its own, written. */
+static void
+compose_pipes(struct pair *p, int (*pfd)[2], int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		ATF_REQUIRE(pipe(pfd[i]) == 0);
+		ATF_REQUIRE_EQ(imsg_compose(&p->w, TEST_TYPE, (uint32_t)i, 0,
+		    pfd[i][1], &i, sizeof(i)), 0);
+	}
+	ATF_REQUIRE_EQ(imsgbuf_flush(&p->w), 0);
+}
+
+/* Frame i came with its own pipe's write end. */
+static void
+check_pipe_frame(struct imsg *imsg, int i, int pipe_rd)
+{
+	char	 word[16];
+
+	ATF_CHECK_EQ(imsg->hdr.peerid, (uint32_t)i);
+	snprintf(word, sizeof(word), "pipe %d", i);
+	check_pipe(imsg->fd, pipe_rd, word);
+	imsg_free(imsg);
+	close(pipe_rd);
+}
+
 #define NPIPES	5
 
 ATF_TC_WITHOUT_HEAD(fd_order);
@@ -324,16 +351,10 @@ ATF_TC_BODY(fd_order, tc)
 	struct pair	 p;
 	struct imsg	 imsg[NPIPES];
 	int		 pfd[NPIPES][2];
-	char		 word[16];
 	int		 i;
 
 	pair_open(&p);
-	for (i = 0; i < NPIPES; i++) {
-		ATF_REQUIRE(pipe(pfd[i]) == 0);
-		ATF_REQUIRE_EQ(imsg_compose(&p.w, TEST_TYPE, (uint32_t)i, 0,
-		    pfd[i][1], &i, sizeof(i)), 0);
-	}
-	ATF_REQUIRE_EQ(imsgbuf_flush(&p.w), 0);
+	compose_pipes(&p, pfd, NPIPES);
 	/* Every fd queued before the first frame is taken. */
 	while (imsgbuf_read(&p.r) > 0)
 		continue;
@@ -341,13 +362,8 @@ ATF_TC_BODY(fd_order, tc)
 	ATF_REQUIRE_EQ(p.r.nrfds, NPIPES);
 	for (i = 0; i < NPIPES; i++)
 		ATF_REQUIRE(imsg_get(&p.r, &imsg[i]) > 0);
-	for (i = 0; i < NPIPES; i++) {
-		ATF_CHECK_EQ(imsg[i].hdr.peerid, (uint32_t)i);
-		snprintf(word, sizeof(word), "pipe %d", i);
-		check_pipe(imsg[i].fd, pfd[i][0], word);
-		imsg_free(&imsg[i]);
-		close(pfd[i][0]);
-	}
+	for (i = 0; i < NPIPES; i++)
+		check_pipe_frame(&imsg[i], i, pfd[i][0]);
 	pair_close(&p);
 }
 
@@ -365,27 +381,17 @@ ATF_TC_BODY(fd_batch, tc)
 	struct pair	 p;
 	struct imsg	 imsg[NBATCH];
 	int		 pfd[NBATCH][2];
-	char		 word[16];
 	int		 i;
 
 	pair_open(&p);
-	for (i = 0; i < NBATCH; i++) {
-		ATF_REQUIRE(pipe(pfd[i]) == 0);
-		ATF_REQUIRE_EQ(imsg_compose(&p.w, TEST_TYPE, (uint32_t)i, 0,
-		    pfd[i][1], &i, sizeof(i)), 0);
-	}
-	ATF_REQUIRE_EQ(imsgbuf_flush(&p.w), 0);
+	compose_pipes(&p, pfd, NBATCH);
 	ATF_REQUIRE(imsgbuf_read(&p.r) > 0);
 	ATF_CHECK_EQ(p.r.nrfds, SEND_FDS);
 	ATF_CHECK_EQ(p.r.rlen, SEND_FDS * (IMSG_HDR_SIZE + sizeof(int)));
 	for (i = 0; i < NBATCH; i++) {
 		while (imsg_get(&p.r, &imsg[i]) == 0)
 			ATF_REQUIRE(imsgbuf_read(&p.r) > 0);
-		ATF_CHECK_EQ(imsg[i].hdr.peerid, (uint32_t)i);
-		snprintf(word, sizeof(word), "pipe %d", i);
-		check_pipe(imsg[i].fd, pfd[i][0], word);
-		imsg_free(&imsg[i]);
-		close(pfd[i][0]);
+		check_pipe_frame(&imsg[i], i, pfd[i][0]);
 	}
 	ATF_CHECK_EQ(p.r.nrfds, 0);
 	pair_close(&p);
