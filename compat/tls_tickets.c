@@ -28,20 +28,24 @@ long	 SSL_CTX_callback_ctrl(void *, int, void (*)(void));
 #define TLS1_3_VERSION_NUMBER			0x0304
 
 /*
- * Whether the connection speaks TLS 1.3: SSL_version(), looked up once
- * (l4d links libtls, not libssl, so the call cannot be named here).
+ * libssl's calls used here, looked up once when libtls installs its
+ * ticket callback (l4d links libtls, not libssl, so they cannot be
+ * named); a library without one goes without.
  */
-static int
-is_tls13(void *ssl)
+static int	(*ssl_version)(const void *);
+static int	(*ssl_set_num_tickets)(void *, size_t);
+
+static void
+libssl_lookup(void)
 {
-	static int	(*version)(const void *);
 	static int	 looked;
 
-	if (!looked) {
-		*(void **)&version = dlsym(RTLD_NEXT, "SSL_version");
-		looked = 1;
-	}
-	return version != NULL && version(ssl) == TLS1_3_VERSION_NUMBER;
+	if (looked)
+		return;
+	*(void **)&ssl_version = dlsym(RTLD_NEXT, "SSL_version");
+	*(void **)&ssl_set_num_tickets = dlsym(RTLD_NEXT,
+	    "SSL_CTX_set_num_tickets");
+	looked = 1;
 }
 
 /*
@@ -62,34 +66,20 @@ ticket_cb_fixed(void *ssl, unsigned char *name, unsigned char *iv,
 	rv = libtls_ticket_cb(ssl, name, iv, cipher, hmac, enc);
 	if (enc == 1)
 		return rv == 0 ? 1 : rv;
-	if (rv == 1 && is_tls13(ssl))
+	if (rv == 1 && ssl_version != NULL &&
+	    ssl_version(ssl) == TLS1_3_VERSION_NUMBER)
 		return 2;
 	return rv;
 }
 
 /*
- * A TLS 1.3 server under OpenSSL sends two tickets after every
- * handshake; one is enough to resume (a resumed session gets a fresh
- * one), and each costs a write, a random IV and its encryption.  The
- * server contexts are the ones that get a ticket callback, so that is
- * where the number is set, when the library has the call (OpenSSL
- * 1.1.1 on; LibreSSL sends one already).
+ * libtls installs its ticket callback here, and the wrapper takes its
+ * place.  The server contexts are the ones that get a ticket callback,
+ * so this is also where they are told to send one ticket after a TLS
+ * 1.3 handshake, not OpenSSL's two: one is enough to resume (a resumed
+ * session gets a fresh one), and each costs a write, a random IV and
+ * its encryption (OpenSSL 1.1.1 on; LibreSSL sends one already).
  */
-static void
-ticket_count(void *ctx)
-{
-	static int	(*set_num)(void *, size_t);
-	static int	 looked;
-
-	if (!looked) {
-		*(void **)&set_num = dlsym(RTLD_NEXT,
-		    "SSL_CTX_set_num_tickets");
-		looked = 1;
-	}
-	if (set_num != NULL)
-		(void)set_num(ctx, 1);
-}
-
 long
 SSL_CTX_callback_ctrl(void *ctx, int cmd, void (*fp)(void))
 {
@@ -102,7 +92,9 @@ SSL_CTX_callback_ctrl(void *ctx, int cmd, void (*fp)(void))
 	if (cmd == SSL_CTRL_SET_TLSEXT_TICKET_KEY_CB && fp != NULL) {
 		libtls_ticket_cb = (ticket_cb)fp;
 		fp = (void (*)(void))ticket_cb_fixed;
-		ticket_count(ctx);
+		libssl_lookup();
+		if (ssl_set_num_tickets != NULL)
+			(void)ssl_set_num_tickets(ctx, 1);
 	}
 	return real(ctx, cmd, fp);
 }
