@@ -806,12 +806,6 @@ rec_track(struct tsess *s, const uint8_t *p, size_t n)
 }
 
 /*
- * OpenSSL reads a record's header, then its body: a small read takes
- * what the socket has (up to ENG_RX_BUF) and keeps the rest where the
- * hello was, so that a handshake flight or a short request costs one
- * recv(2), not two a record.  Large reads go straight to the socket.
- */
-/*
  * A read that came back short emptied the socket, unless a FIN waits
  * behind the bytes: where the loop reports FINs (EV_CLOSED), the next
  * read waits for an event instead of asking for an EAGAIN.  Bytes that
@@ -854,6 +848,12 @@ ts_recv(struct tsess *s, void *buf, size_t len)
 	return n;
 }
 
+/*
+ * OpenSSL reads a record's header, then its body: a small read takes
+ * what the socket has (up to ENG_RX_BUF) and keeps the rest where the
+ * hello was, so that a handshake flight or a short request costs one
+ * recv(2), not two a record.  Large reads go straight to the socket.
+ */
 static ssize_t
 ts_read_ahead(struct tsess *s, uint8_t *buf, size_t len)
 {
