@@ -334,7 +334,7 @@ compose_pipes(struct pair *p, int (*pfd)[2], int n)
 static void
 check_pipe_frame(struct imsg *imsg, int i, int pipe_rd)
 {
-	char	 word[16];
+	char	 word[32];
 
 	ATF_CHECK_EQ(imsg->hdr.peerid, (uint32_t)i);
 	snprintf(word, sizeof(word), "pipe %d", i);
