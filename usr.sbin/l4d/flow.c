@@ -155,6 +155,29 @@ flow_copy_once(struct flow *f, int from, int to, uint8_t *rfrom,
 	return w < n && r == FLOW_AGAIN ? FLOW_OK : r;
 }
 
+/*
+ * What a client sent before its server is connected: kept, to leave
+ * with the connect's last ACK (relay.c).  A FIN is left where it is
+ * (the read after the connect sees it again); an error is the
+ * caller's.  Returns -1 on an error, 0 if the socket was drained (as a
+ * short read in flow_drained() tells), 1 if it may hold more.
+ */
+int
+flow_read_ahead(struct flow *f, int from)
+{
+	ssize_t	 n;
+
+	n = read(from, shared_buf, FLOW_AHEAD_MAX);
+	if (n == -1)
+		return flow_peer_gone(errno) ? -1 : 0;
+	if (n == 0)
+		return 1;
+	if (flow_keep(f, shared_buf, n) == -1)
+		return -1;
+	f->bytes += n;
+	return n == FLOW_AHEAD_MAX || !poll_exact;
+}
+
 void
 flow_release(struct flow *f)
 {

@@ -1022,6 +1022,7 @@ struct session {
 	uint8_t			 last_connect_cause;
 	uint8_t			 cpolled;	/* cfd is in the poller */
 	uint8_t			 spolled;	/* sfd is */
+	uint8_t			 cdrained;	/* the read ahead emptied cfd */
 	uint16_t		 tried[L4D_RETRIES_MAX + 1];
 	struct listener		*listener;
 	struct backend		*backend;
@@ -1090,6 +1091,7 @@ RB_HEAD(tls_sessions, peek);
 #define ACCEPT_BACKOFF_MAX_MS	1000LL
 #define ACCEPT_BACKOFF_RESET_MS	10000LL
 #define RELAY_BUF_SIZE		(128 * 1024)
+#define FLOW_AHEAD_MAX		(4 * 1024)	/* read before the connect */
 #define PIPE_POOL_MAX		128
 #define DRAIN_JITTER_MAX_MS	5000LL
 
@@ -1445,6 +1447,7 @@ int		 flow_copy(struct flow *, int from, int to, uint8_t *rfrom,
 		    uint8_t *rto);
 int		 flow_copy_once(struct flow *, int from, int to,
 		    uint8_t *rfrom, uint8_t *rto);
+int		 flow_read_ahead(struct flow *, int from);
 int		 flow_peer_gone(int);
 int		 flow_drained(struct flow *, uint8_t *rfrom, uint8_t was);
 void		 flow_release(struct flow *);

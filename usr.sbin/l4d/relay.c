@@ -36,6 +36,7 @@ static void	 relay_sighandler(int, short, void *);
 static void	 session_start(struct listener *, int,
 		    const struct sockaddr *, socklen_t);
 static void	 session_connected(struct session *, int);
+static int	 session_read_ahead(struct session *);
 static int	 session_io(struct session *);
 static void	 session_timeout(void *);
 static void	 relay_run_queue(void *);
@@ -853,8 +854,31 @@ session_start(struct listener *l, int fd, const struct sockaddr *sa,
 	}
 	if (listener_peeks(l) || l->proxy_accept)
 		(void)peek_start(s);
-	else
+	else if (session_read_ahead(s) == 0)
 		session_connect(s);
+}
+
+/*
+ * A client usually speaks at once: what it sent by the time it is
+ * accepted is read now, and leaves with the server connect's last ACK
+ * (session_connect()).  A server that speaks first loses nothing: the
+ * connect does not wait for this.  A client that already failed gets
+ * no server.  An engine that speaks TLS to the server takes the client
+ * unread.
+ */
+static int
+session_read_ahead(struct session *s)
+{
+	int	 r;
+
+	if (s->backend->tls_originate)
+		return 0;
+	if ((r = flow_read_ahead(&s->c2s, s->cfd)) == -1) {
+		session_end(s, CAUSE_CLIENT_CLOSED, 0);
+		return -1;
+	}
+	s->cdrained = r == 0;
+	return 0;
 }
 
 /* A listener's cap is shared evenly by the relays. */
@@ -896,8 +920,34 @@ session_pick(struct session *s)
 	return srv;
 }
 
+/*
+ * Whether bytes go to the server the moment it is connected: a PROXY
+ * header, or what the client sent (read ahead, or peeked and routed),
+ * or the SSLRequest of a PostgreSQL STARTTLS.  Not the sessions an
+ * engine carries: their bytes wait for a handshake.
+ */
 static int
-server_socket(struct server *srv)
+session_speaks_first(struct session *s)
+{
+	struct peek	*p = s->peek;
+
+	if (s->backend->tls_originate || (p != NULL && (p->early ||
+	    p->direct)))
+		return 0;
+	if (s->backend->proxy_send || flow_pending(&s->c2s))
+		return 1;
+	return p != NULL && (p->sslrequest || p->len > 0);
+}
+
+/*
+ * When the session speaks first, the kernel holds the handshake's last
+ * ACK back (compat_delay_ack()) and sends it with those bytes: one
+ * packet less per connection, the server's accept and first read in
+ * one.  Never otherwise: a server waiting for that ACK to speak first
+ * would wait for the delayed-ACK timer (200 ms).
+ */
+static int
+server_socket(struct server *srv, int speaks_first)
 {
 	int	 fd, on = 1;
 
@@ -906,12 +956,14 @@ server_socket(struct server *srv)
 	if (fd == -1)
 		return -1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (speaks_first)
+		(void)compat_delay_ack(fd);
 	return fd;
 }
 
 /*
  * Try servers until one accepts the connect or the retries run out.
- * The client is not read before the server is connected, so servers
+ * What the client sends meanwhile waits for the server, so servers
  * that speak first work.
  */
 void
@@ -919,12 +971,13 @@ session_connect(struct session *s)
 {
 	struct server	*srv;
 	enum end_cause	 cause = CAUSE_NO_SERVER;
+	int		 first = session_speaks_first(s);
 
 	while (s->ntried <= s->backend->retries &&
 	    (srv = session_pick(s)) != NULL) {
 		s->tried[s->ntried++] = srv->id;
 		s->server = srv;
-		if ((s->sfd = server_socket(srv)) == -1) {
+		if ((s->sfd = server_socket(srv, first)) == -1) {
 			/* out of descriptors: no server can be tried */
 			log_warn("socket for %s", srv->address);
 			s->server = NULL;
@@ -948,6 +1001,12 @@ session_connect(struct session *s)
 				return;
 			}
 			s->spolled = 1;
+			/* the held ACK and its bytes leave now, not a turn
+			 * later: a server nearby is connected already */
+			if (first && sock_connect_done(s->sfd)) {
+				session_connected(s, READY_WRITE);
+				return;
+			}
 			session_timer(s, s->listener->timeouts.connect);
 			return;
 		}
@@ -1044,14 +1103,20 @@ session_upstream(struct session *s)
 /*
  * What the client sent meanwhile goes out now, a turn of the loop
  * earlier.  Read first, then watch: a socket drained before poll_add()
- * raises no stale event, one filled after it raises one.
+ * raises no stale event, one filled after it raises one.  One the read
+ * ahead drained is not read again before it is watched.
  */
 void
 session_relay(struct session *s)
 {
-	s->cready = READY_READ | READY_WRITE;
-	if (relay_env.sockmap)
+	s->cready = s->cdrained ? READY_WRITE : READY_READ | READY_WRITE;
+	s->cdrained = 0;
+	if (relay_env.sockmap) {
+		/* only quiet flows enter the map: what was read ahead first */
+		if (flow_pending(&s->c2s) && flow_io(s, &s->c2s) == -1)
+			return;
 		sockmap_insert(s);
+	}
 	if (session_io(s) == -1 || s->cpolled)
 		return;
 	if (poll_add(s, SIDE_CLIENT) == -1) {

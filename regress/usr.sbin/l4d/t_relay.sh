@@ -102,6 +102,41 @@ do_banner()
 		    $PY "$CLIENT" banner --connect "127.0.0.1:$lp" --timeout 5 \
 		    --expect 'BANNER smtp-like'
 	done
+	# A connect that held its last ACK back for bytes that never come
+	# would keep the server from accepting for the delayed-ACK timer's
+	# 200 ms: the fastest of five must be well under that.
+	atf_check -s exit:0 -o inline:'BANNER smtp-like\n' -e empty \
+	    $PY "$CLIENT" banner --connect "127.0.0.1:$lp" --timeout 5 \
+	    --expect 'BANNER smtp-like' --count 5 --max 0.1
+}
+
+# A client whose first bytes are there when it is accepted (the relays
+# were stopped while it connected and sent): they reach the server with
+# its handshake's last ACK, so the server's socket has received two
+# segments at its first read (the SYN, then the ACK with the bytes),
+# not three.
+do_first_bytes()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	sp=$(free_ports 1 127.0.0.2)
+	start_server segments segments "127.0.0.2:$sp" --report segs.report
+	relay_cfg "$1" "$lp" "$sp" >l4d.conf
+	start_l4d
+	pids=$(relay_pids "$(cat l4d.pid)" | paste -sd, -)
+
+	for i in 1 2 3; do
+		atf_check -s exit:0 -o inline:'early line\n' -e empty \
+		    $PY "$CLIENT" early --connect "127.0.0.1:$lp" --timeout 10 \
+		    --pids "$pids"
+	done
+	wait_for 10 log_count_is 3 '.' segs.report ||
+	    atf_fail "the server reported $(wc -l <segs.report) of 3 sessions"
+	[ "$(sort -u segs.report)" = "2 early line" ] ||
+	    atf_fail "the server's sockets got: $(tr '\n' ' ' <segs.report), expected '2 early line' for each"
+	wait_for 10 log_count_is 3 'access .* in=11 out=11 ' ||
+	    atf_fail "expected 3 access lines in=11 out=11: $(grep access l4d.log)"
 }
 
 # The server resets the connection (SO_LINGER 0): the client must see a
@@ -193,7 +228,8 @@ both_modes()
 both_modes bulk do_bulk 180 "64 MiB each way at once, byte-exact"
 both_modes concurrent do_concurrent 120 "200 concurrent sessions, byte-exact"
 both_modes halfclose do_halfclose 60 "half-close propagated, reply after client EOF arrives"
-both_modes banner do_banner 60 "server speaks first"
+both_modes banner do_banner 60 "server speaks first, at once"
+both_modes first_bytes do_first_bytes 60 "a client's first bytes leave with the server handshake's last ACK"
 both_modes reset do_reset 60 "a server reset reaches the client as a reset"
 both_modes client_reset do_client_reset 60 "a client reset reaches the server as a reset"
 both_modes reply_reset do_reply_reset 90 "a reply and a reset that arrive together reach the client, reset last"
@@ -276,8 +312,8 @@ both_modes ipv6 do_ipv6 60 "IPv6 listener and server, beside IPv4 on the same po
 
 atf_init_test_cases()
 {
-	for _c in ipv6 bulk concurrent halfclose banner reset client_reset \
-	    reply_reset; do
+	for _c in ipv6 bulk concurrent halfclose banner first_bytes reset \
+	    client_reset reply_reset; do
 		atf_add_test_case ${_c}_splice
 		atf_add_test_case ${_c}_copy
 		atf_add_test_case ${_c}_sockmap

@@ -17,6 +17,15 @@ Commands:
               EOF; expect "<sha256 of what was sent>\\n" + --peer-bytes of
               deterministic data (--peer-seed) (the server's "rae" mode).
   banner      send nothing; read one line and compare it with --expect.
+              With --count N, N sessions one after the other, and the
+              fastest must have had its line within --max seconds of its
+              connect (a proxy that delays the server's accept delays
+              them all).
+  early       stop the processes --pids (comma separated) with SIGSTOP,
+              connect and send a line while they are stopped, resume them
+              (SIGCONT) and read the line back (echo): a proxy that
+              accepts finds the client's first bytes already there.
+              Prints the line.
   ids         --count sequential sessions, each read until EOF; prints
               "<count> <reply>" per distinct reply.  Fails if a session
               got nothing (unless --allow-empty).
@@ -58,6 +67,7 @@ import json
 import os
 import random
 import selectors
+import signal
 import socket
 import struct
 import sys
@@ -220,7 +230,8 @@ def cmd_halfclose(args):
     return 0
 
 
-def cmd_banner(args):
+def banner_once(args):
+    t0 = time.monotonic()
     s = connect(args)
     buf = b""
     try:
@@ -231,11 +242,67 @@ def cmd_banner(args):
             buf += b
     except OSError as e:
         fail("banner: %s (got %r)" % (e, buf))
+    took = time.monotonic() - t0
     s.close()
     line = buf.decode(errors="replace").rstrip("\r\n")
     if line != args.expect:
         fail("banner: got %r, expected %r" % (line, args.expect))
+    return line, took
+
+
+def cmd_banner(args):
+    fastest = None
+    for i in range(args.count):
+        line, took = banner_once(args)
+        fastest = took if fastest is None else min(fastest, took)
+    if fastest > args.max:
+        fail("banner: the fastest of %d sessions got its line after "
+             "%.3f s, expected at most %.3f" % (args.count, fastest,
+                                               args.max))
     print(line)
+    return 0
+
+
+def proc_state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def stop_all(pids):
+    """SIGSTOP each, then wait (bounded) until each is stopped."""
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    t0 = time.monotonic()
+    for pid in pids:
+        while proc_state(pid) not in ("T", "t"):
+            if time.monotonic() - t0 > 5:
+                fail("early: process %d did not stop" % pid)
+            time.sleep(0.001)
+
+
+def cmd_early(args):
+    pids = [int(p) for p in args.pids.split(",") if p]
+    line = b"early line\n"
+    stop_all(pids)
+    try:
+        s = connect(args)
+        s.sendall(line)
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    got = b""
+    try:
+        while not got.endswith(b"\n"):
+            b = s.recv(4096)
+            if not b:
+                break
+            got += b
+    except OSError as e:
+        fail("early: %s (got %r)" % (e, got))
+    s.close()
+    if got != line:
+        fail("early: got %r back, expected %r" % (got, line))
+    print(got.decode().rstrip())
     return 0
 
 
@@ -550,6 +617,7 @@ COMMANDS = {
     "reset": cmd_reset, "idle": cmd_idle, "hold": cmd_hold,
     "ping": cmd_ping, "rst": cmd_rst, "genhash": cmd_genhash,
     "loop": cmd_loop, "keep": cmd_keep, "replyreset": cmd_replyreset,
+    "early": cmd_early,
 }
 
 
@@ -571,6 +639,7 @@ def main():
     p.add_argument("--shut", action="store_true")
     p.add_argument("--min", type=float, default=0.0)
     p.add_argument("--max", type=float, default=1e9)
+    p.add_argument("--pids", default="")
     p.add_argument("--pidfile")
     p.add_argument("--ready")
     p.add_argument("--stop")

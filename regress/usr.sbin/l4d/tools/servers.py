@@ -45,6 +45,11 @@ Modes:
               (neither send nor close) until the server exits.
   lineecho    for every line received append "<id> <line>" to --report,
               then send the line back; on EOF close.
+  segments    read until the first bytes arrive, append "<segments>
+              <bytes>" to --report (segments: how many TCP segments the
+              accepted socket has received, its handshake's included, as
+              TCP_INFO counts them), then echo them and what follows
+              until EOF.
 
 With --tls-cert and --tls-key the server speaks TLS (tools/tlsio.py) on
 every connection, in the modes echo, banner, id, lineecho, sinksource
@@ -213,6 +218,21 @@ def serve_lineecho(conn, args):
             conn.sendall(line + b"\n")
 
 
+TCPI_SEGS_IN = 140	# offset of tcpi_segs_in in Linux's struct tcp_info
+
+
+def serve_segments(conn, args):
+    b = conn.recv(65536)
+    info = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    segs = struct.unpack_from("I", info, TCPI_SEGS_IN)[0]
+    with report_lock:
+        with open(args.report, "a") as f:
+            f.write("%d %s\n" % (segs, b.decode(errors="replace").rstrip()))
+    if b:
+        conn.sendall(b)
+        serve_echo(conn, args)
+
+
 def serve_stay(conn, args):
     read_to_eof(conn)
     threading.Event().wait()
@@ -230,6 +250,7 @@ MODES = {
     "stay": serve_stay,
     "observe": serve_observe,
     "lineecho": serve_lineecho,
+    "segments": serve_segments,
 }
 
 
