@@ -160,7 +160,10 @@ flow_copy_once(struct flow *f, int from, int to, uint8_t *rfrom,
  * with the connect's last ACK (relay.c).  A FIN is left where it is
  * (the read after the connect sees it again); an error is the
  * caller's.  Returns -1 on an error, 0 if the socket was drained (as a
- * short read in flow_drained() tells), 1 if it may hold more.
+ * short read in flow_drained() tells), 1 if it may hold more by the
+ * time the server is connected: a FIN, bytes past FLOW_AHEAD_MAX, or
+ * the first bytes, when none had come yet (they are often on their
+ * way).
  */
 int
 flow_read_ahead(struct flow *f, int from)
@@ -169,7 +172,7 @@ flow_read_ahead(struct flow *f, int from)
 
 	n = read(from, shared_buf, FLOW_AHEAD_MAX);
 	if (n == -1)
-		return flow_peer_gone(errno) ? -1 : 0;
+		return flow_peer_gone(errno) ? -1 : 1;
 	if (n == 0)
 		return 1;
 	if (flow_keep(f, shared_buf, n) == -1)
