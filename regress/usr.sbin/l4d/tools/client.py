@@ -230,9 +230,8 @@ def cmd_halfclose(args):
     return 0
 
 
-def banner_once(args):
-    t0 = time.monotonic()
-    s = connect(args)
+def read_line(s, what):
+    """Read up to a newline or EOF; a socket error fails the command."""
     buf = b""
     try:
         while not buf.endswith(b"\n"):
@@ -241,7 +240,14 @@ def banner_once(args):
                 break
             buf += b
     except OSError as e:
-        fail("banner: %s (got %r)" % (e, buf))
+        fail("%s: %s (got %r)" % (what, e, buf))
+    return buf
+
+
+def banner_once(args):
+    t0 = time.monotonic()
+    s = connect(args)
+    buf = read_line(s, "banner")
     took = time.monotonic() - t0
     s.close()
     line = buf.decode(errors="replace").rstrip("\r\n")
@@ -290,15 +296,7 @@ def cmd_early(args):
     finally:
         for pid in pids:
             os.kill(pid, signal.SIGCONT)
-    got = b""
-    try:
-        while not got.endswith(b"\n"):
-            b = s.recv(4096)
-            if not b:
-                break
-            got += b
-    except OSError as e:
-        fail("early: %s (got %r)" % (e, got))
+    got = read_line(s, "early")
     s.close()
     if got != line:
         fail("early: got %r back, expected %r" % (got, line))
