@@ -35,6 +35,7 @@ static void	 relay_accept_resume(void *);
 static void	 relay_sighandler(int, short, void *);
 static void	 session_start(struct listener *, int,
 		    const struct sockaddr *, socklen_t);
+static void	 session_connecting(struct session *, int);
 static void	 session_connected(struct session *, int);
 static int	 session_read_ahead(struct session *);
 static int	 session_io(struct session *);
@@ -986,28 +987,7 @@ session_connect(struct session *s)
 		}
 		if (connect(s->sfd, (struct sockaddr *)&srv->ss,
 		    srv->sslen) == 0 || errno == EINPROGRESS) {
-			s->state = STATE_CONNECTING;
-			/* a socket that goes to an engine once connected (a
-			 * terminated session's, before the handshake) then
-			 * never enters the poller: no epoll_ctl(2) either way */
-			if (s->peek != NULL && s->peek->early &&
-			    sock_connect_done(s->sfd)) {
-				session_connected(s, READY_WRITE);
-				return;
-			}
-			if (poll_add(s, SIDE_SERVER) == -1) {
-				log_warn("session %s: poll", session_idstr(s));
-				session_end(s, CAUSE_NO_SERVER, 0);
-				return;
-			}
-			s->spolled = 1;
-			/* the held ACK and its bytes leave now, not a turn
-			 * later: a server nearby is connected already */
-			if (first && sock_connect_done(s->sfd)) {
-				session_connected(s, READY_WRITE);
-				return;
-			}
-			session_timer(s, s->listener->timeouts.connect);
+			session_connecting(s, first);
 			return;
 		}
 		cause = CAUSE_CONNECT_REFUSED;
@@ -1024,6 +1004,37 @@ session_connect(struct session *s)
 		cause = s->last_connect_cause ? s->last_connect_cause :
 		    CAUSE_CONNECT_REFUSED;
 	session_end(s, cause, 0);
+}
+
+/*
+ * A connect under way.  To a server nearby it has often finished when
+ * connect(2) returns (sock_connect_done()), and the session goes on in
+ * this turn when that saves something: a socket that goes to an engine
+ * once connected (a terminated session's, before the handshake) never
+ * enters the poller, and bytes held for the handshake's last ACK leave
+ * now, not a turn later.
+ */
+static void
+session_connecting(struct session *s, int first)
+{
+	int	 early = s->peek != NULL && s->peek->early;
+	int	 done = (early || first) && sock_connect_done(s->sfd);
+
+	s->state = STATE_CONNECTING;
+	if (done && early) {
+		session_connected(s, READY_WRITE);
+		return;
+	}
+	if (poll_add(s, SIDE_SERVER) == -1) {
+		log_warn("session %s: poll", session_idstr(s));
+		session_end(s, CAUSE_NO_SERVER, 0);
+		return;
+	}
+	s->spolled = 1;
+	if (done)
+		session_connected(s, READY_WRITE);
+	else
+		session_timer(s, s->listener->timeouts.connect);
 }
 
 static void
