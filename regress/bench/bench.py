@@ -661,6 +661,14 @@ class L4dSockmap(L4d):
     zero_copy = "sockmap"
 
 
+class L4dAdaptive(L4d):
+    """zero_copy: adaptive: splice, and a session that goes back and
+    forth in small messages is handed to the kernel as with sockmap."""
+    name = "l4d-adaptive"
+    note = "zero_copy: adaptive"
+    zero_copy = "adaptive"
+
+
 def ensure_user(name):
     try:
         pwd.getpwnam(name)
@@ -771,7 +779,8 @@ class Socat(Peer):
 
 def make_peers(ctx):
     ab = [L4dAB(ctx)] if L4dAB.binary else []
-    return [Direct(ctx), L4d(ctx), L4dSockmap(ctx)] + ab + [HAProxy(ctx),
+    return [Direct(ctx), L4d(ctx), L4dSockmap(ctx),
+            L4dAdaptive(ctx)] + ab + [HAProxy(ctx),
             HAProxy(ctx, splice=True), NginxStream(ctx), Socat(ctx)]
 
 
@@ -1347,6 +1356,7 @@ def parse_args(argv):
                     help="idle sessions (default 5000)")
     ap.add_argument("--peers", default="",
                     help="comma-separated subset of: direct,l4d,l4d-sockmap,"
+                         "l4d-adaptive,"
                          "l4d-ab,haproxy,haproxy-splice,nginx,socat")
     ap.add_argument("--tests", default="",
                     help="comma-separated subset of: " + ",".join(names))

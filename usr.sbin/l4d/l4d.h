@@ -483,6 +483,8 @@ struct l4d_config {
 #define RELAY_MODE_COPY		1	/* always a user-space copy */
 #define RELAY_MODE_SOCKMAP	2	/* plain sessions forwarded in the
 					   kernel (sockmap_linux.c) */
+#define RELAY_MODE_ADAPTIVE	3	/* splice, and sessions that go back
+					   and forth to the kernel */
 
 /*
  * Parse errors: every error is kept, with position and code, so that
@@ -1023,6 +1025,8 @@ struct session {
 	uint8_t			 cpolled;	/* cfd is in the poller */
 	uint8_t			 spolled;	/* sfd is */
 	uint8_t			 cdrained;	/* the read ahead emptied cfd */
+	uint8_t			 turn_dir;	/* adaptive: last way bytes went */
+	uint16_t		 turns;		/* adaptive: changes of way */
 	uint16_t		 tried[L4D_RETRIES_MAX + 1];
 	struct listener		*listener;
 	struct backend		*backend;
@@ -1115,6 +1119,8 @@ struct relay_env {
 	int			 zero_copy;
 	int			 sockmap;	/* zero_copy: sockmap, and the
 						   maps came */
+	int			 sockmap_late;	/* adaptive: only sessions that
+						   turned SOCKMAP_TURNS times */
 	int			 access_log;
 	long long		 accept_backoff_ms;
 	long long		 accept_paused_ms;
@@ -1461,6 +1467,7 @@ void		 flow_release(struct flow *);
  * stops (a peer that does not read, a FIN).
  */
 struct sockmap_pair;
+#define SOCKMAP_TURNS	16	/* adaptive: changes of way, then in */
 void		 sockmap_parent_send(struct imsgev *, int instance, pid_t);
 int		 sockmap_receive(struct imsg *);
 int		 sockmap_available(void);

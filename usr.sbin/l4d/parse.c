@@ -2038,16 +2038,17 @@ parse_lists(struct parser *p, yaml_node_t *main, int which, const char *key,
 
 /*
  * zero_copy: true (splice where the OS has it), false (always a copy),
- * or sockmap (in-kernel forwarding of plain sessions, Linux).
+ * sockmap (in-kernel forwarding of plain sessions, Linux) or adaptive
+ * (sockmap for the sessions that go back and forth, splice otherwise).
  */
 static void
 parse_zero_copy(struct parser *p, yaml_node_t *n, struct l4d_config *conf)
 {
 	const char	*s;
-	const char	*hint = "use true, false or sockmap";
+	const char	*what = "a boolean, sockmap or adaptive";
+	const char	*hint = "use true, false, sockmap or adaptive";
 
-	if ((s = scalar_str(p, n, "zero_copy", "a boolean or sockmap",
-	    hint)) == NULL)
+	if ((s = scalar_str(p, n, "zero_copy", what, hint)) == NULL)
 		return;
 	if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0)
 		conf->relay_mode = RELAY_MODE_AUTO;
@@ -2055,8 +2056,10 @@ parse_zero_copy(struct parser *p, yaml_node_t *n, struct l4d_config *conf)
 		conf->relay_mode = RELAY_MODE_COPY;
 	else if (strcmp(s, "sockmap") == 0)
 		conf->relay_mode = RELAY_MODE_SOCKMAP;
+	else if (strcmp(s, "adaptive") == 0)
+		conf->relay_mode = RELAY_MODE_ADAPTIVE;
 	else
-		type_err(p, n, "zero_copy", "a boolean or sockmap", hint);
+		type_err(p, n, "zero_copy", what, hint);
 }
 
 static void

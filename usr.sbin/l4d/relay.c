@@ -316,14 +316,17 @@ relay_config_loaded(struct relay_env *env)
 	env->zero_copy = env->conf->relay_mode != RELAY_MODE_COPY &&
 	    HAVE_SPLICE;
 	/* a FIN must show on its own (poll_exact) */
-	env->sockmap = env->conf->relay_mode == RELAY_MODE_SOCKMAP &&
+	env->sockmap = (env->conf->relay_mode == RELAY_MODE_SOCKMAP ||
+	    env->conf->relay_mode == RELAY_MODE_ADAPTIVE) &&
 	    sockmap_available() && poll_exact;
+	env->sockmap_late = env->conf->relay_mode == RELAY_MODE_ADAPTIVE;
 	env->access_log = env->conf->log_access;
 	relay_drain_schedule(env, env->conf);
 	imsgev_compose(&env->parent, IMSG_CONF_END, 0, -1, NULL, 0);
 	log_debug("generation %u loaded: %u listeners, %s",
 	    env->conf->generation, env->conf->nlisteners,
-	    env->sockmap ? "sockmap" : env->zero_copy ? "splice" : "copy");
+	    env->sockmap ? (env->sockmap_late ? "adaptive" : "sockmap") :
+	    env->zero_copy ? "splice" : "copy");
 }
 
 static void
@@ -1122,7 +1125,7 @@ session_relay(struct session *s)
 {
 	s->cready = s->cdrained ? READY_WRITE : READY_READ | READY_WRITE;
 	s->cdrained = 0;
-	if (relay_env.sockmap) {
+	if (relay_env.sockmap && !relay_env.sockmap_late) {
 		/* only quiet flows enter the map: what was read ahead first */
 		if (flow_pending(&s->c2s) && flow_io(s, &s->c2s) == -1)
 			return;
@@ -1358,13 +1361,47 @@ flow_more(struct session *s, struct flow *f)
 	    (flow_pending(f) && (rto & READY_WRITE));
 }
 
+/*
+ * zero_copy: adaptive: a session whose bytes changed way SOCKMAP_TURNS
+ * times in messages that never filled the buffer (a request and its
+ * answer, again and again) goes to the kernel, once both its sockets
+ * are drained: nothing of them is half read.  Bulk sessions splice; the
+ * many that only ask once never pay for the maps.
+ */
+static void
+session_turn(struct session *s, uint64_t c2s, uint64_t s2c)
+{
+	uint8_t	 dir;
+
+	if (s->c2s.bulk || s->s2c.bulk) {
+		s->turns = 0;
+		return;
+	}
+	dir = (s->c2s.bytes != c2s ? 1 : 0) | (s->s2c.bytes != s2c ? 2 : 0);
+	if (dir == 0 || dir == s->turn_dir)
+		return;
+	s->turn_dir = dir;
+	if (s->turns < SOCKMAP_TURNS)
+		s->turns++;
+	if (s->turns < SOCKMAP_TURNS || (s->cready & READY_READ) ||
+	    (s->sready & READY_READ))
+		return;
+	sockmap_insert(s);
+	if (s->sm == NULL)
+		s->turns = 0;	/* refused: try again much later */
+}
+
 /* Returns -1 when the session ended (and is freed), 0 otherwise. */
 static int
 session_io(struct session *s)
 {
+	uint64_t	 c2s = s->c2s.bytes, s2c = s->s2c.bytes;
+
 	s->last_ms = proc_now_ms();
 	if (flow_io(s, &s->c2s) == -1 || flow_io(s, &s->s2c) == -1)
 		return -1;
+	if (relay_env.sockmap_late && s->sm == NULL)
+		session_turn(s, c2s, s2c);
 	flow_pass_fin(&s->c2s, &s->s2c, s->sfd);
 	flow_pass_fin(&s->s2c, &s->c2s, s->cfd);
 	if (flow_done(&s->c2s) && flow_done(&s->s2c)) {

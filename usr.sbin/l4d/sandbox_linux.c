@@ -16,10 +16,12 @@
  * whole test suite, with the plain build and the sanitizer build
  * (`make check', `make check-sanitize'): glibc, libevent,
  * libtls/OpenSSL, libyaml and AddressSanitizer are what call most of
- * them.  Of the arguments, only the domain of socket(2) is filtered.
+ * them.  Of the arguments, only the domain of socket(2), the command
+ * of a relay's bpf(2) and the request of its ioctl(2) are filtered.
  */
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -28,6 +30,7 @@
 #include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -105,6 +108,12 @@ static const int sc_relay[] = {
 static const int sc_bpf_cmds[] = {
 	BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM,
 };
+
+/*
+ * ... and ask a socket how much it holds to send, ioctl(2) SIOCOUTQ
+ * only (sockmap_linux.c's sock_taken()), checked in build().
+ */
+#define SC_IOCTL_REQ	SIOCOUTQ
 
 /* TLS engines: their sockets come from the relays. */
 static const int sc_tls[] = {
@@ -221,6 +230,25 @@ emit_bpf(struct bpf_prog_buf *b)
 	    offsetof(struct seccomp_data, nr)));
 }
 
+/*
+ * ioctl(2) with SC_IOCTL_REQ (the request is an int: the low word of
+ * args[1]); any other request goes on to the trap.
+ */
+static void
+emit_ioctl(struct bpf_prog_buf *b)
+{
+	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+	    __NR_ioctl, 0, 4));
+	emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	    offsetof(struct seccomp_data, args[1])));
+	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+	    SC_IOCTL_REQ, 0, 1));
+	emit(b, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+	    SECCOMP_RET_ALLOW));
+	emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	    offsetof(struct seccomp_data, nr)));
+}
+
 static void
 build(struct bpf_prog_buf *b, const struct sandbox_role *r)
 {
@@ -242,8 +270,10 @@ build(struct bpf_prog_buf *b, const struct sandbox_role *r)
 	}
 	emit_calls(b, sc_base, nitems(sc_base), SECCOMP_RET_ALLOW);
 	emit_calls(b, r->calls, r->ncalls, SECCOMP_RET_ALLOW);
-	if (r->role == PROC_RELAY)
+	if (r->role == PROC_RELAY) {
 		emit_bpf(b);
+		emit_ioctl(b);
+	}
 	/* socket(2) not allowed above: AF_UNIX only (the low word of
 	   args[0]; every architecture above is little-endian) */
 	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,

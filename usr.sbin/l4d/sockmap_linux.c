@@ -62,8 +62,8 @@
  *   redirected ever overtakes one passed.
  * - A stopped direction resumes only once every byte it redirected is
  *   in the peer's send queue, or copied bytes would overtake them: the
- *   relay compares the program's count with what TCP_INFO says the
- *   peer socket took (bytes sent less retransmitted, plus not sent yet).
+ *   relay compares the program's count with what the peer socket took
+ *   (bytes acknowledged, TCP_INFO, plus bytes queued, SIOCOUTQ).
  * - The same wait comes before a FIN is passed on: a shutdown(2) of the
  *   peer would overtake bytes still queued for redirect.  A FIN in
  *   verdict shows as EPOLLRDHUP; the direction stops, waits, is read
@@ -108,11 +108,13 @@
  */
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include <linux/bpf.h>
+#include <linux/sockios.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 
@@ -546,6 +548,13 @@ fail:
 	return -1;
 }
 
+static const char *
+sm_mode(void)
+{
+	return l4d_conf->relay_mode == RELAY_MODE_SOCKMAP ? "sockmap" :
+	    "adaptive";
+}
+
 /*
  * Before its first configuration, a relay process gets its maps, if
  * the configuration asks for sockmap.  A kernel that refuses is said
@@ -560,13 +569,15 @@ sockmap_parent_send(struct imsgev *iev, int instance, pid_t pid)
 	uint32_t	 which;
 	int		 fd[SM_NMAPS], i;
 
-	if (l4d_conf->relay_mode != RELAY_MODE_SOCKMAP || refused ||
+	if ((l4d_conf->relay_mode != RELAY_MODE_SOCKMAP &&
+	    l4d_conf->relay_mode != RELAY_MODE_ADAPTIVE) || refused ||
 	    instance < 0 || instance >= L4D_MAX_RELAYS ||
 	    sent[instance] == pid)
 		return;
 	if (sm_create(fd, &what) == -1) {
-		log_warnx("zero_copy: sockmap: the kernel refused %s: %s; "
-		    "the relays splice instead", what, strerror(errno));
+		log_warnx("zero_copy: %s: the kernel refused %s: %s; "
+		    "the relays splice instead", sm_mode(), what,
+		    strerror(errno));
 		refused = 1;
 		return;
 	}
@@ -577,9 +588,12 @@ sockmap_parent_send(struct imsgev *iev, int instance, pid_t pid)
 			fatal("sending relay %d its sockmap", instance);
 	}
 	sent[instance] = pid;
-	if (instance == 0)
+	if (instance == 0 && l4d_conf->relay_mode == RELAY_MODE_SOCKMAP)
 		log_info("zero_copy: sockmap: plain sessions are forwarded "
 		    "in the kernel");
+	else if (instance == 0)
+		log_info("zero_copy: adaptive: plain sessions that go back "
+		    "and forth are forwarded in the kernel");
 }
 
 /* The relay: one of its maps from the parent. */
@@ -645,23 +659,37 @@ dir_dst_fd(struct session *s, int dir)
 	return dir == FLOW_C2S ? s->sfd : s->cfd;
 }
 
-/* What a socket has taken to send: sent, less resent, plus unsent. */
+/*
+ * What a socket has taken to send, as a count that grows with every
+ * byte queued: what the peer acknowledged (TCP_INFO) plus what it holds
+ * (SIOCOUTQ: write_seq - snd_una), read in that order, so that an
+ * acknowledgment in between makes it smaller, never larger.  Bytes
+ * sent less bytes resent, plus bytes not sent, is not such a count:
+ * after a timeout TCP sends again from the last acknowledged byte, so
+ * bytes sent once and queued to go again counted twice (95232 bytes in
+ * a t_sockmap:stalled_readers run, under TCP memory pressure), the
+ * relay took redirected bytes for delivered while the kernel still held
+ * them, and its copy overtook them (t_sockmap:stalled_servers got a
+ * session's bytes out of order).
+ */
 static int
 sock_taken(int fd, uint64_t *taken)
 {
 	struct tcp_info	 ti;
 	socklen_t	 len = sizeof(ti);
+	int		 outq;
 
 	memset(&ti, 0, sizeof(ti));
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
 		return -1;
-	if (len < offsetof(struct tcp_info, tcpi_bytes_retrans) +
-	    sizeof(ti.tcpi_bytes_retrans)) {
+	if (len < offsetof(struct tcp_info, tcpi_bytes_acked) +
+	    sizeof(ti.tcpi_bytes_acked)) {
 		errno = ENOTSUP;
 		return -1;
 	}
-	*taken = ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans +
-	    ti.tcpi_notsent_bytes;
+	if (ioctl(fd, SIOCOUTQ, &outq) == -1)
+		return -1;
+	*taken = ti.tcpi_bytes_acked + (uint64_t)outq;
 	return 0;
 }
 

@@ -13,10 +13,12 @@ sockmap_parent_send(struct imsgev *iev, int instance, pid_t pid)
 {
 	static int	 said;
 
-	if (l4d_conf->relay_mode != RELAY_MODE_SOCKMAP || said)
+	if ((l4d_conf->relay_mode != RELAY_MODE_SOCKMAP &&
+	    l4d_conf->relay_mode != RELAY_MODE_ADAPTIVE) || said)
 		return;
-	log_warnx("zero_copy: sockmap: no sockmap on this system; the relays "
-	    "splice instead");
+	log_warnx("zero_copy: %s: no sockmap on this system; the relays "
+	    "splice instead", l4d_conf->relay_mode == RELAY_MODE_SOCKMAP ?
+	    "sockmap" : "adaptive");
 	said = 1;
 }
 

@@ -342,6 +342,39 @@ ATF_TC_BODY(defaults, tc)
 	config_free(NULL);
 }
 
+ATF_TC(zero_copy_words);
+ATF_TC_HEAD(zero_copy_words, tc)
+{
+	atf_tc_set_md_var(tc, "descr",
+	    "zero_copy: true, false, sockmap and adaptive");
+}
+ATF_TC_BODY(zero_copy_words, tc)
+{
+	static const struct {
+		const char	*word;
+		int		 mode;
+	} w[] = {
+		{ "true", RELAY_MODE_AUTO },
+		{ "false", RELAY_MODE_COPY },
+		{ "sockmap", RELAY_MODE_SOCKMAP },
+		{ "adaptive", RELAY_MODE_ADAPTIVE },
+	};
+	struct l4d_config	*conf;
+	char			 buf[256];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		(void)snprintf(buf, sizeof(buf), "zero_copy: %s\n%s%s",
+		    w[i].word, LISTENER_A, BACKEND_B);
+		conf = parse_str(buf, 0);
+		ATF_REQUIRE_EQ_MSG(nerrors(), 0, "%s", w[i].word);
+		ATF_REQUIRE(conf != NULL);
+		ATF_CHECK_EQ_MSG(conf->relay_mode, w[i].mode, "%s",
+		    w[i].word);
+		config_free(conf);
+	}
+}
+
 ATF_TC(valid_variants);
 ATF_TC_HEAD(valid_variants, tc)
 {
@@ -2536,6 +2569,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, full_valid);
 	ATF_TP_ADD_TC(tp, defaults);
 	ATF_TP_ADD_TC(tp, valid_variants);
+	ATF_TP_ADD_TC(tp, zero_copy_words);
 	ATF_TP_ADD_TC(tp, durations);
 	ATF_TP_ADD_TC(tp, addresses);
 	ATF_TP_ADD_TC(tp, e001_unclosed_flow);

@@ -1,5 +1,6 @@
 # l4d black-box tests: zero_copy: sockmap, plain sessions forwarded in
-# the kernel (sockmap_linux.c).  The other data path cases run with
+# the kernel (sockmap_linux.c), and zero_copy: adaptive, the same for
+# the sessions that go back and forth (SM_MODE=adaptive, adaptive_*).  The other data path cases run with
 # sockmap in t_relay (NAME_sockmap), the timeouts, control and reload
 # cases in t_timeout, t_control and t_reload (NAME_sockmap).
 #
@@ -25,14 +26,14 @@ ctl()
 }
 
 # sm_cfg LISTEN_PORT SERVER_ADDR [EXTRA]: one plain listener "sm",
-# debug log (which says what went to the kernel).
+# debug log (which says what went to the kernel); zero_copy: $SM_MODE.
 sm_cfg()
 {
 	cat <<EOF
 user: _l4d
 chroot: /var/empty
 relays: 2
-zero_copy: sockmap
+zero_copy: ${SM_MODE:-sockmap}
 control: $PWD/l4d.sock
 log: { level: debug, access: true }
 ${3:-}
@@ -50,8 +51,13 @@ EOF
 # in_kernel: the log says sessions went to the kernel, both ways.
 in_kernel()
 {
-	log_has 'zero_copy: sockmap: plain sessions are forwarded in the kernel' ||
-	    fail "sockmap not set up: $(grep -i sockmap l4d.log)"
+	if [ "${SM_MODE:-sockmap}" = adaptive ]; then
+		log_has 'zero_copy: adaptive: plain sessions that go back and forth are forwarded in the kernel' ||
+		    fail "adaptive not set up: $(grep -i adaptive l4d.log)"
+	else
+		log_has 'zero_copy: sockmap: plain sessions are forwarded in the kernel' ||
+		    fail "sockmap not set up: $(grep -i sockmap l4d.log)"
+	fi
 	log_has 'in the kernel \(c2s s2c\)' ||
 	    fail "no session went to the kernel: $(grep -i 'session' l4d.log | head -n 5)"
 }
@@ -186,7 +192,7 @@ before_insertion_body()
 user: _l4d
 chroot: /var/empty
 relays: 1
-zero_copy: sockmap
+zero_copy: ${SM_MODE:-sockmap}
 control: $PWD/l4d.sock
 log: { level: debug, access: true }
 timeouts: { connect: 500ms }
@@ -216,6 +222,7 @@ before_insertion_cleanup() { . "$(atf_get_srcdir)/tools/lib.sh"; l4d_cleanup; }
 # stall_case DIR: 200 sessions whose receivers read nothing while the
 # senders push 16 MiB each; memory must stop growing, then every byte
 # arrives.
+# stall_case DIR [TURNS]: TURNS 8-byte exchanges each way come first.
 stall_case()
 {
 	sm_init
@@ -224,21 +231,26 @@ stall_case()
 	sm_cfg "$lp" "127.0.0.2:$sp" >l4d.conf
 	start_l4d
 
+	turns=${2:-0}
 	relays=$(tr '\n' ',' <relays.pid)
 	atf_check -s exit:0 -o save:stall.out -e save:stall.err \
 	    $PY "$SMTOOL" stall --listen "127.0.0.2:$sp" \
 	    --connect "127.0.0.1:$lp" --sessions 200 --bytes 16777216 \
-	    --dir "$1" --relays "$relays" --hold 3 --max-mb 2800 --timeout 150
+	    --dir "$1" --relays "$relays" --hold 3 --max-mb 2800 --timeout 150 \
+	    --turns "$turns"
 	grep -q '^ok 200 sessions' stall.out ||
 	    fail "$(cat stall.out stall.err)"
 	in_kernel
+	[ "$(log_count 'in the kernel \(c2s s2c\)')" -eq 200 ] ||
+	    fail "not 200 sessions in the kernel: $(grep -c 'in the kernel' l4d.log)"
 	# the bound did its work: directions stopped, and came back
 	log_has "$1 state [0-9] gen [2-9]" ||
 	    log_has "$1 state [0-9] gen [0-9][0-9]" ||
 	    fail "no direction stopped: $(grep state l4d.log | head -n 3)"
+	total=$((16777216 + 8 * turns))
 	wait_for 20 log_count_is 200 \
-	    'access .*listener=sm .*(in|out)=16777216 ' ||
-	    fail "expected 200 access lines with 16777216: $(log_count 'access .*16777216')"
+	    "access .*listener=sm .*(in|out)=$total " ||
+	    fail "expected 200 access lines with $total: $(log_count "access .*$total")"
 }
 
 atf_test_case stalled_readers cleanup
@@ -261,6 +273,13 @@ ns_script()
 {
 	cat >ns.sh <<'EOF'
 ip link set lo up && sysctl -qw net.ipv4.tcp_timestamps=0 || exit 1
+# NS_DROP=N: one packet in N to the server's port is lost
+if [ -n "${NS_DROP:-}" ]; then
+	nft add table ip loss &&
+	    nft add chain ip loss out '{ type filter hook output priority 0; }' &&
+	    nft add rule ip loss out tcp dport 7002 numgen random mod "$NS_DROP" 0 drop ||
+	    exit 1
+fi
 pin_l4d= pin_tool=
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 	pin_l4d="taskset -c 1" pin_tool="taskset -c 0"
@@ -425,6 +444,100 @@ refused_body()
 }
 refused_cleanup() { . "$(atf_get_srcdir)/tools/lib.sh"; l4d_cleanup; }
 
+# One packet in 20 to the servers is lost: TCP times out and sends
+# again from the last byte acknowledged.  The relay must not take bytes
+# queued for redirect as delivered (bytes sent less resent, plus unsent,
+# counted those twice), or its copy overtakes them.
+atf_test_case lossy cleanup
+lossy_head() { meta "20 clients flood servers that read late, over a loopback that loses 1 packet in 20: every byte arrives, in order" 180; }
+lossy_body()
+{
+	sm_init
+	command -v unshare >/dev/null || atf_skip "no unshare(1)"
+	command -v nft >/dev/null || atf_skip "no nft(8)"
+	sm_cfg 7001 127.0.0.2:7002 >l4d.conf
+	ns_script
+	NS_DROP=20 atf_check -s exit:0 \
+	    -o match:'^ok 20 sessions, 8388608 bytes each, c2s' \
+	    -e empty unshare -n sh ns.sh "$L4D" "$PY" "$SMTOOL" stall \
+	    --sessions 20 --bytes 8388608 --dir c2s --hold 1 --timeout 120
+	in_kernel
+}
+lossy_cleanup() { . "$(atf_get_srcdir)/tools/lib.sh"; l4d_cleanup; }
+
+# zero_copy: adaptive.  Sessions splice or copy until their bytes have
+# changed way 16 times in messages that never filled the buffer; then
+# they go to the kernel.  7 echoes (14 changes) stay, 9 (18) go.
+atf_test_case adaptive_pingpong cleanup
+adaptive_pingpong_head() { meta "zero_copy adaptive: a session that goes back and forth goes to the kernel, one that asks 7 times does not" 120; }
+adaptive_pingpong_body()
+{
+	SM_MODE=adaptive
+	sm_init
+	lp=$(free_ports 1)
+	sp=$(free_ports 1 127.0.0.2)
+	start_server echo echo "127.0.0.2:$sp"
+	sm_cfg "$lp" "127.0.0.2:$sp" >l4d.conf
+	start_l4d
+
+	log_has 'generation 1 loaded: 1 listeners, adaptive' ||
+	    fail "the relays are not adaptive: $(grep 'loaded' l4d.log)"
+	atf_check -s exit:0 -o inline:'ok 20000 exchanges\n' -e empty \
+	    $PY "$SMTOOL" pingpong --connect "127.0.0.1:$lp" --count 20000 \
+	    --timeout 60
+	in_kernel
+	for n in 7 9; do
+		for i in $(seq 5); do
+			atf_check -s exit:0 -o inline:"ok $n exchanges\n" \
+			    -e empty $PY "$SMTOOL" pingpong \
+			    --connect "127.0.0.1:$lp" --count "$n" --timeout 30
+		done
+	done
+	wait_for 10 log_count_is 11 'access .*listener=sm .*cause=client-closed' ||
+	    fail "expected 11 access lines: $(grep access l4d.log)"
+	# the long one and the five of 9, not the five of 7
+	[ "$(log_count 'in the kernel \(c2s s2c\)')" -eq 6 ] ||
+	    fail "not 6 sessions in the kernel: $(grep -c 'in the kernel' l4d.log)"
+	log_has 'c2s state [0-9] gen 1: redirected [0-9]+, passed 0, read [0-9]+,' ||
+	    fail "c2s did not stay in the kernel: $(grep 'state' l4d.log | head -n 4)"
+}
+adaptive_pingpong_cleanup() { . "$(atf_get_srcdir)/tools/lib.sh"; l4d_cleanup; }
+
+atf_test_case adaptive_bulk cleanup
+adaptive_bulk_head() { meta "zero_copy adaptive: 64 MiB each way at once splice, byte-exact, and stay out of the kernel" 180; }
+adaptive_bulk_body()
+{
+	SM_MODE=adaptive
+	sm_init
+	lp=$(free_ports 1)
+	sp=$(free_ports 1 127.0.0.2)
+	start_server sink sinksource "127.0.0.2:$sp" \
+	    --bytes $BULK --seed 7 --report sink.report
+	sm_cfg "$lp" "127.0.0.2:$sp" >l4d.conf
+	start_l4d
+
+	atf_check -s exit:0 -o save:client.out -e empty \
+	    $PY "$CLIENT" bulk --connect "127.0.0.1:$lp" --timeout 120 \
+	    --bytes $BULK --seed 3 --peer-bytes $BULK --peer-seed 7
+	wait_for 10 test -s sink.report || fail "the server reported nothing"
+	want=$(client genhash --bytes $BULK --seed 3)
+	[ "$(cat sink.report)" = "$want" ] ||
+	    fail "server received '$(cat sink.report)', the client sent '$want'"
+	wait_log "access .*listener=sm .*in=$BULK out=$BULK " ||
+	    fail "no access line with in=out=$BULK: $(grep access l4d.log)"
+	if log_has 'in the kernel \('; then
+		fail "a bulk session went to the kernel: $(grep 'in the kernel' l4d.log)"
+	fi
+}
+adaptive_bulk_cleanup() { . "$(atf_get_srcdir)/tools/lib.sh"; l4d_cleanup; }
+
+# 12 exchanges take each session to the kernel, then the flood: the
+# bound holds as with sockmap.
+atf_test_case adaptive_stalled_readers cleanup
+adaptive_stalled_readers_head() { meta "zero_copy adaptive: 200 sessions go back and forth, then their clients read nothing while the servers flood: memory stays bounded" 300; }
+adaptive_stalled_readers_body() { SM_MODE=adaptive; stall_case s2c 12; }
+adaptive_stalled_readers_cleanup() { . "$(atf_get_srcdir)/tools/lib.sh"; l4d_cleanup; }
+
 atf_init_test_cases()
 {
 	atf_add_test_case bulk
@@ -438,4 +551,8 @@ atf_init_test_cases()
 	atf_add_test_case ofofin
 	atf_add_test_case kill_idle
 	atf_add_test_case refused
+	atf_add_test_case lossy
+	atf_add_test_case adaptive_pingpong
+	atf_add_test_case adaptive_bulk
+	atf_add_test_case adaptive_stalled_readers
 }

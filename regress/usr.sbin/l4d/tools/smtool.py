@@ -397,6 +397,21 @@ def cmd_stall(args):
                                      timeout=args.timeout)
         s, _ = ls.accept()
         pairs.append((c, s))
+    # zero_copy: adaptive takes a session to the kernel once it has
+    # gone back and forth: small exchanges first
+    for c, s in pairs:
+        for i in range(args.turns):
+            msg = b"turn%04d" % i
+            for a, b in ((c, s), (s, c)):
+                a.sendall(msg)
+                got = b""
+                while len(got) < len(msg):
+                    r = b.recv(len(msg) - len(got))
+                    if not r:
+                        fail("stall: EOF in turn %d" % i)
+                    got += r
+                if got != msg:
+                    fail("stall: turn %d: sent %r, got %r" % (i, msg, got))
     data = [Stream(i) for i in range(args.sessions)]
     chunk = 262144
     # sender/receiver of each pair
@@ -517,6 +532,8 @@ def main():
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--bytes", type=int, default=1048576)
     p.add_argument("--sessions", type=int, default=200)
+    p.add_argument("--turns", type=int, default=0,
+                   help="stall: 8-byte exchanges each way before the flood")
     p.add_argument("--dir", choices=["s2c", "c2s"], default="s2c")
     p.add_argument("--relays", default="")
     p.add_argument("--hold", type=float, default=3.0)
