@@ -319,7 +319,8 @@ relay_config_loaded(struct relay_env *env)
 	env->sockmap = (env->conf->relay_mode == RELAY_MODE_SOCKMAP ||
 	    env->conf->relay_mode == RELAY_MODE_ADAPTIVE) &&
 	    sockmap_available() && poll_exact;
-	env->sockmap_late = env->conf->relay_mode == RELAY_MODE_ADAPTIVE;
+	env->sockmap_late = env->sockmap &&
+	    env->conf->relay_mode == RELAY_MODE_ADAPTIVE;
 	env->access_log = env->conf->log_access;
 	relay_drain_schedule(env, env->conf);
 	imsgev_compose(&env->parent, IMSG_CONF_END, 0, -1, NULL, 0);
