@@ -113,7 +113,14 @@ static const int sc_bpf_cmds[] = {
  * ... and ask a socket how much it holds to send, ioctl(2) SIOCOUTQ
  * only (sockmap_linux.c's sock_taken()), checked in build().
  */
-#define SC_IOCTL_REQ	SIOCOUTQ
+static const int sc_ioctl_reqs[] = {
+	SIOCOUTQ,
+};
+
+/* socket(2) for a role that has none in its list: syslog(3)'s only. */
+static const int sc_unix[] = {
+	AF_UNIX,
+};
 
 /* TLS engines: their sockets come from the relays. */
 static const int sc_tls[] = {
@@ -205,48 +212,29 @@ emit_calls(struct bpf_prog_buf *b, const int *calls, size_t n,
 }
 
 /*
- * bpf(2) with a map command (the low word of args[0]); any other
- * command fails with EPERM.  The accumulator holds the call's number
- * before and after.
+ * if (nr == call) return (the low word of args[arg] is one of values) ?
+ *     ALLOW : ERRNO(deny);
+ * Every argument checked here is an int, and every architecture above
+ * is little-endian.
  */
 static void
-emit_bpf(struct bpf_prog_buf *b)
+emit_arg_in(struct bpf_prog_buf *b, int call, int arg, const int *values,
+    size_t n, int deny)
 {
-	size_t	 i, n = nitems(sc_bpf_cmds);
+	size_t	 i;
 
 	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    __NR_bpf, 0, (uint8_t)(2 * n + 3)));
+	    (uint32_t)call, 0, (uint8_t)(2 * n + 2)));
 	emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, args[0])));
+	    offsetof(struct seccomp_data, args[0]) + arg * sizeof(uint64_t)));
 	for (i = 0; i < n; i++) {
 		emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ |
-		    BPF_K, (uint32_t)sc_bpf_cmds[i], 0, 1));
+		    BPF_K, (uint32_t)values[i], 0, 1));
 		emit(b, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
 		    SECCOMP_RET_ALLOW));
 	}
 	emit(b, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)));
-	emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, nr)));
-}
-
-/*
- * ioctl(2) with SC_IOCTL_REQ (the request is an int: the low word of
- * args[1]); any other request goes on to the trap.
- */
-static void
-emit_ioctl(struct bpf_prog_buf *b)
-{
-	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    __NR_ioctl, 0, 4));
-	emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, args[1])));
-	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    SC_IOCTL_REQ, 0, 1));
-	emit(b, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ALLOW));
-	emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, nr)));
+	    SECCOMP_RET_ERRNO | (deny & SECCOMP_RET_DATA)));
 }
 
 static void
@@ -271,21 +259,14 @@ build(struct bpf_prog_buf *b, const struct sandbox_role *r)
 	emit_calls(b, sc_base, nitems(sc_base), SECCOMP_RET_ALLOW);
 	emit_calls(b, r->calls, r->ncalls, SECCOMP_RET_ALLOW);
 	if (r->role == PROC_RELAY) {
-		emit_bpf(b);
-		emit_ioctl(b);
+		/* bpf(2): map commands; ioctl(2): SIOCOUTQ */
+		emit_arg_in(b, __NR_bpf, 0, sc_bpf_cmds, nitems(sc_bpf_cmds),
+		    EPERM);
+		emit_arg_in(b, __NR_ioctl, 1, sc_ioctl_reqs,
+		    nitems(sc_ioctl_reqs), EPERM);
 	}
-	/* socket(2) not allowed above: AF_UNIX only (the low word of
-	   args[0]; every architecture above is little-endian) */
-	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    __NR_socket, 0, 4));
-	emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	    offsetof(struct seccomp_data, args[0])));
-	emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-	    AF_UNIX, 0, 1));
-	emit(b, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ALLOW));
-	emit(b, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-	    SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA)));
+	/* socket(2) not allowed above: AF_UNIX only */
+	emit_arg_in(b, __NR_socket, 0, sc_unix, nitems(sc_unix), EACCES);
 	emit_calls(b, sc_enoent, nitems(sc_enoent),
 	    SECCOMP_RET_ERRNO | (ENOENT & SECCOMP_RET_DATA));
 	emit(b, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
