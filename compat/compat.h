@@ -43,10 +43,8 @@
 
 void	compat_setproctitle_init(int, char **, char **);
 
-/* defer_accept.c: accept(2) once the client has sent something, and
- * connect(2) with the last ACK held back for the bytes that follow */
+/* defer_accept.c: accept(2) once the client has sent something */
 int	compat_defer_accept(int, int);
-int	compat_delay_ack(int);
 /* timer_slack.c: timers may wake the process this much late */
 int	compat_timer_slack(unsigned long);
 /* peer_linux.c (SO_PEERCRED) or peer_bsd.c (getpeereid) */

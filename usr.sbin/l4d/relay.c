@@ -35,7 +35,7 @@ static void	 relay_accept_resume(void *);
 static void	 relay_sighandler(int, short, void *);
 static void	 session_start(struct listener *, int,
 		    const struct sockaddr *, socklen_t);
-static void	 session_connecting(struct session *, int);
+static void	 session_connecting(struct session *);
 static void	 session_connected(struct session *, int);
 static int	 session_read_ahead(struct session *);
 static int	 session_io(struct session *);
@@ -926,33 +926,15 @@ session_pick(struct session *s)
 }
 
 /*
- * Whether bytes go to the server the moment it is connected: a PROXY
- * header, or what the client sent (read ahead, or peeked and routed),
- * or the SSLRequest of a PostgreSQL STARTTLS.  Not the sessions an
- * engine carries: their bytes wait for a handshake.
+ * The handshake's last ACK goes alone, at once, even when bytes follow
+ * at once: held back for them (TCP_QUICKACK off, one packet less), it
+ * leaves the connection half open at the server until they go, and a
+ * server that stops listening in between, after accepting what the
+ * kernel completed, drops them and resets the connection 200 ms later
+ * (t_health:passive, 1 session in a few hundred).
  */
 static int
-session_speaks_first(struct session *s)
-{
-	struct peek	*p = s->peek;
-
-	if (s->backend->tls_originate || (p != NULL && (p->early ||
-	    p->direct)))
-		return 0;
-	if (s->backend->proxy_send || flow_pending(&s->c2s))
-		return 1;
-	return p != NULL && (p->sslrequest || p->len > 0);
-}
-
-/*
- * When the session speaks first, the kernel holds the handshake's last
- * ACK back (compat_delay_ack()) and sends it with those bytes: one
- * packet less per connection, the server's accept and first read in
- * one.  Never otherwise: a server waiting for that ACK to speak first
- * would wait for the delayed-ACK timer (200 ms).
- */
-static int
-server_socket(struct server *srv, int speaks_first)
+server_socket(struct server *srv)
 {
 	int	 fd, on = 1;
 
@@ -961,8 +943,6 @@ server_socket(struct server *srv, int speaks_first)
 	if (fd == -1)
 		return -1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	if (speaks_first)
-		(void)compat_delay_ack(fd);
 	return fd;
 }
 
@@ -976,13 +956,12 @@ session_connect(struct session *s)
 {
 	struct server	*srv;
 	enum end_cause	 cause = CAUSE_NO_SERVER;
-	int		 first = session_speaks_first(s);
 
 	while (s->ntried <= s->backend->retries &&
 	    (srv = session_pick(s)) != NULL) {
 		s->tried[s->ntried++] = srv->id;
 		s->server = srv;
-		if ((s->sfd = server_socket(srv, first)) == -1) {
+		if ((s->sfd = server_socket(srv)) == -1) {
 			/* out of descriptors: no server can be tried */
 			log_warn("socket for %s", srv->address);
 			s->server = NULL;
@@ -991,7 +970,7 @@ session_connect(struct session *s)
 		}
 		if (connect(s->sfd, (struct sockaddr *)&srv->ss,
 		    srv->sslen) == 0 || errno == EINPROGRESS) {
-			session_connecting(s, first);
+			session_connecting(s);
 			return;
 		}
 		cause = CAUSE_CONNECT_REFUSED;
@@ -1012,20 +991,15 @@ session_connect(struct session *s)
 
 /*
  * A connect under way.  To a server nearby it has often finished when
- * connect(2) returns (sock_connect_done()), and the session goes on in
- * this turn when that saves something: a socket that goes to an engine
- * once connected (a terminated session's, before the handshake) never
- * enters the poller, and bytes held for the handshake's last ACK leave
- * now, not a turn later.
+ * connect(2) returns (sock_connect_done()): a socket that goes to an
+ * engine once connected (a terminated session's, before the handshake)
+ * then goes on in this turn and never enters the poller.
  */
 static void
-session_connecting(struct session *s, int first)
+session_connecting(struct session *s)
 {
-	int	 early = s->peek != NULL && s->peek->early;
-	int	 done = (early || first) && sock_connect_done(s->sfd);
-
 	s->state = STATE_CONNECTING;
-	if (done && early) {
+	if (s->peek != NULL && s->peek->early && sock_connect_done(s->sfd)) {
 		session_connected(s, READY_WRITE);
 		return;
 	}
@@ -1035,10 +1009,7 @@ session_connecting(struct session *s, int first)
 		return;
 	}
 	s->spolled = 1;
-	if (done)
-		session_connected(s, READY_WRITE);
-	else
-		session_timer(s, s->listener->timeouts.connect);
+	session_timer(s, s->listener->timeouts.connect);
 }
 
 static void

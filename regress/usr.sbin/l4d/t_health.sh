@@ -17,6 +17,8 @@ fail()
 {
 	echo "--- l4d.log" >&2
 	tail -n 40 l4d.log >&2
+	echo "--- l4d.log, sessions that did not end well" >&2
+	grep 'access ' l4d.log | grep -v 'cause=client-closed$' | tail -n 20 >&2
 	atf_fail "$1"
 }
 
