@@ -157,7 +157,7 @@ flow_copy_once(struct flow *f, int from, int to, uint8_t *rfrom,
 
 /*
  * What a client sent before its server is connected: kept, to leave
- * with the connect's last ACK (relay.c).  A FIN is left where it is
+ * once it is (relay.c).  A FIN is left where it is
  * (the read after the connect sees it again); an error is the
  * caller's.  Returns -1 on an error, 0 if the socket was drained (as a
  * short read in flow_drained() tells), 1 if it may hold more by the

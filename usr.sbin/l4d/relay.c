@@ -865,8 +865,8 @@ session_start(struct listener *l, int fd, const struct sockaddr *sa,
 
 /*
  * A client usually speaks at once: what it sent by the time it is
- * accepted is read now, and leaves with the server connect's last ACK
- * (session_connect()).  A server that speaks first loses nothing: the
+ * accepted is read now, and leaves as soon as the server is connected
+ * (session_relay()).  A server that speaks first loses nothing: the
  * connect does not wait for this.  A client that already failed gets
  * no server.  An engine that speaks TLS to the server takes the client
  * unread.
