@@ -485,6 +485,9 @@ struct l4d_config {
 					   kernel (sockmap_linux.c) */
 #define RELAY_MODE_ADAPTIVE	3	/* splice, and sessions that go back
 					   and forth to the kernel */
+/* The word of a mode that uses the sockmap, NULL for the others. */
+#define relay_mode_sockmap(m)	((m) == RELAY_MODE_SOCKMAP ? "sockmap" : \
+				    (m) == RELAY_MODE_ADAPTIVE ? "adaptive" : NULL)
 
 /*
  * Parse errors: every error is kept, with position and code, so that

@@ -316,8 +316,7 @@ relay_config_loaded(struct relay_env *env)
 	env->zero_copy = env->conf->relay_mode != RELAY_MODE_COPY &&
 	    HAVE_SPLICE;
 	/* a FIN must show on its own (poll_exact) */
-	env->sockmap = (env->conf->relay_mode == RELAY_MODE_SOCKMAP ||
-	    env->conf->relay_mode == RELAY_MODE_ADAPTIVE) &&
+	env->sockmap = relay_mode_sockmap(env->conf->relay_mode) != NULL &&
 	    sockmap_available() && poll_exact;
 	env->sockmap_late = env->sockmap &&
 	    env->conf->relay_mode == RELAY_MODE_ADAPTIVE;
@@ -326,7 +325,7 @@ relay_config_loaded(struct relay_env *env)
 	imsgev_compose(&env->parent, IMSG_CONF_END, 0, -1, NULL, 0);
 	log_debug("generation %u loaded: %u listeners, %s",
 	    env->conf->generation, env->conf->nlisteners,
-	    env->sockmap ? (env->sockmap_late ? "adaptive" : "sockmap") :
+	    env->sockmap ? relay_mode_sockmap(env->conf->relay_mode) :
 	    env->zero_copy ? "splice" : "copy");
 }
 

@@ -548,13 +548,6 @@ fail:
 	return -1;
 }
 
-static const char *
-sm_mode(void)
-{
-	return l4d_conf->relay_mode == RELAY_MODE_SOCKMAP ? "sockmap" :
-	    "adaptive";
-}
-
 /*
  * Before its first configuration, a relay process gets its maps, if
  * the configuration asks for sockmap.  A kernel that refuses is said
@@ -566,18 +559,17 @@ sockmap_parent_send(struct imsgev *iev, int instance, pid_t pid)
 	static pid_t	 sent[L4D_MAX_RELAYS];
 	static int	 refused;
 	const char	*what;
+	const char	*mode = relay_mode_sockmap(l4d_conf->relay_mode);
 	uint32_t	 which;
 	int		 fd[SM_NMAPS], i;
 
-	if ((l4d_conf->relay_mode != RELAY_MODE_SOCKMAP &&
-	    l4d_conf->relay_mode != RELAY_MODE_ADAPTIVE) || refused ||
+	if (mode == NULL || refused ||
 	    instance < 0 || instance >= L4D_MAX_RELAYS ||
 	    sent[instance] == pid)
 		return;
 	if (sm_create(fd, &what) == -1) {
 		log_warnx("zero_copy: %s: the kernel refused %s: %s; "
-		    "the relays splice instead", sm_mode(), what,
-		    strerror(errno));
+		    "the relays splice instead", mode, what, strerror(errno));
 		refused = 1;
 		return;
 	}
@@ -588,12 +580,10 @@ sockmap_parent_send(struct imsgev *iev, int instance, pid_t pid)
 			fatal("sending relay %d its sockmap", instance);
 	}
 	sent[instance] = pid;
-	if (instance == 0 && l4d_conf->relay_mode == RELAY_MODE_SOCKMAP)
-		log_info("zero_copy: sockmap: plain sessions are forwarded "
-		    "in the kernel");
-	else if (instance == 0)
-		log_info("zero_copy: adaptive: plain sessions that go back "
-		    "and forth are forwarded in the kernel");
+	if (instance == 0)
+		log_info("zero_copy: %s: plain sessions %sare forwarded in "
+		    "the kernel", mode, l4d_conf->relay_mode ==
+		    RELAY_MODE_ADAPTIVE ? "that go back and forth " : "");
 }
 
 /* The relay: one of its maps from the parent. */

@@ -12,13 +12,12 @@ void
 sockmap_parent_send(struct imsgev *iev, int instance, pid_t pid)
 {
 	static int	 said;
+	const char	*mode = relay_mode_sockmap(l4d_conf->relay_mode);
 
-	if ((l4d_conf->relay_mode != RELAY_MODE_SOCKMAP &&
-	    l4d_conf->relay_mode != RELAY_MODE_ADAPTIVE) || said)
+	if (mode == NULL || said)
 		return;
 	log_warnx("zero_copy: %s: no sockmap on this system; the relays "
-	    "splice instead", l4d_conf->relay_mode == RELAY_MODE_SOCKMAP ?
-	    "sockmap" : "adaptive");
+	    "splice instead", mode);
 	said = 1;
 }
 

@@ -69,6 +69,27 @@ sm_init()
 	SMTOOL=$TOOLS/smtool.py
 }
 
+# echo_start [EXTRA]: l4d ($lp) in front of an echo server ($sp).
+echo_start()
+{
+	sm_init
+	lp=$(free_ports 1)
+	sp=$(free_ports 1 127.0.0.2)
+	start_server echo echo "127.0.0.2:$sp"
+	sm_cfg "$lp" "127.0.0.2:$sp" "${1:-}" >l4d.conf
+	start_l4d
+}
+
+# pingpong_long: 20000 redis-like exchanges on one session, which goes
+# to the kernel.
+pingpong_long()
+{
+	atf_check -s exit:0 -o inline:'ok 20000 exchanges\n' -e empty \
+	    $PY "$SMTOOL" pingpong --connect "127.0.0.1:$lp" --count 20000 \
+	    --timeout 60
+	in_kernel
+}
+
 # bulk_case: 64 MiB each way at once, byte-exact, counted; in_kernel
 # then says where it went (with SM_MODE=adaptive: nowhere near).
 bulk_case()
@@ -153,17 +174,9 @@ atf_test_case pingpong cleanup
 pingpong_head() { meta "20,000 small request/response exchanges (redis-like) on one session, then 10 sessions at once" 120; }
 pingpong_body()
 {
-	sm_init
-	lp=$(free_ports 1)
-	sp=$(free_ports 1 127.0.0.2)
-	start_server echo echo "127.0.0.2:$sp"
-	sm_cfg "$lp" "127.0.0.2:$sp" >l4d.conf
-	start_l4d
+	echo_start
 
-	atf_check -s exit:0 -o inline:'ok 20000 exchanges\n' -e empty \
-	    $PY "$SMTOOL" pingpong --connect "127.0.0.1:$lp" --count 20000 \
-	    --timeout 60
-	in_kernel
+	pingpong_long
 	for i in $(seq 10); do
 		$PY "$SMTOOL" pingpong --connect "127.0.0.1:$lp" --count 2000 \
 		    --timeout 60 >pp.$i.out 2>&1 </dev/null &
@@ -356,13 +369,8 @@ atf_test_case kill_idle cleanup
 kill_idle_head() { meta "show sessions counts the kernel's bytes; kill closes a session in the kernel; bytes the kernel moves keep a session from the idle timeout, silence does not" 90; }
 kill_idle_body()
 {
-	sm_init
+	echo_start 'timeouts: { idle: 2s }'
 	[ -x "$L4CTL" ] || atf_fail "$L4CTL is not built"
-	lp=$(free_ports 1)
-	sp=$(free_ports 1 127.0.0.2)
-	start_server echo echo "127.0.0.2:$sp"
-	sm_cfg "$lp" "127.0.0.2:$sp" 'timeouts: { idle: 2s }' >l4d.conf
-	start_l4d
 
 	# a held session that exchanged 10 bytes (keep echoes, then waits)
 	$PY "$CLIENT" keep --connect "127.0.0.1:$lp" --size 10 \
@@ -480,19 +488,11 @@ adaptive_pingpong_head() { meta "zero_copy adaptive: a session that goes back an
 adaptive_pingpong_body()
 {
 	SM_MODE=adaptive
-	sm_init
-	lp=$(free_ports 1)
-	sp=$(free_ports 1 127.0.0.2)
-	start_server echo echo "127.0.0.2:$sp"
-	sm_cfg "$lp" "127.0.0.2:$sp" >l4d.conf
-	start_l4d
+	echo_start
 
 	log_has 'generation 1 loaded: 1 listeners, adaptive' ||
 	    fail "the relays are not adaptive: $(grep 'loaded' l4d.log)"
-	atf_check -s exit:0 -o inline:'ok 20000 exchanges\n' -e empty \
-	    $PY "$SMTOOL" pingpong --connect "127.0.0.1:$lp" --count 20000 \
-	    --timeout 60
-	in_kernel
+	pingpong_long
 	for n in 7 9; do
 		for i in $(seq 5); do
 			atf_check -s exit:0 -o inline:"ok $n exchanges\n" \
