@@ -12,7 +12,7 @@ to it hangs until the connector's timeout.
 SIGUSR1 closes the listening socket: new connects are refused while the
 connections already accepted go on (a server that "starts refusing");
 those the kernel completed but nobody accepted yet are accepted first,
-so that the close resets none of them.  A drop-all socket filter goes on
+until none has come for 50 ms, so that the close resets none of them.  A drop-all socket filter goes on
 the listener before that: a SYN that comes while the queue is drained is
 dropped (and refused when it is sent again, after the close) rather than
 completed behind the last accept and then reset by the close.
@@ -65,6 +65,7 @@ import argparse
 import ctypes
 import hashlib
 import os
+import select
 import signal
 import socket
 import ssl
@@ -439,12 +440,17 @@ def main():
         threading.Event().wait()
     ls.listen(1024)
     def stop_listening(*a):
+        # A segment that passed the filter just before it went on may
+        # still be on its way into the queue (another CPU's softirq):
+        # drain until the queue has been empty for 50 ms.
         drop_all(ls)
         ls.setblocking(False)
         while True:
             try:
                 conn, _ = ls.accept()
             except (BlockingIOError, InterruptedError):
+                if select.select([ls], [], [], 0.05)[0]:
+                    continue
                 break
             conn.setblocking(True)
             threading.Thread(target=handle, args=(conn, args),
