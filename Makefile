@@ -45,6 +45,8 @@ SANDBOX !=	case "$$(uname -s)" in Linux) echo sandbox_linux;; \
 TICKETS !=	[ "$$(uname -s)" = Linux ] && echo compat/tls_tickets.o || true
 # The uid of a control socket's peer: SO_PEERCRED or getpeereid(2).
 PEER !=		[ "$$(uname -s)" = Linux ] && echo peer_linux || echo peer_bsd
+# Whether a server acknowledged a byte: TCP_INFO, or unknown.
+ACKED !=	[ "$$(uname -s)" = Linux ] && echo acked_linux || echo acked_none
 
 # The configuration: the model, addresses, the YAML layer, the schema,
 # the files its tls: blocks name.
@@ -72,7 +74,8 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/${SANDBOX}.o usr.sbin/l4d/debug_none.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o ${TICKETS} \
 		usr.sbin/l4d/accesslog.o usr.sbin/l4d/notify.o \
-		compat/${PEER}.o compat/defer_accept.o compat/timer_slack.o
+		compat/${PEER}.o compat/defer_accept.o compat/timer_slack.o \
+		compat/${ACKED}.o
 L4CTL_OBJS =	usr.sbin/l4ctl/l4ctl.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/log.o compat/setproctitle.o
 HDRS =		usr.sbin/l4d/l4d.h usr.sbin/l4d/parse.h compat/compat.h

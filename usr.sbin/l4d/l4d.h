@@ -1029,6 +1029,7 @@ struct session {
 	uint8_t			 spolled;	/* sfd is */
 	uint8_t			 cdrained;	/* the read ahead emptied cfd */
 	uint8_t			 turn_dir;	/* adaptive: last way bytes went */
+	uint8_t			 redispatched;	/* counted by its backend */
 	uint16_t		 turns;		/* adaptive: changes of way */
 	uint16_t		 tried[L4D_RETRIES_MAX + 1];
 	struct listener		*listener;
@@ -1040,6 +1041,10 @@ struct session {
 	long long		 drain_ms;	/* close then; 0: never */
 	struct peek		*peek;		/* routed listeners only */
 	struct sockmap_pair	*sm;		/* sockmap: in the kernel */
+	char			*first;		/* the read ahead, sent and
+						   kept until the server
+						   answers (redispatch) */
+	uint32_t		 nfirst;
 	struct sockaddr_in6	 client;	/* big enough for either */
 	struct flow		 c2s;
 	struct flow		 s2c;

@@ -35,7 +35,7 @@ static void	 relay_accept_resume(void *);
 static void	 relay_sighandler(int, short, void *);
 static void	 session_start(struct listener *, int,
 		    const struct sockaddr *, socklen_t);
-static void	 session_connecting(struct session *);
+static void	 session_connecting(struct session *, int);
 static void	 session_connected(struct session *, int);
 static int	 session_read_ahead(struct session *);
 static int	 session_io(struct session *);
@@ -43,6 +43,10 @@ static void	 session_timeout(void *);
 static void	 relay_run_queue(void *);
 static int	 flow_io(struct session *, struct flow *);
 static void	 session_reset_by(struct session *, int);
+static int	 session_redispatch(struct session *);
+static void	 session_connect_failed(struct session *, enum end_cause,
+		    int);
+static void	 session_dequeue(struct session *);
 static void	 listeners_enable(int);
 static long long session_deadline_nodrain(struct session *, long long);
 static void	 session_count(struct session *, enum end_cause);
@@ -903,37 +907,78 @@ session_timer(struct session *s, long long ms)
 		log_warn("session %s: timer", session_idstr(s));
 }
 
+/* The relay's bitmap of servers holds those s tried (on), or none. */
+static void
+session_tried(struct session *s, int on)
+{
+	uint64_t	*t = relay_env.tried;
+	int		 i;
+
+	for (i = 0; i < s->ntried; i++)
+		t[s->tried[i] / 64] = on ? t[s->tried[i] / 64] |
+		    1ULL << (s->tried[i] % 64) : 0;
+}
+
 static struct server *
 session_pick(struct session *s)
 {
-	struct relay_env	*env = &relay_env;
-	struct server		*srv;
-	int			 i;
+	const uint64_t	*tried = relay_env.tried;
+	struct server	*srv = NULL;
 
-	for (i = 0; i < s->ntried; i++)
-		env->tried[s->tried[i] / 64] |= 1ULL << (s->tried[i] % 64);
-	srv = NULL;
-	if (balance_usable(s->backend, env->tried, 0) > 0)
+	session_tried(s, 1);
+	if (balance_usable(s->backend, tried, 0) > 0)
 		srv = balance_pick(s->backend, (struct sockaddr *)&s->client,
-		    env->tried, 0);
+		    tried, 0);
 	if (srv == NULL)
 		srv = balance_pick(s->backend, (struct sockaddr *)&s->client,
-		    env->tried, 1);
-	for (i = 0; i < s->ntried; i++)
-		env->tried[s->tried[i] / 64] = 0;
+		    tried, 1);
+	session_tried(s, 0);
 	return srv;
 }
 
+/* Whether s may try another server, without picking one. */
+static int
+session_can_retry(struct session *s)
+{
+	int	 n;
+
+	if (s->ntried > s->backend->retries)
+		return 0;
+	session_tried(s, 1);
+	n = balance_usable(s->backend, relay_env.tried, 0) +
+	    balance_usable(s->backend, relay_env.tried, 1);
+	session_tried(s, 0);
+	return n > 0;
+}
+
 /*
- * The handshake's last ACK goes alone, at once, even when bytes follow
- * at once: held back for them (TCP_QUICKACK off, one packet less), it
- * leaves the connection half open at the server until they go, and a
- * server that stops listening in between, after accepting what the
- * kernel completed, drops them and resets the connection 200 ms later
- * (t_health:passive, 1 session in a few hundred).
+ * Whether a session's server may give way to the next one after the
+ * connect (session_redispatch()): a plain session, whose bytes to the
+ * server are the client's own, the relay's to move.  Not a routed or
+ * proxied one (a peeked hello, a PROXY header), not one an engine
+ * carries, not one in the kernel from its start.
  */
 static int
-server_socket(struct server *srv)
+session_replayable(struct session *s)
+{
+	return s->peek == NULL && !s->backend->proxy_send &&
+	    !s->backend->tls_originate &&
+	    !(relay_env.sockmap && !relay_env.sockmap_late);
+}
+
+/*
+ * When a replayable session has the client's first bytes (read ahead),
+ * the kernel holds the handshake's last ACK back (compat_delay_ack())
+ * and sends it with them: one packet less per connection, the server's
+ * accept and first read in one.  The connection is then half open at
+ * the server until they go: a server that stops listening in between
+ * drops them and resets the connection, which session_redispatch()
+ * takes to the next server.  Never for a silent client: a server that
+ * speaks first would wait for the delayed-ACK timer (200 ms) to see
+ * its connection.
+ */
+static int
+server_socket(struct server *srv, int first)
 {
 	int	 fd, on = 1;
 
@@ -942,6 +987,8 @@ server_socket(struct server *srv)
 	if (fd == -1)
 		return -1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (first)
+		(void)compat_delay_ack(fd);
 	return fd;
 }
 
@@ -955,12 +1002,14 @@ session_connect(struct session *s)
 {
 	struct server	*srv;
 	enum end_cause	 cause = CAUSE_NO_SERVER;
+	int		 first;
 
+	first = session_replayable(s) && flow_pending(&s->c2s);
 	while (s->ntried <= s->backend->retries &&
 	    (srv = session_pick(s)) != NULL) {
 		s->tried[s->ntried++] = srv->id;
 		s->server = srv;
-		if ((s->sfd = server_socket(srv)) == -1) {
+		if ((s->sfd = server_socket(srv, first)) == -1) {
 			/* out of descriptors: no server can be tried */
 			log_warn("socket for %s", srv->address);
 			s->server = NULL;
@@ -969,7 +1018,7 @@ session_connect(struct session *s)
 		}
 		if (connect(s->sfd, (struct sockaddr *)&srv->ss,
 		    srv->sslen) == 0 || errno == EINPROGRESS) {
-			session_connecting(s);
+			session_connecting(s, first);
 			return;
 		}
 		cause = CAUSE_CONNECT_REFUSED;
@@ -990,15 +1039,20 @@ session_connect(struct session *s)
 
 /*
  * A connect under way.  To a server nearby it has often finished when
- * connect(2) returns (sock_connect_done()): a socket that goes to an
- * engine once connected (a terminated session's, before the handshake)
- * then goes on in this turn and never enters the poller.
+ * connect(2) returns (sock_connect_done()), and the session goes on in
+ * this turn when that saves something: a socket that goes to an engine
+ * once connected (a terminated session's, before the handshake) never
+ * enters the poller, and bytes held for the handshake's last ACK leave
+ * now, not a turn later.
  */
 static void
-session_connecting(struct session *s)
+session_connecting(struct session *s, int first)
 {
+	int	 early = s->peek != NULL && s->peek->early;
+	int	 done = (early || first) && sock_connect_done(s->sfd);
+
 	s->state = STATE_CONNECTING;
-	if (s->peek != NULL && s->peek->early && sock_connect_done(s->sfd)) {
+	if (done && early) {
 		session_connected(s, READY_WRITE);
 		return;
 	}
@@ -1008,7 +1062,92 @@ session_connecting(struct session *s)
 		return;
 	}
 	s->spolled = 1;
-	session_timer(s, s->listener->timeouts.connect);
+	if (done)
+		session_connected(s, READY_WRITE);
+	else
+		session_timer(s, s->listener->timeouts.connect);
+}
+
+/*
+ * A server that reset the connection before it sent a byte, and before
+ * its kernel acknowledged one of ours, never saw the session: the
+ * session goes to the next server, with the bytes the relay kept, as
+ * after a failed connect.  So does a server that closes its listener
+ * with handshakes under way (their last ACK held back for the first
+ * bytes, session_connect()), or drops them from a full accept queue.
+ * A server that took a byte may have acted on it: its reset is the
+ * client's.  Returns 0 if the session went on.
+ */
+static int
+session_redispatch(struct session *s)
+{
+	struct flow	*c2s = &s->c2s, *s2c = &s->s2c;
+	struct server	*srv = s->server;
+	uint64_t	 kept;
+
+	if (s->state != STATE_RELAYING || !session_replayable(s) ||
+	    s->sm != NULL || s2c->bytes != 0 || s2c->eof || c2s->inpipe > 0)
+		return -1;
+	/* all it read of the client is in hand: kept, or not sent yet */
+	kept = s->first != NULL ? s->nfirst : c2s->off == 0 ? c2s->len : 0;
+	if (c2s->bytes != kept)
+		return -1;
+	if (s->first != NULL && compat_acked_data(s->sfd) != 0)
+		return -1;
+	if (!session_can_retry(s))
+		return -1;
+	/* the server's attempt ended; the backend's session goes on */
+	srv->active--;
+	srv->stats->c.active--;
+	srv->stats->c.causes[CAUSE_CONNECT_REFUSED]++;
+	s->backend->stats->c.active--;
+	s->redispatched = 1;
+	if (s->first != NULL) {
+		free(c2s->buf);
+		c2s->buf = s->first;
+		c2s->len = s->nfirst;
+		c2s->off = 0;
+		s->first = NULL;
+	}
+	c2s->shut = 0;
+	s->sready = 0;
+	s->state = STATE_CONNECTING;
+	session_dequeue(s);
+	session_connect_failed(s, CAUSE_CONNECT_REFUSED, ECONNRESET);
+	return 0;
+}
+
+/*
+ * The client's first bytes, read ahead, go to the server as soon as it
+ * is connected, and stay with a replayable session until the server
+ * answers or the client sends more (session_redispatch()).
+ */
+static void
+session_send_first(struct session *s)
+{
+	struct flow	*f = &s->c2s;
+	ssize_t		 w;
+
+	if (f->len == 0 || f->off != 0 || s->first != NULL ||
+	    !session_replayable(s))
+		return;
+	if ((w = send(s->sfd, f->buf, f->len, 0)) > 0)
+		f->off = w;
+	if (f->off < f->len)
+		return;		/* the flow sends the rest, or meets the error */
+	s->first = f->buf;
+	s->nfirst = f->len;
+	f->buf = NULL;
+	f->len = f->off = 0;
+}
+
+/* The server answered, or took more: the first bytes are its own. */
+static void
+session_first_done(struct session *s)
+{
+	free(s->first);
+	s->first = NULL;
+	s->server->errors = 0;
 }
 
 static void
@@ -1052,12 +1191,15 @@ session_connected(struct session *s, int events)
 	}
 	s->state = STATE_RELAYING;
 	s->sready = events & READY_STATE;
-	s->server->errors = 0;
+	/* with first bytes to replay, the server proves itself later */
+	if (!session_replayable(s) || !flow_pending(&s->c2s))
+		s->server->errors = 0;
 	s->server->active++;
 	s->server->sessions++;
 	s->server->stats->c.total++;
 	s->server->stats->c.active++;
-	s->backend->stats->c.total++;
+	if (!s->redispatched)
+		s->backend->stats->c.total++;
 	s->backend->stats->c.active++;
 	s->last_ms = proc_now_ms();
 	session_timer(s, session_deadline(s, s->last_ms));
@@ -1096,6 +1238,7 @@ session_relay(struct session *s)
 {
 	s->cready = s->cdrained ? READY_WRITE : READY_READ | READY_WRITE;
 	s->cdrained = 0;
+	session_send_first(s);
 	if (relay_env.sockmap && !relay_env.sockmap_late) {
 		/* only quiet flows enter the map: what was read ahead first */
 		if (flow_pending(&s->c2s) && flow_io(s, &s->c2s) == -1)
@@ -1371,6 +1514,9 @@ session_io(struct session *s)
 	s->last_ms = proc_now_ms();
 	if (flow_io(s, &s->c2s) == -1 || flow_io(s, &s->s2c) == -1)
 		return -1;
+	if (s->first != NULL && (s->s2c.bytes != 0 ||
+	    s->c2s.bytes != s->nfirst))
+		session_first_done(s);
 	if (relay_env.sockmap_late && s->sm == NULL)
 		session_turn(s, c2s, s2c);
 	flow_pass_fin(&s->c2s, &s->s2c, s->sfd);
@@ -1441,6 +1587,8 @@ flow_io(struct session *s, struct flow *f)
 static void
 session_reset_by(struct session *s, int side)
 {
+	if (side == SIDE_SERVER && session_redispatch(s) == 0)
+		return;
 	if (side == SIDE_CLIENT)
 		session_end(s, CAUSE_CLIENT_CLOSED, RESET_SERVER);
 	else
@@ -1673,6 +1821,7 @@ session_end(struct session *s, enum end_cause cause, int reset)
 	}
 	flow_release(&s->c2s);
 	flow_release(&s->s2c);
+	free(s->first);
 	session_count(s, cause);
 	peek_free(s);
 	env->counts[cause]++;

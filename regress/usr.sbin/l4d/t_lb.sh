@@ -492,6 +492,117 @@ server_disable_cleanup()
 	l4d_cleanup
 }
 
+# lb_pair LP A B: a listener on LP over servers A (weight 100: the first
+# pick, nearly always) and B (weight 1), with retries.
+lb_pair()
+{
+	cfg_head 1 true
+	cat <<EOF
+listeners:
+  - name: rd
+    listen: "127.0.0.1:$1"
+    backend: pool
+backends:
+  - name: pool
+    retries: 1
+    servers:
+      - address: "$2"
+        weight: 100
+      - address: "$3"
+        weight: 1
+EOF
+}
+
+# A server whose listener takes no byte (servers.py deaf) resets every
+# connection it accepts: it never saw the session, which goes to the
+# next server with the client's first bytes (read ahead: the relays are
+# stopped while the client connects and sends), and the server's
+# handshake had the last ACK held back for them.
+atf_test_case reset_redispatch cleanup
+reset_redispatch_head()
+{
+	atf_set descr "a server that resets before it took a byte: the session goes to the next server with its first bytes"
+	atf_set require.user root
+	atf_set timeout 90
+}
+reset_redispatch_body()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	pa=$(free_ports 1 127.0.0.2)
+	pb=$(free_ports 1 127.0.0.3)
+	start_server deaf deaf "127.0.0.2:$pa" --id deaf --report deaf.report
+	start_server echo echo "127.0.0.3:$pb"
+	lb_pair "$lp" "127.0.0.2:$pa" "127.0.0.3:$pb" >l4d.conf
+	start_l4d
+	pids=$(relay_pids "$(cat l4d.pid)" | paste -sd, -)
+
+	for i in 1 2 3; do
+		atf_check -s exit:0 -o inline:'early line\n' -e empty \
+		    $PY "$CLIENT" early --connect "127.0.0.1:$lp" --timeout 20 \
+		    --pids "$pids"
+	done
+	wait_for 10 log_count_is 3 \
+	    "access .*server=127\.0\.0\.3:$pb in=11 out=11 .*cause=client-closed\$" ||
+	    atf_fail "expected 3 sessions on the second server: $(grep access l4d.log)"
+	[ "$(log_count 'accepted' deaf.report)" -eq 3 ] ||
+	    atf_fail "the deaf server accepted $(log_count . deaf.report) of 3 sessions"
+	if log_has "access .*server=127\.0\.0\.2:$pa"; then
+		atf_fail "a session stayed on the deaf server: $(grep access l4d.log)"
+	fi
+	# counted as failed connects; the backend's sessions once each
+	$L4CTL -s "$PWD/l4d.sock" show stats >stats.out
+	grep -Eq "^  server 127\.0\.0\.2:$pa sessions 3 active 0 in 0 out 0 connect-failures 3 connect-refused 3\$" stats.out ||
+	    atf_fail "the deaf server's counts: $(cat stats.out)"
+	grep -Eq "^backend pool sessions 3 active 0 in 33 out 33 connect-failures 3 client-closed 3\$" stats.out ||
+	    atf_fail "the backend's counts: $(cat stats.out)"
+}
+reset_redispatch_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
+# A server that read the first bytes before its reset may have acted on
+# them: the client gets the reset, and no other server the bytes.
+atf_test_case reset_taken cleanup
+reset_taken_head()
+{
+	atf_set descr "a server that took the first bytes, then reset: the client gets the reset, no other server the bytes"
+	atf_set require.user root
+	atf_set timeout 60
+}
+reset_taken_body()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_init
+	lp=$(free_ports 1)
+	pa=$(free_ports 1 127.0.0.2)
+	pb=$(free_ports 1 127.0.0.3)
+	start_server reset reset "127.0.0.2:$pa"
+	start_server observe observe "127.0.0.3:$pb" --report observe.report
+	lb_pair "$lp" "127.0.0.2:$pa" "127.0.0.3:$pb" >l4d.conf
+	start_l4d
+	pids=$(relay_pids "$(cat l4d.pid)" | paste -sd, -)
+
+	for i in 1 2 3; do
+		atf_check -s exit:0 -o inline:'reset\n' -e empty \
+		    $PY "$CLIENT" early --reset --connect "127.0.0.1:$lp" \
+		    --timeout 10 --pids "$pids"
+	done
+	wait_for 10 log_count_is 3 \
+	    "access .*server=127\.0\.0\.2:$pa in=11 out=0 .*cause=server-closed reset\$" ||
+	    atf_fail "expected 3 reset sessions on the first server: $(grep access l4d.log)"
+	[ ! -s observe.report ] ||
+	    atf_fail "the second server got sessions: $(cat observe.report)"
+}
+reset_taken_cleanup()
+{
+	. "$(atf_get_srcdir)/tools/lib.sh"
+	l4d_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case server_disable
@@ -502,4 +613,6 @@ atf_init_test_cases()
 	atf_add_test_case source_hash
 	atf_add_test_case leastconn
 	atf_add_test_case backup
+	atf_add_test_case reset_redispatch
+	atf_add_test_case reset_taken
 }

@@ -102,7 +102,7 @@ do_banner()
 		    $PY "$CLIENT" banner --connect "127.0.0.1:$lp" --timeout 5 \
 		    --expect 'BANNER smtp-like'
 	done
-	# A connect that held its last ACK back (for bytes that never come)
+	# A connect that held its last ACK back for bytes that never come
 	# would keep the server from accepting for the delayed-ACK timer's
 	# 200 ms: the fastest of five must be well under that.
 	atf_check -s exit:0 -o inline:'BANNER smtp-like\n' -e empty \
@@ -111,12 +111,12 @@ do_banner()
 }
 
 # A client whose first bytes are there when it is accepted (the relays
-# were stopped while it connected and sent): they are read before the
-# connect and reach the server.  The handshake's last ACK goes alone, at
-# once, so the server's socket has received three segments at its first
-# read (the SYN, the ACK, the bytes): an ACK held back for the bytes
-# (two) leaves the connection half open at the server until they go,
-# and a server that stops listening meanwhile resets it.
+# were stopped while it connected and sent): they reach the server with
+# its handshake's last ACK, so the server's socket has received two
+# segments at its first read (the SYN, then the ACK with the bytes),
+# not three.  Not with zero_copy: sockmap, whose sessions cannot go to
+# another server if this one resets before it took them (t_lb's
+# reset_redispatch): there the ACK goes alone, and three.
 do_first_bytes()
 {
 	. "$(atf_get_srcdir)/tools/lib.sh"
@@ -135,8 +135,10 @@ do_first_bytes()
 	done
 	wait_for 10 log_count_is 3 '.' segs.report ||
 	    atf_fail "the server reported $(wc -l <segs.report) of 3 sessions"
-	[ "$(sort -u segs.report)" = "3 early line" ] ||
-	    atf_fail "the server's sockets got: $(tr '\n' ' ' <segs.report), expected '3 early line' for each"
+	segs=2
+	[ "$1" = sockmap ] && segs=3
+	[ "$(sort -u segs.report)" = "$segs early line" ] ||
+	    atf_fail "the server's sockets got: $(tr '\n' ' ' <segs.report), expected '$segs early line' for each"
 	wait_for 10 log_count_is 3 'access .* in=11 out=11 ' ||
 	    atf_fail "expected 3 access lines in=11 out=11: $(grep access l4d.log)"
 }
@@ -231,7 +233,7 @@ both_modes bulk do_bulk 180 "64 MiB each way at once, byte-exact"
 both_modes concurrent do_concurrent 120 "200 concurrent sessions, byte-exact"
 both_modes halfclose do_halfclose 60 "half-close propagated, reply after client EOF arrives"
 both_modes banner do_banner 60 "server speaks first, at once"
-both_modes first_bytes do_first_bytes 60 "a client's first bytes, read at accept, reach the server after its handshake's own last ACK"
+both_modes first_bytes do_first_bytes 60 "a client's first bytes leave with the server handshake's last ACK"
 both_modes reset do_reset 60 "a server reset reaches the client as a reset"
 both_modes client_reset do_client_reset 60 "a client reset reaches the server as a reset"
 both_modes reply_reset do_reply_reset 90 "a reply and a reset that arrive together reach the client, reset last"

@@ -25,7 +25,8 @@ Commands:
               connect and send a line while they are stopped, resume them
               (SIGCONT) and read the line back (echo): a proxy that
               accepts finds the client's first bytes already there.
-              Prints the line.
+              Prints the line; with --reset, expects a reset instead
+              and prints "reset".
   ids         --count sequential sessions, each read until EOF; prints
               "<count> <reply>" per distinct reply.  Fails if a session
               got nothing (unless --allow-empty).
@@ -296,6 +297,13 @@ def cmd_early(args):
     finally:
         for pid in pids:
             os.kill(pid, signal.SIGCONT)
+    if args.reset:
+        how = how_it_ends(s, "early: no reset")
+        s.close()
+        if how != "reset":
+            fail("early: %s, expected a reset" % how)
+        print("reset")
+        return 0
     got = read_line(s, "early")
     s.close()
     if got != line:
@@ -634,6 +642,7 @@ def main():
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--expect", default="")
     p.add_argument("--allow-empty", action="store_true")
+    p.add_argument("--reset", action="store_true")
     p.add_argument("--shut", action="store_true")
     p.add_argument("--min", type=float, default=0.0)
     p.add_argument("--max", type=float, default=1e9)

@@ -45,6 +45,12 @@ Modes:
               (neither send nor close) until the server exits.
   lineecho    for every line received append "<id> <line>" to --report,
               then send the line back; on EOF close.
+  deaf        the listener drops every segment that carries bytes (a
+              socket filter, which the connections it accepts inherit),
+              so that none is ever acknowledged; every accepted
+              connection appends "<id> accepted" to --report and is
+              closed with SO_LINGER 0: a server that resets the
+              connection before it took a byte.
   segments    read until the first bytes arrive, append "<segments>
               <bytes>" to --report (segments: how many TCP segments the
               accepted socket has received, its handshake's included, as
@@ -97,6 +103,24 @@ def drop_all(sock):
         sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)
     except OSError:
         pass        # elsewhere: the close alone, with its small window
+
+
+def drop_bytes(sock):
+    """Classic BPF on a TCP socket sees the segment from its TCP header:
+    A = 4 * (data offset), X = A, A = length; a segment longer than its
+    header is dropped, a bare SYN, ACK or FIN passes."""
+    prog = [(0x30, 0, 0, 12),          # ldb [12]
+            (0x74, 0, 0, 4),           # rsh #4
+            (0x64, 0, 0, 2),           # lsh #2
+            (0x07, 0, 0, 0),           # tax
+            (0x80, 0, 0, 0),           # ld len
+            (0x2d, 0, 1, 0),           # jgt x: drop
+            (0x06, 0, 0, 0),           # ret #0
+            (0x06, 0, 0, 0xffffffff)]  # ret #-1
+    insn = ctypes.create_string_buffer(
+        b"".join(struct.pack("HBBI", *i) for i in prog))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
+                    struct.pack("HL", len(prog), ctypes.addressof(insn)))
 
 
 def read_to_eof(conn, h=None):
@@ -182,6 +206,14 @@ def serve_replyreset(conn, args):
     conn.sendall(b"bye\n")
 
 
+def serve_deaf(conn, args):
+    with report_lock:
+        with open(args.report, "a") as f:
+            f.write("%s accepted\n" % args.id)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))
+
+
 def serve_hold(conn, args):
     read_to_eof(conn)
 
@@ -246,6 +278,7 @@ MODES = {
     "sinksource": serve_sinksource,
     "rae": serve_rae,
     "reset": serve_reset,
+    "deaf": serve_deaf,
     "replyreset": serve_replyreset,
     "hold": serve_hold,
     "stay": serve_stay,
@@ -438,6 +471,8 @@ def main():
         if args.ready:
             write_atomic(args.ready, "%s\n" % args.listen)
         threading.Event().wait()
+    if args.mode == "deaf":
+        drop_bytes(ls)
     ls.listen(1024)
     def stop_listening(*a):
         # A segment that passed the filter just before it went on may
