@@ -45,7 +45,7 @@ SANDBOX !=	case "$$(uname -s)" in Linux) echo sandbox_linux;; \
 TICKETS !=	[ "$$(uname -s)" = Linux ] && echo compat/tls_tickets.o || true
 # The uid of a control socket's peer: SO_PEERCRED or getpeereid(2).
 PEER !=		[ "$$(uname -s)" = Linux ] && echo peer_linux || echo peer_bsd
-# Whether a server acknowledged a byte: TCP_INFO, or unknown.
+# The bytes a peer acknowledged: TCP_INFO, or unknown.
 ACKED !=	[ "$$(uname -s)" = Linux ] && echo acked_linux || echo acked_none
 
 # The configuration: the model, addresses, the YAML layer, the schema,

@@ -1,6 +1,6 @@
 /*
- * Whether a connection's peer acknowledged any byte we sent: Linux
- * counts them in TCP_INFO (tcpi_bytes_acked, the SYN's one included).
+ * How many bytes a connection's peer acknowledged: Linux counts them in
+ * TCP_INFO (tcpi_bytes_acked, the SYN's one included).
  */
 
 #include <sys/types.h>
@@ -16,7 +16,7 @@
 #include "compat.h"
 
 int
-compat_acked_data(int fd)
+compat_tcp_acked(int fd, uint64_t *acked)
 {
 	struct tcp_info	 ti;
 	socklen_t	 len = sizeof(ti);
@@ -29,5 +29,6 @@ compat_acked_data(int fd)
 		errno = ENOTSUP;
 		return -1;
 	}
-	return ti.tcpi_bytes_acked > 1;
+	*acked = ti.tcpi_bytes_acked;
+	return 0;
 }

@@ -1,16 +1,18 @@
 /*
- * Whether a connection's peer acknowledged any byte we sent: where the
- * kernel does not say, it may have.
+ * How many bytes a connection's peer acknowledged: where the kernel
+ * does not say, nobody knows.
  */
 
 #include <errno.h>
+#include <stdint.h>
 
 #include "compat.h"
 
 int
-compat_acked_data(int fd)
+compat_tcp_acked(int fd, uint64_t *acked)
 {
 	(void)fd;
+	(void)acked;
 	errno = ENOTSUP;
 	return -1;
 }

@@ -47,9 +47,9 @@ void	compat_setproctitle_init(int, char **, char **);
  * connect(2) with the last ACK held back for the bytes that follow */
 int	compat_defer_accept(int, int);
 int	compat_delay_ack(int);
-/* acked_linux.c or acked_none.c: 1 if the peer acknowledged a byte of
- * ours, 0 if none, -1 if the system cannot tell */
-int	compat_acked_data(int);
+/* acked_linux.c (TCP_INFO) or acked_none.c (-1, ENOTSUP): the bytes the
+ * peer acknowledged, the SYN's one included */
+int	compat_tcp_acked(int, uint64_t *);
 /* timer_slack.c: timers may wake the process this much late */
 int	compat_timer_slack(unsigned long);
 /* peer_linux.c (SO_PEERCRED) or peer_bsd.c (getpeereid) */

@@ -1083,7 +1083,7 @@ session_redispatch(struct session *s)
 {
 	struct flow	*c2s = &s->c2s, *s2c = &s->s2c;
 	struct server	*srv = s->server;
-	uint64_t	 kept;
+	uint64_t	 kept, acked;
 
 	if (s->state != STATE_RELAYING || !session_replayable(s) ||
 	    s->sm != NULL || s2c->bytes != 0 || s2c->eof || c2s->inpipe > 0)
@@ -1092,7 +1092,9 @@ session_redispatch(struct session *s)
 	kept = s->first != NULL ? s->nfirst : c2s->off == 0 ? c2s->len : 0;
 	if (c2s->bytes != kept)
 		return -1;
-	if (s->first != NULL && compat_acked_data(s->sfd) != 0)
+	/* one byte is the SYN's */
+	if (s->first != NULL && (compat_tcp_acked(s->sfd, &acked) == -1 ||
+	    acked > 1))
 		return -1;
 	if (!session_can_retry(s))
 		return -1;

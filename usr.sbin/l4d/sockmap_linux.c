@@ -665,21 +665,13 @@ dir_dst_fd(struct session *s, int dir)
 static int
 sock_taken(int fd, uint64_t *taken)
 {
-	struct tcp_info	 ti;
-	socklen_t	 len = sizeof(ti);
+	uint64_t	 acked;
 	int		 outq;
 
-	memset(&ti, 0, sizeof(ti));
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+	if (compat_tcp_acked(fd, &acked) == -1 ||
+	    ioctl(fd, SIOCOUTQ, &outq) == -1)
 		return -1;
-	if (len < offsetof(struct tcp_info, tcpi_bytes_acked) +
-	    sizeof(ti.tcpi_bytes_acked)) {
-		errno = ENOTSUP;
-		return -1;
-	}
-	if (ioctl(fd, SIOCOUTQ, &outq) == -1)
-		return -1;
-	*taken = ti.tcpi_bytes_acked + (uint64_t)outq;
+	*taken = acked + (uint64_t)outq;
 	return 0;
 }
 

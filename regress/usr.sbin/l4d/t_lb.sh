@@ -536,13 +536,8 @@ reset_redispatch_body()
 	start_server echo echo "127.0.0.3:$pb"
 	lb_pair "$lp" "127.0.0.2:$pa" "127.0.0.3:$pb" >l4d.conf
 	start_l4d
-	pids=$(relay_pids "$(cat l4d.pid)" | paste -sd, -)
 
-	for i in 1 2 3; do
-		atf_check -s exit:0 -o inline:'early line\n' -e empty \
-		    $PY "$CLIENT" early --connect "127.0.0.1:$lp" --timeout 20 \
-		    --pids "$pids"
-	done
+	early_sessions 3 "$lp" 'early line'
 	wait_for 10 log_count_is 3 \
 	    "access .*server=127\.0\.0\.3:$pb in=11 out=11 .*cause=client-closed\$" ||
 	    atf_fail "expected 3 sessions on the second server: $(grep access l4d.log)"
@@ -584,13 +579,8 @@ reset_taken_body()
 	start_server observe observe "127.0.0.3:$pb" --report observe.report
 	lb_pair "$lp" "127.0.0.2:$pa" "127.0.0.3:$pb" >l4d.conf
 	start_l4d
-	pids=$(relay_pids "$(cat l4d.pid)" | paste -sd, -)
 
-	for i in 1 2 3; do
-		atf_check -s exit:0 -o inline:'reset\n' -e empty \
-		    $PY "$CLIENT" early --reset --connect "127.0.0.1:$lp" \
-		    --timeout 10 --pids "$pids"
-	done
+	early_sessions 3 "$lp" reset --reset
 	wait_for 10 log_count_is 3 \
 	    "access .*server=127\.0\.0\.2:$pa in=11 out=0 .*cause=server-closed reset\$" ||
 	    atf_fail "expected 3 reset sessions on the first server: $(grep access l4d.log)"

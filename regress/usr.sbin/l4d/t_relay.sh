@@ -126,13 +126,8 @@ do_first_bytes()
 	start_server segments segments "127.0.0.2:$sp" --report segs.report
 	relay_cfg "$1" "$lp" "$sp" >l4d.conf
 	start_l4d
-	pids=$(relay_pids "$(cat l4d.pid)" | paste -sd, -)
 
-	for i in 1 2 3; do
-		atf_check -s exit:0 -o inline:'early line\n' -e empty \
-		    $PY "$CLIENT" early --connect "127.0.0.1:$lp" --timeout 10 \
-		    --pids "$pids"
-	done
+	early_sessions 3 "$lp" 'early line'
 	wait_for 10 log_count_is 3 '.' segs.report ||
 	    atf_fail "the server reported $(wc -l <segs.report) of 3 sessions"
 	segs=2

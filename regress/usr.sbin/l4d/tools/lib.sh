@@ -132,6 +132,22 @@ relay_pids()
 	kind_pids "$1" relay
 }
 
+# early_sessions N LP OUT [ARGS]: N clients, one after the other,
+# connect to 127.0.0.1:LP and send a line while the relays are stopped
+# (client.py early: the line is there when they accept), and each
+# prints OUT.
+early_sessions()
+{
+	_es_pids=$(relay_pids "$(cat l4d.pid)" | paste -sd, -)
+	_es_n=$1 _es_lp=$2 _es_out=$3
+	shift 3
+	for _es_i in $(seq "$_es_n"); do
+		atf_check -s exit:0 -o inline:"$_es_out\n" -e empty \
+		    $PY "$CLIENT" early --connect "127.0.0.1:$_es_lp" \
+		    --timeout 20 --pids "$_es_pids" "$@"
+	done
+}
+
 # engine_pids PARENT: the pids of its TLS engines.
 engine_pids()
 {
