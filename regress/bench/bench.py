@@ -24,8 +24,8 @@ v2 cpu.max where that is the machine's), the load generator and the
 backends outside it: the proxy is then the bottleneck, and the rate is
 what it does with that budget.  The quota is given per --period (10 ms by
 default): the kernel stops a peer that has spent its quota until the
-period ends, and that stop (60 ms at the kernel's default 100 ms period)
-would be every peer's p99. "added" rows are a peer's latency minus
+period ends, and that stop (60 ms at the kernel's default 100 ms period,
+6 ms at 10) is every peer's p99. "added" rows are a peer's latency minus
 direct's in the same round.
 
 Everything listens on 127.0.0.1 only. Every process started here runs in its
