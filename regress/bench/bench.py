@@ -94,8 +94,8 @@ class Cgroup:
     process before it execs, so that every child it makes is in it."""
 
     def __init__(self, percent, workers, period_us):
-        self.PERIOD_US = period_us
-        self.quota_us = int(self.PERIOD_US * percent / 100.0 * workers)
+        self.period_us = period_us
+        self.quota_us = int(period_us * percent / 100.0 * workers)
         self.percent = percent
         self.workers = workers
         name = "l4d-bench-%d" % os.getpid()
@@ -104,13 +104,13 @@ class Cgroup:
             self.kind = "cgroup v1 cpu.cfs_quota_us"
             self.path = os.path.join(v1, name)
             os.mkdir(self.path)
-            self.write("cpu.cfs_period_us", self.PERIOD_US)
+            self.write("cpu.cfs_period_us", self.period_us)
             self.write("cpu.cfs_quota_us", self.quota_us)
         elif "cpu" in read_text("/sys/fs/cgroup/cgroup.controllers").split():
             self.kind = "cgroup v2 cpu.max"
             self.path = os.path.join("/sys/fs/cgroup", name)
             os.mkdir(self.path)
-            self.write("cpu.max", "%d %d" % (self.quota_us, self.PERIOD_US))
+            self.write("cpu.max", "%d %d" % (self.quota_us, self.period_us))
         else:
             raise BenchError("no cgroup cpu controller to set a budget with")
 
@@ -126,7 +126,7 @@ class Cgroup:
     def describe(self):
         return "%d%% of a CPU x %d worker(s) (%s %d/%d us)" % (
             self.percent, self.workers, self.kind, self.quota_us,
-            self.PERIOD_US)
+            self.period_us)
 
     def remove(self):
         deadline = time.monotonic() + STOP_TIMEOUT
@@ -1376,6 +1376,9 @@ def parse_args(argv):
         ap.error("--workers, --rounds and --duration must be at least 1")
     if not 1.0 <= args.period <= 1000.0:
         ap.error("--period must be from 1 to 1000 ms")
+    if 0 < args.budget * args.period / 100.0 < 1.0:
+        ap.error("--budget %g%% of --period %g ms is under 1 ms, the "
+                 "kernel's least quota" % (args.budget, args.period))
     return args
 
 
