@@ -283,6 +283,18 @@ def tree_cpu_s(pid):
     return total / tick
 
 
+def machine_cpu_s():
+    """CPU seconds the whole machine has been busy (every CPU: user,
+    nice, system, irq, softirq, steal), from /proc/stat.  Unlike a
+    process tree's, it counts what the kernel does for a proxy outside
+    it: kernel threads (a SOCKMAP's sends run in kworkers, outside any
+    cgroup of the proxy's), softirq work charged to whoever was
+    interrupted, and the clients' and backends' own share."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / os.sysconf("SC_CLK_TCK")
+
+
 class Ports:
     """Hands out free 127.0.0.1 ports below the ephemeral range, a new one
     for every start so that no peer inherits another's TIME_WAIT."""
@@ -593,6 +605,13 @@ class Direct(Peer):
         return None
 
 
+def machine_per_op(before, count):
+    """Microseconds of the whole machine's busy CPU per request."""
+    if not count:
+        return None
+    return (machine_cpu_s() - before) / count * 1e6
+
+
 def cpu_per_op(peer, before, count):
     """Microseconds of the proxy's CPU per connection or request: the
     rates of a 2-core run are shared with the clients and the backend,
@@ -818,7 +837,7 @@ def wrk(ctx, peer, port, close, tls=False):
             "-d", "%ds" % ctx.args.duration, "--latency"]
     if close:
         argv += ["-H", "Connection: close"]
-    cpu = peer.cpu_s()
+    cpu, mach = peer.cpu_s(), machine_cpu_s()
     # TLS: wrk verifies nothing and sends the URL's host as SNI; it
     # resolves localhost and uses the first address that connects.
     url = ("https://%s:%d/" % (TLS_NAME, port) if tls
@@ -830,6 +849,7 @@ def wrk(ctx, peer, port, close, tls=False):
     res = {"rate": float(m.group(1))}
     m = re.search(r"(\d+) requests in", out)
     res["cpu_us"] = cpu_per_op(peer, cpu, int(m.group(1)) if m else 0)
+    res["mach_us"] = machine_per_op(mach, int(m.group(1)) if m else 0)
     for pct in ("50", "99"):
         m = re.search(r"^\s+%s(?:\.0+)?%%\s+([\d.]+)(us|ms|s)\b" % pct,
                       out, re.M)
@@ -850,13 +870,15 @@ def wrk(ctx, peer, port, close, tls=False):
 
 def measure_cps(ctx, peer, port):
     r = wrk(ctx, peer, port, close=True)
-    return {"rate": r["rate"], "cpu_us": r["cpu_us"], "errors": r["errors"]}
+    return {"rate": r["rate"], "cpu_us": r["cpu_us"], "mach_us": r["mach_us"],
+            "errors": r["errors"]}
 
 
 def measure_wrk_keepalive(ctx, peer, port):
     r = wrk(ctx, peer, port, close=False)
     return {"rate": r["rate"], "p50": r.get("p50"), "p99": r.get("p99"),
-            "cpu_us": r["cpu_us"], "errors": r["errors"]}
+            "cpu_us": r["cpu_us"], "mach_us": r["mach_us"],
+            "errors": r["errors"]}
 
 
 def measure_tlscps(ctx, peer, port):
@@ -933,7 +955,7 @@ def measure_tlsbulk(ctx, peer, port):
 
 
 def measure_redis(ctx, peer, port):
-    cpu = peer.cpu_s()
+    cpu, mach = peer.cpu_s(), machine_cpu_s()
     out = run_tool(["redis-benchmark", "-h", HOST, "-p", str(port),
                     "-c", str(ctx.args.connections),
                     "-n", str(ctx.args.redis_requests),
@@ -946,7 +968,9 @@ def measure_redis(ctx, peer, port):
                     "p50": float(col["p50_latency_ms"]),
                     "p99": float(col["p99_latency_ms"]),
                     "cpu_us": cpu_per_op(peer, cpu,
-                                         ctx.args.redis_requests)}
+                                         ctx.args.redis_requests),
+                    "mach_us": machine_per_op(mach,
+                                              ctx.args.redis_requests)}
     raise BenchError("redis-benchmark: no PING row in: " + out[-300:])
 
 
@@ -998,6 +1022,8 @@ LATENCY_METRICS = [
     ("p50_added", "latency added p50 (minus direct's)", "ms", False),
     ("p99_added", "latency added p99 (minus direct's)", "ms", False),
     ("cpu_us", "proxy CPU per request", "us", False),
+    ("mach_added", "machine CPU added per request (minus direct's)", "us",
+     False),
 ]
 
 TESTS = [
@@ -1010,7 +1036,9 @@ TESTS = [
     Test("cps", "new connections, wrk Connection: close", "http",
          measure_cps,
          [("rate", "connections/s", "conn/s", True),
-          ("cpu_us", "proxy CPU per connection", "us", False)]),
+          ("cpu_us", "proxy CPU per connection", "us", False),
+          ("mach_added", "machine CPU added per connection (minus direct's)",
+           "us", False)]),
     Test("http", "HTTP keep-alive, wrk", "http",
          measure_wrk_keepalive, LATENCY_METRICS),
     Test("redis", "redis PING, redis-benchmark", "redis",
@@ -1018,7 +1046,9 @@ TESTS = [
     Test("bcps", "new connections, wrk Connection: close, at the budget",
          "http", measure_cps,
          [("rate", "connections/s", "conn/s", True),
-          ("cpu_us", "proxy CPU per connection", "us", False)],
+          ("cpu_us", "proxy CPU per connection", "us", False),
+          ("mach_added", "machine CPU added per connection (minus direct's)",
+           "us", False)],
          budget=True),
     Test("bhttp", "HTTP keep-alive, wrk, at the budget", "http",
          measure_wrk_keepalive, LATENCY_METRICS, budget=True),
@@ -1141,7 +1171,8 @@ def run(ctx, peers, tests):
 
 def latency_added(by_peer):
     """p50_added, p99_added: each peer's latency of this round minus
-    direct's of the same round."""
+    direct's of the same round; mach_added, its machine CPU per request
+    or connection minus direct's."""
     direct = by_peer.get("direct")
     if not direct or "error" in direct[-1]:
         return
@@ -1149,9 +1180,10 @@ def latency_added(by_peer):
     for name, runs in by_peer.items():
         if not runs or len(runs) != len(direct) or "error" in runs[-1]:
             continue
-        for k in ("p50", "p99"):
+        for k, out in (("p50", "p50_added"), ("p99", "p99_added"),
+                       ("mach_us", "mach_added")):
             if runs[-1].get(k) is not None and ref.get(k) is not None:
-                runs[-1][k + "_added"] = runs[-1][k] - ref[k]
+                runs[-1][out] = runs[-1][k] - ref[k]
 
 
 def brief(test, res):
@@ -1305,6 +1337,7 @@ def print_overview(w, peers, tests, summary):
                 cells.append(" %9s" % ("n/a" if r["na"]
                                        else fmt2(r["vs_haproxy"])))
             name = test.name + (" " + key if key in ("p50", "p99")
+                                else " +mach" if key == "mach_added"
                                 else " +" + key[:3] if key.endswith("_added")
                                 else " cpu" if key == "cpu_us" else "")
             w("  %-26s" % ("%s %s" % (name, unit))[:26]
