@@ -923,7 +923,8 @@ def measure_tlsfull(ctx, peer, port):
 def measure_tlshttp(ctx, peer, port):
     r = wrk(ctx, peer, port, close=False, tls=True)
     return {"rate": r["rate"], "p50": r.get("p50"), "p99": r.get("p99"),
-            "cpu_us": r["cpu_us"], "errors": r["errors"]}
+            "cpu_us": r["cpu_us"], "mach_us": r["mach_us"],
+            "errors": r["errors"]}
 
 
 MIB = 1024 * 1024
