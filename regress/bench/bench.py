@@ -848,8 +848,9 @@ def wrk(ctx, peer, port, close, tls=False):
         raise BenchError("wrk: no Requests/sec in: " + out[-300:])
     res = {"rate": float(m.group(1))}
     m = re.search(r"(\d+) requests in", out)
-    res["cpu_us"] = cpu_per_op(peer, cpu, int(m.group(1)) if m else 0)
-    res["mach_us"] = machine_per_op(mach, int(m.group(1)) if m else 0)
+    n = int(m.group(1)) if m else 0
+    res["cpu_us"] = cpu_per_op(peer, cpu, n)
+    res["mach_us"] = machine_per_op(mach, n)
     for pct in ("50", "99"):
         m = re.search(r"^\s+%s(?:\.0+)?%%\s+([\d.]+)(us|ms|s)\b" % pct,
                       out, re.M)
@@ -1027,6 +1028,13 @@ LATENCY_METRICS = [
      False),
 ]
 
+CONNECTION_METRICS = [
+    ("rate", "connections/s", "conn/s", True),
+    ("cpu_us", "proxy CPU per connection", "us", False),
+    ("mach_added", "machine CPU added per connection (minus direct's)", "us",
+     False),
+]
+
 TESTS = [
     Test("iperf1", "bulk, iperf3 1 stream", "iperf",
          lambda ctx, peer, port: measure_iperf(ctx, peer, port, 1),
@@ -1035,22 +1043,13 @@ TESTS = [
          lambda ctx, peer, port: measure_iperf(ctx, peer, port, 8),
          [("gbps", "throughput", "Gbit/s", True)]),
     Test("cps", "new connections, wrk Connection: close", "http",
-         measure_cps,
-         [("rate", "connections/s", "conn/s", True),
-          ("cpu_us", "proxy CPU per connection", "us", False),
-          ("mach_added", "machine CPU added per connection (minus direct's)",
-           "us", False)]),
+         measure_cps, CONNECTION_METRICS),
     Test("http", "HTTP keep-alive, wrk", "http",
          measure_wrk_keepalive, LATENCY_METRICS),
     Test("redis", "redis PING, redis-benchmark", "redis",
          measure_redis, LATENCY_METRICS),
     Test("bcps", "new connections, wrk Connection: close, at the budget",
-         "http", measure_cps,
-         [("rate", "connections/s", "conn/s", True),
-          ("cpu_us", "proxy CPU per connection", "us", False),
-          ("mach_added", "machine CPU added per connection (minus direct's)",
-           "us", False)],
-         budget=True),
+         "http", measure_cps, CONNECTION_METRICS, budget=True),
     Test("bhttp", "HTTP keep-alive, wrk, at the budget", "http",
          measure_wrk_keepalive, LATENCY_METRICS, budget=True),
     Test("bredis", "redis PING, redis-benchmark, at the budget", "redis",
@@ -1166,11 +1165,11 @@ def run(ctx, peers, tests):
                 log("[round %d/%d] %-7s %-15s %s" % (
                     rnd, ctx.args.rounds, test.name, peer.name,
                     brief(test, res)))
-            latency_added(results[test.name])
+            minus_direct(results[test.name])
     return results
 
 
-def latency_added(by_peer):
+def minus_direct(by_peer):
     """p50_added, p99_added: each peer's latency of this round minus
     direct's of the same round; mach_added, its machine CPU per request
     or connection minus direct's."""
