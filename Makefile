@@ -48,10 +48,13 @@ PEER !=		[ "$$(uname -s)" = Linux ] && echo peer_linux || echo peer_bsd
 # The bytes a peer acknowledged: TCP_INFO, or unknown.
 ACKED !=	[ "$$(uname -s)" = Linux ] && echo acked_linux || echo acked_none
 
-# The configuration: the model, addresses, the YAML layer, the schema,
-# the files its tls: blocks name.
+# The configuration: the model, addresses, the YAML layer, the schema
+# (its top level, tls: blocks, backends, listeners), the files its tls:
+# blocks name.
 PARSE_OBJS =	usr.sbin/l4d/conf.o usr.sbin/l4d/addr.o \
 		usr.sbin/l4d/yamlconf.o usr.sbin/l4d/parse.o \
+		usr.sbin/l4d/parse_tls.o usr.sbin/l4d/parse_backend.o \
+		usr.sbin/l4d/parse_listener.o \
 		usr.sbin/l4d/tlsconf.o usr.sbin/l4d/acl.o \
 		usr.sbin/l4d/ratelimit.o
 L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \

@@ -87,7 +87,8 @@ enum end_cause {
 };
 
 /*
- * Configuration, as parse.c builds it and config.c ships it to children.
+ * Configuration, as the schema (parse*.c) builds it and config.c ships
+ * it to children.
  */
 
 enum log_level {
@@ -1302,7 +1303,7 @@ int		 addr_server(const char *, struct sockaddr_storage *,
 int		 config_link(struct l4d_config *);
 void		 conf_errors_clear(struct conf_errors *);
 
-/* yamlconf.c: a file or buffer read into the model (parse.c's schema) */
+/* yamlconf.c: a file or buffer read into the model (parse*.c's schema) */
 struct l4d_config *parse_config(const char *path, struct conf_errors *);
 struct l4d_config *parse_config_buffer(const char *name, const char *buf,
 		    size_t len, int resolve, struct conf_errors *);

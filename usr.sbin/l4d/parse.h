@@ -1,12 +1,21 @@
 /*
- * The private interface of the configuration reader, shared by its five
+ * The private interface of the configuration reader, shared by its eight
  * files and nothing else:
  *
  *	conf.c		the model's life: create, link, free
  *	addr.c		addresses: parse, resolve, compare
  *	yamlconf.c	the YAML layer: loading, node access, scalar
  *			getters and the error list
- *	parse.c		the schema: one walker per mapping
+ *	parse.c		the schema, one walker per mapping: its top level
+ *			(log, timeouts, control, relays, zero_copy,
+ *			metrics, include:, the lists of listeners and
+ *			backends) and the helpers the walkers share
+ *	parse_tls.c	the tls: blocks: a listener's certificates and
+ *			their names, client_auth; a backend's tls:
+ *	parse_backend.c	backends: their servers and health checks
+ *	parse_listener.c
+ *			listeners: routes and their SNI and ALPN, allow,
+ *			deny, rate_limit, proxy_protocol, dual_stack
  *	tlsconf.c	what tls: blocks name: protocol and cipher lists,
  *			and the files, read and checked with libtls
  *
@@ -22,6 +31,15 @@
 #define PARSE_QUOTE_MAX		72	/* values quoted in messages */
 #define MAP_KEYS_MAX		24	/* keys of one mapping */
 #define PARSE_MAX_DEPTH		64	/* nesting of a YAML document */
+
+/*
+ * Caps that keep a hostile or mistaken file (aliases make a small file
+ * expand) from costing unbounded memory and time.
+ */
+#define PARSE_MAX_LISTENERS	1024
+#define PARSE_MAX_BACKENDS	1024
+#define PARSE_MAX_SERVERS	16384		/* all backends together */
+#define PARSE_MAX_ROUTES	16384		/* all listeners together */
 
 /*
  * The stable codes, L4D-E001 to L4D-E041 and from L4D-E045 (access
@@ -245,7 +263,32 @@ void		 tlsconf_backend(struct parser *, struct backend_tls *,
 		    const struct tls_ref *cert, const struct tls_ref *key);
 void		 tlsconf_done(struct parser *);
 
-/* parse.c: the schema, from the root of a loaded document */
+/*
+ * parse.c: the schema, from the root of a loaded document; the walkers'
+ * shared helpers.
+ */
 void		 parse_top(struct parser *, yaml_node_t *root);
+void		 parse_timeouts(struct parser *, yaml_node_t *,
+		    const char *path, struct timeouts *);
+int		 dns_name(const char *, char *buf, size_t);
+size_t		 seq_count(struct parser *, yaml_node_t *, const char *path,
+		    size_t max, const char *what);
+struct pobj	*pobj_add(struct pobj **, size_t *, void *obj);
+
+/* parse_tls.c: tls: blocks */
+void		 parse_listener_tls(struct parser *, yaml_node_t *,
+		    const char *path, struct listener *);
+void		 parse_backend_tls(struct parser *, yaml_node_t *,
+		    const char *path, struct backend *);
+
+/* parse_backend.c: a backend, its servers and check */
+void		 parse_backend(struct parser *, yaml_node_t *,
+		    const char *path);
+
+/* parse_listener.c: a listener, its routes and access control */
+void		 parse_listener(struct parser *, yaml_node_t *,
+		    const char *path);
+void		 parse_acl(struct parser *, yaml_node_t *, const char *path,
+		    struct acl **);
 
 #endif /* PARSE_H */

@@ -1,7 +1,8 @@
 /*
- * Unit tests for parse.c: the schema, the defaults, and every error
- * code with the exact position it is reported at; tlsconf.c: the files
- * tls: blocks name, read and checked (made here with openssl(1)).
+ * Unit tests for the schema (parse.c, parse_tls.c, parse_backend.c,
+ * parse_listener.c): the defaults, and every error code with the exact
+ * position it is reported at; tlsconf.c: the files tls: blocks name,
+ * read and checked (made here with openssl(1)).
  */
 
 #include <sys/types.h>
