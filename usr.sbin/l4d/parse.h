@@ -193,7 +193,6 @@ struct parser {
 
 /* yamlconf.c: include: */
 void		 include_add(struct parser *, yaml_node_t *, const char *);
-void		 include_root(struct parser *, yaml_node_t *, struct pdoc *);
 void		 doc_switch(struct parser *, size_t);
 const char	*pobj_where(struct parser *, const struct pobj *, char *,
 		    size_t);
@@ -274,6 +273,7 @@ int		 dns_name(const char *, char *buf, size_t);
 size_t		 seq_count(struct parser *, yaml_node_t *, const char *path,
 		    size_t max, const char *what);
 struct pobj	*pobj_add(struct pobj **, size_t *, void *obj);
+void		 include_root(struct parser *, yaml_node_t *, struct pdoc *);
 
 /* parse_tls.c: tls: blocks */
 void		 parse_listener_tls(struct parser *, yaml_node_t *,
