@@ -67,6 +67,7 @@ L4D_OBJS =	usr.sbin/l4d/l4d.o usr.sbin/l4d/proc.o usr.sbin/l4d/imsg.o \
 		usr.sbin/l4d/peek.o usr.sbin/l4d/handoff.o \
 		usr.sbin/l4d/proxy_protocol.o usr.sbin/l4d/${STEER}.o \
 		usr.sbin/l4d/tlsparent.o usr.sbin/l4d/tls.o \
+		usr.sbin/l4d/tls_ctx.o \
 		usr.sbin/l4d/healthparent.o usr.sbin/l4d/health.o \
 		usr.sbin/l4d/runtime.o \
 		usr.sbin/l4d/check_tcp.o usr.sbin/l4d/check_tls.o \
@@ -124,6 +125,8 @@ all: ${L4D} ${L4CTL} ${L4DD}
 	${CC} ${CFLAGS} -c $< -o $@
 
 ${L4D_OBJS} ${L4CTL_OBJS}: ${HDRS}
+# The TLS engine's private header, between its two files.
+usr.sbin/l4d/tls.o usr.sbin/l4d/tls_ctx.o: usr.sbin/l4d/tls_engine.h
 
 ${L4D}: ${L4D_OBJS} ${SAN_OBJS}
 	${CC} ${LDFLAGS} -o $@ ${L4D_OBJS} ${SAN_OBJS} ${LDLIBS}
